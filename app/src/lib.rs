@@ -1,0 +1,63 @@
+//! Berth's UI: the HTML shell, the router, pages and server functions. The server-only
+//! domain lives in `server`, compiled only with the `ssr` feature.
+#![forbid(unsafe_code)]
+#![recursion_limit = "256"]
+
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod serverfns;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="berth" href="/pkg/berth.css"/>
+        <Title text="Berth"/>
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/login") view=pages::login::LoginPage/>
+                <Route path=path!("/setup") view=pages::setup::SetupPage/>
+                <ParentRoute path=path!("") view=components::layout::Layout>
+                    <Route path=path!("/") view=pages::dashboard::DashboardPage/>
+                    <Route path=path!("/projects") view=pages::projects::ProjectsPage/>
+                    <Route path=path!("/projects/:slug") view=pages::project::ProjectPage/>
+                    <Route path=path!("/deploys") view=pages::upcoming::DeploysPage/>
+                    <Route path=path!("/metrics") view=pages::upcoming::MetricsPage/>
+                    <Route path=path!("/alerts") view=pages::upcoming::AlertsPage/>
+                    <Route path=path!("/backups") view=pages::upcoming::BackupsPage/>
+                    <Route path=path!("/audit") view=pages::audit::AuditPage/>
+                    <Route path=path!("/team") view=pages::team::TeamPage/>
+                    <Route path=path!("/tokens") view=pages::tokens::TokensPage/>
+                    <Route path=path!("/settings") view=pages::settings::SettingsPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

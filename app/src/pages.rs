@@ -1,0 +1,12 @@
+//! One module per page.
+pub mod audit;
+pub mod dashboard;
+pub mod login;
+pub mod not_found;
+pub mod project;
+pub mod projects;
+pub mod settings;
+pub mod setup;
+pub mod team;
+pub mod tokens;
+pub mod upcoming;

@@ -1,0 +1,44 @@
+//! Your account (password) and, for admins, the audit chain check.
+use crate::components::forms::{action_error, FieldError, OtherError};
+use crate::serverfns::auth::ChangePassword;
+use crate::serverfns::audit::VerifyAudit;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let err = action_error(change);
+    let verify = ServerAction::<VerifyAudit>::new();
+    let verify_err = action_error(verify);
+    view! {
+        <Title text="Settings · Berth"/>
+        <h1>"Settings"</h1>
+        <section class="card">
+            <h2>"Change your password"</h2>
+            <p class="muted small">"Your other sessions end when the password changes."</p>
+            <ActionForm action=change attr:id="change-password">
+                <label>"Current password"<input type="password" name="current_password" required autocomplete="current-password"/></label>
+                <FieldError err field="current_password"/>
+                <label>"New password (at least 12 characters)"<input type="password" name="new_password" required minlength="12" autocomplete="new-password"/></label>
+                <FieldError err field="new_password"/>
+                <OtherError err fields=&["current_password", "new_password"]/>
+                <button type="submit" class="primary">"Change password"</button>
+            </ActionForm>
+            {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! { <p class="ok">"Password changed."</p> })}
+        </section>
+        <section class="card">
+            <h2>"Audit chain"</h2>
+            <p class="muted small">"Walks the whole audit log and checks every link of its hash chain (instance admins)."</p>
+            <ActionForm action=verify attr:id="verify-audit">
+                <button type="submit">"Verify now"</button>
+            </ActionForm>
+            {move || verify.value().get().and_then(|r| r.ok()).map(|r| if r.ok {
+                view! { <p class="ok">{format!("Intact: {} events checked.", r.events_checked)}</p> }.into_any()
+            } else {
+                view! { <p class="error">{format!("Broken at event {}: {}", r.first_bad_seq.unwrap_or_default(), r.problem.unwrap_or_default())}</p> }.into_any()
+            })}
+            <OtherError err=verify_err fields=&[]/>
+        </section>
+    }
+}

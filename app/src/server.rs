@@ -1,0 +1,27 @@
+//! Server-only domain: database, accounts, authorization, audit and the service layer.
+pub mod audit;
+pub mod authz;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod members;
+pub mod password;
+pub mod projects;
+pub mod session_store;
+pub mod setup;
+pub mod state;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+pub mod validate;
+pub mod web;
+
+pub use context::{Actor, Ctx, RequestMeta};
+pub use db::Db;
+pub use error::ServiceError;
+pub use state::AppState;
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

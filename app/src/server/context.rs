@@ -1,0 +1,97 @@
+//! Who is acting, and from where: handed to every service function.
+use crate::model::{InstanceRole, Me, Scope};
+
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub id: i64,
+    pub username: String,
+    pub instance_role: InstanceRole,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.instance_role == InstanceRole::Admin
+    }
+    pub fn me(&self) -> Me {
+        Me {
+            id: self.id,
+            username: self.username.clone(),
+            instance_role: self.instance_role,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub scope: Scope,
+}
+
+#[derive(Clone, Debug)]
+pub enum Actor {
+    /// Signed in through the browser session.
+    User(AuthUser),
+    /// An API token acting for its owner, within its scope.
+    Token(AuthUser, TokenInfo),
+    /// A signed webhook delivery.
+    Webhook(String),
+    /// Berth itself (CLI, background workers).
+    System,
+    Anonymous,
+}
+
+impl Actor {
+    pub fn user(&self) -> Option<&AuthUser> {
+        match self {
+            Actor::User(u) | Actor::Token(u, _) => Some(u),
+            _ => None,
+        }
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User(_) => "user",
+            Actor::Token(..) => "token",
+            Actor::Webhook(_) => "webhook",
+            Actor::System => "system",
+            Actor::Anonymous => "anonymous",
+        }
+    }
+    pub fn name(&self) -> String {
+        match self {
+            Actor::User(u) => u.username.clone(),
+            Actor::Token(u, t) => format!("{} (token {})", u.username, t.name),
+            Actor::Webhook(w) => w.clone(),
+            Actor::System => "system".into(),
+            Actor::Anonymous => "anonymous".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub client_addr: String,
+    pub user_agent: String,
+}
+
+/// The caller of a service function.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub meta: RequestMeta,
+}
+
+impl Ctx {
+    pub fn system() -> Ctx {
+        Ctx {
+            actor: Actor::System,
+            meta: RequestMeta {
+                client_addr: "local".into(),
+                user_agent: "berth-cli".into(),
+            },
+        }
+    }
+    pub fn user(&self) -> Option<&AuthUser> {
+        self.actor.user()
+    }
+}

@@ -1,0 +1,149 @@
+//! Projects: a name and a slug for now; later issues hang environments and sites on them.
+use super::audit::{self, NewEvent};
+use super::authz::{authorize, Action, ProjectRef};
+use super::context::Ctx;
+use super::error::{ServiceError, ServiceResult};
+use super::{now_ms, validate, AppState};
+use crate::model::{ProjectView, Role};
+use serde_json::json;
+use sqlx::Row;
+
+/// Looks a project up by slug for a caller who may read it.
+pub async fn resolve(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<ProjectRef> {
+    let row = sqlx::query("SELECT id, slug FROM projects WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let p = match row {
+        Some(r) => ProjectRef {
+            id: r.try_get(0)?,
+            slug: r.try_get(1)?,
+        },
+        None => {
+            if ctx.user().is_none() {
+                return Err(ServiceError::Unauthenticated);
+            }
+            return Err(ServiceError::NotFound("project".into()));
+        }
+    };
+    authorize(&state.db, ctx, Action::ReadProject, Some(&p)).await?;
+    Ok(p)
+}
+
+fn view(row: &sqlx::any::AnyRow, my_role: Option<Role>) -> ServiceResult<ProjectView> {
+    Ok(ProjectView {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        slug: row.try_get(2)?,
+        created_at: row.try_get(3)?,
+        my_role,
+    })
+}
+
+pub async fn get(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<ProjectView> {
+    let p = resolve(state, ctx, slug).await?;
+    let row = sqlx::query("SELECT id, name, slug, created_at FROM projects WHERE id = $1")
+        .bind(p.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let me = ctx.user().ok_or(ServiceError::Unauthenticated)?;
+    let role = if me.is_admin() {
+        Some(Role::Admin)
+    } else {
+        super::authz::role_in(&state.db, me.id, p.id).await?
+    };
+    view(&row, role)
+}
+
+/// Projects the caller can see: all for instance admins, else their memberships.
+pub async fn list(state: &AppState, ctx: &Ctx) -> ServiceResult<Vec<ProjectView>> {
+    let me = ctx.user().ok_or(ServiceError::Unauthenticated)?;
+    let rows = sqlx::query(
+        "SELECT p.id, p.name, p.slug, p.created_at, m.role FROM projects p \
+         LEFT JOIN memberships m ON m.project_id = p.id AND m.user_id = $1 ORDER BY p.slug",
+    )
+    .bind(me.id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let role: Option<String> = r.try_get(4)?;
+        let role = if me.is_admin() {
+            Some(Role::Admin)
+        } else {
+            role.and_then(|s| s.parse().ok())
+        };
+        if role.is_some() {
+            out.push(view(r, role)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Ids of the projects whose audit events the caller may read (`None`: all).
+pub async fn visible_ids(state: &AppState, ctx: &Ctx) -> ServiceResult<Option<Vec<i64>>> {
+    let me = ctx.user().ok_or(ServiceError::Unauthenticated)?;
+    if me.is_admin() {
+        return Ok(None);
+    }
+    Ok(Some(list(state, ctx).await?.into_iter().map(|p| p.id).collect()))
+}
+
+pub async fn create(state: &AppState, ctx: &Ctx, name: &str, slug: &str) -> ServiceResult<ProjectView> {
+    authorize(&state.db, ctx, Action::CreateProject, None).await?;
+    let name = validate::name("name", name, 100)?;
+    let slug = validate::slug("slug", slug)?;
+    let mut tx = state.db.begin_write().await?;
+    let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE slug = $1")
+        .bind(&slug)
+        .fetch_one(&mut *tx)
+        .await?;
+    if taken > 0 {
+        return Err(ServiceError::invalid("slug", "is already used by another project"));
+    }
+    let now = now_ms();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO projects (name, slug, created_at, created_by) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(&name)
+    .bind(&slug)
+    .bind(now)
+    .bind(ctx.user().map(|u| u.id))
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new("project.create", format!("project:{slug}"))
+            .project(id)
+            .summary(json!({ "name": name, "slug": slug })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ProjectView {
+        id,
+        name,
+        slug,
+        created_at: now,
+        my_role: Some(Role::Admin),
+    })
+}
+
+pub async fn delete(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<()> {
+    let p = resolve(state, ctx, slug).await?;
+    authorize(&state.db, ctx, Action::DeleteProject, Some(&p)).await?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("DELETE FROM memberships WHERE project_id = $1")
+        .bind(p.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM projects WHERE id = $1")
+        .bind(p.id)
+        .execute(&mut *tx)
+        .await?;
+    // The event keeps the slug in its target; the id no longer resolves.
+    audit::append(&mut tx, ctx, NewEvent::new("project.delete", format!("project:{}", p.slug)))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

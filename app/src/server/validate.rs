@@ -1,0 +1,128 @@
+//! Input rules shared by every adapter.
+use super::error::{ServiceError, ServiceResult};
+
+pub const MIN_PASSWORD: usize = 12;
+pub const MAX_PASSWORD: usize = 256;
+
+pub fn username(raw: &str) -> ServiceResult<String> {
+    let u = raw.trim().to_ascii_lowercase();
+    if u.len() < 2 || u.len() > 64 {
+        return Err(ServiceError::invalid("username", "must be 2 to 64 characters"));
+    }
+    if !u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        || !u.starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err(ServiceError::invalid(
+            "username",
+            "use letters, digits, '-', '_' or '.', starting with a letter or digit",
+        ));
+    }
+    Ok(u)
+}
+
+pub fn password(raw: &str) -> ServiceResult<()> {
+    let n = raw.chars().count();
+    if n < MIN_PASSWORD {
+        return Err(ServiceError::invalid(
+            "password",
+            format!("must be at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    if raw.len() > MAX_PASSWORD {
+        return Err(ServiceError::invalid(
+            "password",
+            format!("must be at most {MAX_PASSWORD} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn slug(field: &str, raw: &str) -> ServiceResult<String> {
+    let s = raw.trim();
+    if s.is_empty() || s.len() > 63 {
+        return Err(ServiceError::invalid(field, "must be 1 to 63 characters"));
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || s.starts_with('-')
+        || s.ends_with('-')
+    {
+        return Err(ServiceError::invalid(
+            field,
+            "use lowercase letters, digits and '-', not at either end",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+pub fn name(field: &str, raw: &str, max: usize) -> ServiceResult<String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(ServiceError::invalid(field, "is required"));
+    }
+    if s.chars().count() > max {
+        return Err(ServiceError::invalid(field, format!("must be at most {max} characters")));
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err(ServiceError::invalid(field, "must not contain control characters"));
+    }
+    Ok(s.to_string())
+}
+
+/// Parses `30d`, `12h`, `90m` or `never`/empty into milliseconds.
+pub fn duration_ms(field: &str, raw: &str) -> ServiceResult<Option<i64>> {
+    let s = raw.trim();
+    if s.is_empty() || s == "never" {
+        return Ok(None);
+    }
+    let (num, unit) = s.split_at(s.len() - 1);
+    let n: i64 = num
+        .parse()
+        .ok()
+        .filter(|n| *n > 0 && *n <= 3650)
+        .ok_or_else(|| ServiceError::invalid(field, "use a number and d, h or m, like 30d"))?;
+    let ms = match unit {
+        "d" => n * 86_400_000,
+        "h" => n * 3_600_000,
+        "m" => n * 60_000,
+        _ => return Err(ServiceError::invalid(field, "use a number and d, h or m, like 30d")),
+    };
+    Ok(Some(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_lowercased_and_checked() {
+        assert_eq!(username(" Alice ").unwrap(), "alice");
+        assert!(username("a").is_err());
+        assert!(username("-bob").is_err());
+        assert!(username("bob smith").is_err());
+    }
+
+    #[test]
+    fn passwords_need_twelve_characters() {
+        assert!(password("short-pass1").is_err());
+        assert!(password("long-enough-pw").is_ok());
+    }
+
+    #[test]
+    fn slugs_reject_uppercase_and_edges() {
+        assert!(slug("slug", "idp-cms").is_ok());
+        assert!(slug("slug", "IDP").is_err());
+        assert!(slug("slug", "-x").is_err());
+    }
+
+    #[test]
+    fn durations_parse_units() {
+        assert_eq!(duration_ms("e", "30d").unwrap(), Some(30 * 86_400_000));
+        assert_eq!(duration_ms("e", "").unwrap(), None);
+        assert!(duration_ms("e", "5y").is_err());
+        assert!(duration_ms("e", "-1d").is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! Server functions: thin adapters from the browser to the service layer.
+pub mod audit;
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod call;
+pub mod members;
+pub mod projects;
+pub mod tokens;
+pub mod users;

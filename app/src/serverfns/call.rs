@@ -1,0 +1,37 @@
+//! What every server function needs first: the state, the caller and their session.
+use crate::error::AppError;
+use crate::server::{web, AppState, Ctx, RequestMeta};
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+pub struct Call {
+    pub state: AppState,
+    pub ctx: Ctx,
+    pub session: Session,
+}
+
+pub async fn call() -> Result<Call, AppError> {
+    let state = use_context::<AppState>().ok_or(AppError::Internal)?;
+    let session: Session = leptos_axum::extract().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer");
+        AppError::Internal
+    })?;
+    let meta = leptos_axum::extract::<axum::Extension<RequestMeta>>()
+        .await
+        .map(|e| e.0)
+        .unwrap_or_default();
+    let ctx = web::session_ctx(&state, &session, meta).await?;
+    Ok(Call { state, ctx, session })
+}
+
+/// True when the request is a plain HTML form post (no JavaScript).
+pub fn plain_form_post() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,60 @@
+//! `/api/v1/audit`: filtered pages, a JSON Lines export, and chain verification.
+use super::caller::Caller;
+use super::error::ApiResult;
+use app::model::{AuditFilter, AuditPage, VerifyReport};
+use app::server::authz::{authorize, Action};
+use app::server::{audit, projects, AppState};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditFilter),
+    responses((status = 200, body = AuditPage)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Query(filter): Query<AuditFilter>,
+) -> ApiResult<Json<AuditPage>> {
+    let visible = projects::visible_ids(&state, &ctx).await?;
+    Ok(Json(audit::list(&state.db, &visible, &filter).await?))
+}
+
+/// Every matching event, newest first, one JSON object per line.
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(AuditFilter),
+    responses((status = 200, content_type = "application/x-ndjson", body = String)))]
+pub async fn export(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Query(mut filter): Query<AuditFilter>,
+) -> ApiResult<Response> {
+    let visible = projects::visible_ids(&state, &ctx).await?;
+    let mut out = String::new();
+    filter.limit = Some(1000);
+    loop {
+        let page = audit::list(&state.db, &visible, &filter).await?;
+        for e in &page.events {
+            out.push_str(&serde_json::to_string(e).unwrap_or_default());
+            out.push('\n');
+        }
+        match page.next_before {
+            Some(b) => filter.before = Some(b),
+            None => break,
+        }
+    }
+    let mut res = out.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"audit.jsonl\""),
+    );
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200, body = VerifyReport, description = "`ok` is false when the chain is broken")))]
+pub async fn verify(State(state): State<AppState>, Caller(ctx): Caller) -> ApiResult<Json<VerifyReport>> {
+    authorize(&state.db, &ctx, Action::ReadInstanceAudit, None).await?;
+    Ok(Json(audit::verify(&state.db).await?))
+}

@@ -1,0 +1,88 @@
+//! JSON errors: `{"error":{"code":"…","message":"…"}}`.
+use app::error::AppError;
+use app::server::ServiceError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `forbidden`, `invalid`, `not_found`.
+    pub code: String,
+    pub message: String,
+    /// The offending field, for `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+pub fn status_of(e: &AppError) -> StatusCode {
+    match e {
+        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden | AppError::CrossSite => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Request(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+pub fn error_response(status: StatusCode, code: &str, message: String, field: Option<String>) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_string(),
+            message,
+            field,
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let message = match &e {
+            AppError::Invalid { field, message } => format!("{field}: {message}"),
+            other => other.to_string(),
+        };
+        let mut res = error_response(status_of(&e), e.code(), message, e.field().map(String::from));
+        if let AppError::RateLimited { retry_after } = e {
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        if matches!(e, AppError::Unauthenticated) {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError(AppError::NotFound("resource".into()))
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,35 @@
+//! The OpenAPI document, generated from the handlers and types.
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Berth API", description = "Manage projects, members, tokens and the audit log."),
+    paths(
+        super::users::me, super::users::list, super::users::create, super::users::update,
+        super::projects::list, super::projects::create, super::projects::get, super::projects::delete,
+        super::members::list, super::members::set, super::members::remove,
+        super::tokens::list, super::tokens::create, super::tokens::revoke,
+        super::audit::list, super::audit::export, super::audit::verify,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,89 @@
+//! The `berth` server: configuration, startup, the axum router, the REST API and the CLI.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod guard;
+pub mod metrics;
+pub mod router;
+pub mod telemetry;
+
+use app::server::{session_store::DbSessionStore, setup, AppState, Db};
+use config::Config;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// Opens the database, migrates it, and builds the shared state.
+pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let db = Db::connect(&config.database_url()).await?;
+    let applied = db.migrate().await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    Ok(AppState::new(db, config.settings()))
+}
+
+/// Serves on `listener` until `shutdown` resolves; what `berth serve` and the tests run.
+pub async fn launch_with_listener(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = build_state(&config).await?;
+    let addr = listener.local_addr()?;
+    if let Some(token) = setup::issue_if_needed(&state).await? {
+        let base = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        tracing::warn!(
+            "No users yet. Create the first admin within the hour at {base}/setup?token={token} \
+             (single use), or run: berth admin create --username NAME --role admin --password-stdin"
+        );
+    }
+    spawn_session_sweeper(state.clone());
+    let app = router::build(state, &config, addr);
+    tracing::info!(%addr, "Berth is listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("Berth stopped");
+    Ok(())
+}
+
+fn spawn_session_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let store = DbSessionStore::new(state.db.clone());
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not sweep expired sessions");
+            }
+        }
+    });
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
