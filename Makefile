@@ -1,0 +1,149 @@
+# Berth — build, run and test. GNU make.
+#
+#   make run        build the release binary and start Berth on http://127.0.0.1:3000 (SQLite in ./data)
+#   make build      build the release binary (static assets embedded)
+#   make test       every check: fmt, clippy, tests on SQLite, tests on PostgreSQL, browser tests
+#   make bench      the benchmarks
+#   make demo       a throwaway demo instance with an admin user
+#   make dev        cargo leptos watch
+#
+# Missing tools are installed first by scripts/ensure-deps.sh (as root on Debian).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# The steps share the cargo lock and a 2-core machine: never run them in parallel.
+.NOTPARALLEL:
+
+CARGO ?= cargo
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TARGET_DIR
+TARGET_DIR := $(abspath $(CARGO_TARGET_DIR))
+
+# Where `cargo leptos build` puts the release binary, and the site (wasm, js, css) that the
+# binary embeds at compile time. site-root in Cargo.toml is relative to the workspace root,
+# not to CARGO_TARGET_DIR.
+BERTH_BIN := $(TARGET_DIR)/release/berth
+SITE_DIR := $(CURDIR)/target/site
+
+ENSURE_DEPS := $(CURDIR)/scripts/ensure-deps.sh
+PG_CLUSTER := $(CURDIR)/scripts/pg-cluster.sh
+
+CLIPPY_SERVER := $(CARGO) clippy -p server -p app --features app/ssr --all-targets -- -D warnings
+CLIPPY_FRONTEND := $(CARGO) clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+TEST_CMD := $(CARGO) test -p app --features app/ssr -p server
+
+DEMO_PASSWORD_DEFAULT := demo-password-123
+DEMO_LOGIN_PATH ?= /login
+
+# $(call phase,TARGET): run `make TARGET` with a banner and its wall-clock time.
+define phase
+	@echo "==> [$(1)] start $$(date -u '+%F %T') UTC"; \
+	start=$$(date +%s); \
+	if $(MAKE) --no-print-directory $(1); then \
+	  echo "==> [$(1)] ok in $$(( $$(date +%s) - start ))s"; \
+	else \
+	  echo "==> [$(1)] FAILED after $$(( $$(date +%s) - start ))s"; exit 1; \
+	fi
+endef
+
+.PHONY: help deps deps-browser deps-pg build run dev test fmt fmt-check clippy \
+        test-unit test-pg test-e2e bench demo clean
+
+help:
+	@sed -n '3,9p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@echo "  other targets: fmt fmt-check clippy test-unit test-pg test-e2e deps clean"
+
+# ---- dependencies ---------------------------------------------------------------------------
+deps:
+	@$(ENSURE_DEPS)
+
+deps-browser:
+	@$(ENSURE_DEPS) --browser
+
+deps-pg:
+	@$(ENSURE_DEPS) --no-rust --pg
+
+# ---- build and run --------------------------------------------------------------------------
+build: deps
+	$(CARGO) leptos build --release
+	@test -x "$(BERTH_BIN)" || { echo "error: expected the binary at $(BERTH_BIN), not found" >&2; exit 1; }
+	@echo "built: $(BERTH_BIN)"
+	@echo "site:  $(SITE_DIR)"
+
+run: build
+	BERTH_DATA_DIR=$${BERTH_DATA_DIR:-./data} exec $(BERTH_BIN) serve
+
+dev: deps
+	$(CARGO) leptos watch
+
+demo: build
+	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/berth-demo.XXXXXX"); \
+	password="$${BERTH_DEMO_PASSWORD:-$(DEMO_PASSWORD_DEFAULT)}"; \
+	listen="$${BERTH_LISTEN:-127.0.0.1:3000}"; \
+	unset BERTH_DATABASE_URL; \
+	export BERTH_DATA_DIR="$$dir" BERTH_LISTEN="$$listen"; \
+	printf '%s\n' "$$password" | $(BERTH_BIN) admin create --username admin --role admin --password-stdin; \
+	echo; \
+	echo "Berth demo"; \
+	echo "  data dir: $$dir (delete it when done)"; \
+	echo "  log in:   http://$$listen$(DEMO_LOGIN_PATH)"; \
+	echo "  username: admin"; \
+	echo "  password: $$password"; \
+	echo; \
+	exec $(BERTH_BIN) serve
+
+# ---- checks ---------------------------------------------------------------------------------
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+# The server embeds $(SITE_DIR) at compile time; make sure the folder exists even before the
+# first `cargo leptos build`, so that checking and testing do not depend on it.
+$(SITE_DIR):
+	@mkdir -p $@
+
+clippy: deps | $(SITE_DIR)
+	$(CLIPPY_SERVER)
+	$(CLIPPY_FRONTEND)
+
+# Unit and integration tests on SQLite (the default database).
+test-unit: | $(SITE_DIR)
+	env -u BERTH_TEST_DATABASE_URL $(TEST_CMD)
+
+# The same tests on a throwaway PostgreSQL server; the tests create one database per test on
+# it. The cluster is stopped and deleted however the tests end.
+test-pg: deps-pg | $(SITE_DIR)
+	@export BERTH_PG_DIR="$$(mktemp -d "$${TMPDIR:-/tmp}/berth-pg-test.XXXXXX")"; \
+	trap '$(PG_CLUSTER) stop' EXIT; \
+	url="$$($(PG_CLUSTER) start)"; \
+	echo "BERTH_TEST_DATABASE_URL=$$url"; \
+	BERTH_TEST_DATABASE_URL="$$url" $(TEST_CMD)
+
+# Browser tests: release build, then node's test runner on end2end/tests with real chromium.
+test-e2e: deps-browser build
+	cd end2end && BERTH_BIN="$(BERTH_BIN)" node --test --test-concurrency=1 tests/
+
+test:
+	$(call phase,fmt-check)
+	$(call phase,clippy)
+	$(call phase,test-unit)
+	$(call phase,test-pg)
+	$(call phase,test-e2e)
+	@echo "==> all checks passed"
+
+# ---- benchmarks -----------------------------------------------------------------------------
+# cargo benches of the server crate, then scripts/bench.sh (load tests against the release
+# binary) when it exists.
+bench: deps | $(SITE_DIR)
+	$(CARGO) bench -p server
+	@if [ -f scripts/bench.sh ]; then \
+	  $(MAKE) --no-print-directory build; \
+	  BERTH_BIN="$(BERTH_BIN)" bash scripts/bench.sh; \
+	fi
+
+clean:
+	$(CARGO) clean
+	rm -rf $(SITE_DIR)

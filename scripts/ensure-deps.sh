@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Make sure the tools that building and testing Berth need are present; install the missing
+# ones when we can (root on Debian), otherwise list them and fail.
+#
+#   scripts/ensure-deps.sh [--browser] [--pg] [--no-rust] [--check]
+#
+#   (default)  rustup target wasm32-unknown-unknown, cargo-leptos 0.3.10,
+#              wasm-bindgen-cli (the version pinned in Cargo.lock), wasm-opt (binaryen)
+#   --browser  also chromium (/usr/bin/chromium), node >= 20 + npm, end2end/node_modules
+#   --pg       also the PostgreSQL server binaries (initdb, pg_ctl, postgres)
+#   --no-rust  skip the default (Rust/wasm build tool) checks
+#   --check    only check, never install (also: BERTH_NO_INSTALL=1)
+#
+# Idempotent and fast (well under 2 s) when everything is already there. The output of
+# `cargo install`, `apt-get` and `npm` goes to $BERTH_DEPS_LOG (default
+# ${TMPDIR:-/tmp}/berth-ensure-deps.log); one line per step is printed.
+set -euo pipefail
+
+CARGO_LEPTOS_VERSION=0.3.10
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOG="${BERTH_DEPS_LOG:-${TMPDIR:-/tmp}/berth-ensure-deps.log}"
+
+want_browser=0
+want_pg=0
+want_rust=1
+check_only="${BERTH_NO_INSTALL:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=1 ;;
+    --pg) want_pg=1 ;;
+    --no-rust) want_rust=0 ;;
+    --check) check_only=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "ensure-deps: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+# Installing is only attempted as root on a system with apt-get (Debian).
+can_install=1
+why_not=""
+if [[ "$check_only" == 1 ]]; then
+  can_install=0; why_not="check-only mode"
+elif [[ "$(id -u)" != 0 ]]; then
+  can_install=0; why_not="not running as root"
+elif ! command -v apt-get >/dev/null 2>&1; then
+  can_install=0; why_not="no apt-get (not Debian)"
+fi
+
+missing=()
+step() { printf 'ensure-deps: %-22s %s\n' "$1" "$2"; }
+
+log_header() { printf '\n==== %s: %s ====\n' "$(date -u '+%F %T')" "$*" >>"$LOG"; }
+
+# Run a command with its output going to the log; on failure show the log's tail.
+run_logged() {
+  log_header "$*"
+  if ! "$@" >>"$LOG" 2>&1; then
+    echo "ensure-deps: FAILED: $* (last lines of $LOG follow)" >&2
+    tail -n 30 "$LOG" >&2 || true
+    return 1
+  fi
+}
+
+apt_updated=0
+apt_install() {
+  if [[ "$apt_updated" == 0 ]]; then
+    run_logged apt-get update -q
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive run_logged apt-get install -y -q --no-install-recommends "$@"
+}
+
+if [[ "$want_rust" == 1 ]]; then
+# ---- Rust toolchain -----------------------------------------------------------------------
+if ! command -v cargo >/dev/null 2>&1 || ! command -v rustup >/dev/null 2>&1; then
+  step "rust toolchain" "MISSING (cargo/rustup not on PATH; install Rust with rustup)"
+  echo "ensure-deps: cannot continue without cargo and rustup" >&2
+  exit 1
+fi
+
+# ---- wasm32 target ------------------------------------------------------------------------
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  step "wasm32 target" "ok"
+elif [[ "$can_install" == 1 ]]; then
+  step "wasm32 target" "installing (rustup target add wasm32-unknown-unknown)"
+  run_logged rustup target add wasm32-unknown-unknown
+else
+  step "wasm32 target" "MISSING"
+  missing+=("rust target wasm32-unknown-unknown: rustup target add wasm32-unknown-unknown")
+fi
+
+# ---- cargo-leptos -------------------------------------------------------------------------
+cargo_leptos_version() { cargo leptos --version 2>/dev/null | awk '{print $NF}' || true; }
+
+have="$(cargo_leptos_version)"
+if [[ "$have" != "$CARGO_LEPTOS_VERSION" && "$can_install" == 1 ]] && pgrep -f "cargo install cargo-leptos" >/dev/null 2>&1; then
+  # Another `cargo install cargo-leptos` is running (it takes ~20 min on 2 cores): wait for it
+  # rather than starting a second one that would fight it for the cargo lock.
+  step "cargo-leptos" "waiting for the cargo-leptos install already running"
+  while pgrep -f "cargo install cargo-leptos" >/dev/null 2>&1; do sleep 10; done
+  have="$(cargo_leptos_version)"
+fi
+if [[ "$have" == "$CARGO_LEPTOS_VERSION" ]]; then
+  step "cargo-leptos" "ok ($have)"
+elif [[ "$can_install" == 1 ]]; then
+  step "cargo-leptos" "installing $CARGO_LEPTOS_VERSION (was: ${have:-none}; ~20 min, log: $LOG)"
+  run_logged cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  have="$(cargo_leptos_version)"
+  if [[ "$have" != "$CARGO_LEPTOS_VERSION" ]]; then
+    echo "ensure-deps: cargo-leptos still reports '${have:-nothing}' after install" >&2
+    exit 1
+  fi
+else
+  step "cargo-leptos" "MISSING (have: ${have:-none}, need $CARGO_LEPTOS_VERSION)"
+  missing+=("cargo-leptos $CARGO_LEPTOS_VERSION: cargo install cargo-leptos --version $CARGO_LEPTOS_VERSION --locked")
+fi
+
+# ---- wasm-bindgen-cli (same version as the wasm-bindgen crate in Cargo.lock) ---------------
+lock="$ROOT/Cargo.lock"
+wb_want=""
+if [[ -f "$lock" ]]; then
+  wb_want="$(awk '
+    /^\[\[package\]\]/ { in_wb = 0 }
+    /^name = "wasm-bindgen"$/ { in_wb = 1; next }
+    in_wb && /^version = / { gsub(/"/, "", $3); print $3; exit }
+  ' "$lock")"
+fi
+if [[ -z "$wb_want" ]]; then
+  step "wasm-bindgen-cli" "skipped (no wasm-bindgen in Cargo.lock)"
+else
+  wb_have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+  if [[ "$wb_have" == "$wb_want" ]]; then
+    step "wasm-bindgen-cli" "ok ($wb_have)"
+  elif [[ "$can_install" == 1 ]]; then
+    step "wasm-bindgen-cli" "installing $wb_want (was: ${wb_have:-none}; log: $LOG)"
+    run_logged cargo install wasm-bindgen-cli --version "$wb_want"
+  else
+    step "wasm-bindgen-cli" "MISSING (have: ${wb_have:-none}, need $wb_want)"
+    missing+=("wasm-bindgen-cli $wb_want: cargo install wasm-bindgen-cli --version $wb_want")
+  fi
+fi
+
+# ---- wasm-opt (binaryen) ------------------------------------------------------------------
+if command -v wasm-opt >/dev/null 2>&1; then
+  step "wasm-opt (binaryen)" "ok"
+elif [[ "$can_install" == 1 ]]; then
+  step "wasm-opt (binaryen)" "installing (apt-get install binaryen)"
+  apt_install binaryen
+else
+  step "wasm-opt (binaryen)" "MISSING"
+  missing+=("wasm-opt: apt-get install binaryen")
+fi
+fi # want_rust
+
+# ---- PostgreSQL server (for the PostgreSQL test run) -------------------------------------
+if [[ "$want_pg" == 1 ]]; then
+  pg_found=""
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    pg_found="$(command -v initdb)"
+  else
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+      if [[ -x "$d/initdb" && -x "$d/pg_ctl" ]]; then pg_found="$d/initdb"; break; fi
+    done
+  fi
+  if [[ -n "$pg_found" ]]; then
+    step "postgresql" "ok ($pg_found)"
+  elif [[ "$can_install" == 1 ]]; then
+    step "postgresql" "installing (apt-get install postgresql)"
+    apt_install postgresql
+  else
+    step "postgresql" "MISSING"
+    missing+=("PostgreSQL server (initdb, pg_ctl): apt-get install postgresql")
+  fi
+fi
+
+# ---- browser tests: chromium, node, end2end/node_modules ---------------------------------
+if [[ "$want_browser" == 1 ]]; then
+  if [[ -x /usr/bin/chromium ]]; then
+    step "chromium" "ok"
+  elif [[ "$can_install" == 1 ]]; then
+    step "chromium" "installing (apt-get install chromium)"
+    apt_install chromium
+  else
+    step "chromium" "MISSING"
+    missing+=("chromium at /usr/bin/chromium: apt-get install chromium")
+  fi
+
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    node_major="$(node -p 'process.versions.node.split(".")[0]')"
+    if (( node_major < 20 )); then
+      step "node" "TOO OLD ($(node --version); the tests need node >= 20)"
+      missing+=("node >= 20 (have $(node --version))")
+    else
+      step "node" "ok ($(node --version))"
+    fi
+  elif [[ "$can_install" == 1 ]]; then
+    step "node" "installing (apt-get install nodejs npm)"
+    apt_install nodejs npm
+    node_major="$(node -p 'process.versions.node.split(".")[0]')"
+    if (( node_major < 20 )); then
+      step "node" "TOO OLD ($(node --version); the tests need node >= 20)"
+      missing+=("node >= 20 (have $(node --version))")
+    fi
+  else
+    step "node" "MISSING"
+    missing+=("node >= 20 and npm")
+  fi
+
+  e2e="$ROOT/end2end"
+  stamp="$e2e/node_modules/.package-lock.json"
+  if [[ -f "$e2e/node_modules/playwright-core/package.json" && -f "$stamp" \
+        && ! "$e2e/package-lock.json" -nt "$stamp" && ! "$e2e/package.json" -nt "$stamp" ]]; then
+    step "end2end/node_modules" "ok"
+  elif command -v npm >/dev/null 2>&1 && [[ "$check_only" != 1 ]]; then
+    # npm installs into the work tree only, so it needs no root.
+    if [[ -f "$e2e/package-lock.json" ]]; then
+      step "end2end/node_modules" "installing (npm ci; log: $LOG)"
+      (cd "$e2e" && run_logged npm ci --no-audit --no-fund)
+    else
+      step "end2end/node_modules" "installing (npm install; log: $LOG)"
+      (cd "$e2e" && run_logged npm install --no-audit --no-fund)
+    fi
+  else
+    step "end2end/node_modules" "MISSING"
+    missing+=("end2end/node_modules: (cd end2end && npm ci)")
+  fi
+fi
+
+if (( ${#missing[@]} > 0 )); then
+  echo "ensure-deps: missing, and not installed ($why_not):" >&2
+  for m in "${missing[@]}"; do echo "  - $m" >&2; done
+  exit 1
+fi
