@@ -5,7 +5,7 @@ use server_fn::{codec::JsonEncoding, error::FromServerFnError, ServerFnError};
 /// What a caller (browser, API client, CLI) is told when something goes wrong.
 /// Internal causes are logged on the server and never carried here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "code", rename_all = "snake_case")]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum AppError {
     #[error("sign in first")]
     Unauthenticated,
@@ -47,6 +47,20 @@ impl AppError {
             AppError::CrossSite => "cross_site",
             AppError::Internal => "internal",
             AppError::Request(_) => "bad_request",
+        }
+    }
+
+    /// The HTTP status that fits this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden | AppError::CrossSite => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Invalid { .. } => 422,
+            AppError::RateLimited { .. } => 429,
+            AppError::Internal => 500,
+            AppError::Request(_) => 400,
         }
     }
 

@@ -14,7 +14,7 @@ pub mod serverfns;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -42,20 +42,20 @@ pub fn App() -> impl IntoView {
         <Title text="Berth"/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("/login") view=pages::login::LoginPage/>
-                <Route path=path!("/setup") view=pages::setup::SetupPage/>
-                <ParentRoute path=path!("") view=components::layout::Layout>
-                    <Route path=path!("/") view=pages::dashboard::DashboardPage/>
-                    <Route path=path!("/projects") view=pages::projects::ProjectsPage/>
-                    <Route path=path!("/projects/:slug") view=pages::project::ProjectPage/>
-                    <Route path=path!("/deploys") view=pages::upcoming::DeploysPage/>
-                    <Route path=path!("/metrics") view=pages::upcoming::MetricsPage/>
-                    <Route path=path!("/alerts") view=pages::upcoming::AlertsPage/>
-                    <Route path=path!("/backups") view=pages::upcoming::BackupsPage/>
-                    <Route path=path!("/audit") view=pages::audit::AuditPage/>
-                    <Route path=path!("/team") view=pages::team::TeamPage/>
-                    <Route path=path!("/tokens") view=pages::tokens::TokensPage/>
-                    <Route path=path!("/settings") view=pages::settings::SettingsPage/>
+                <Route path=path!("/login") ssr=SsrMode::Async view=pages::login::LoginPage/>
+                <Route path=path!("/setup") ssr=SsrMode::Async view=pages::setup::SetupPage/>
+                <ParentRoute path=path!("") ssr=SsrMode::Async view=components::layout::Layout>
+                    <Route path=path!("/") ssr=SsrMode::Async view=pages::dashboard::DashboardPage/>
+                    <Route path=path!("/projects") ssr=SsrMode::Async view=pages::projects::ProjectsPage/>
+                    <Route path=path!("/projects/:slug") ssr=SsrMode::Async view=pages::project::ProjectPage/>
+                    <Route path=path!("/deploys") ssr=SsrMode::Async view=pages::upcoming::DeploysPage/>
+                    <Route path=path!("/charts") ssr=SsrMode::Async view=pages::upcoming::MetricsPage/>
+                    <Route path=path!("/alerts") ssr=SsrMode::Async view=pages::upcoming::AlertsPage/>
+                    <Route path=path!("/backups") ssr=SsrMode::Async view=pages::upcoming::BackupsPage/>
+                    <Route path=path!("/audit") ssr=SsrMode::Async view=pages::audit::AuditPage/>
+                    <Route path=path!("/team") ssr=SsrMode::Async view=pages::team::TeamPage/>
+                    <Route path=path!("/tokens") ssr=SsrMode::Async view=pages::tokens::TokensPage/>
+                    <Route path=path!("/settings") ssr=SsrMode::Async view=pages::settings::SettingsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -17,14 +17,18 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// Opens the database, migrates it, and builds the shared state.
-pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let db = Db::connect(&config.database_url()).await?;
-    let applied = db.migrate().await?;
-    if !applied.is_empty() {
-        tracing::info!(?applied, "database migrated");
-    }
-    Ok(AppState::new(db, config.settings()))
+pub fn build_state(
+    config: &Config,
+) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<AppState>> + Send + '_>> {
+    Box::pin(async move {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let db = Db::connect(&config.database_url()).await?;
+        let applied = db.migrate().await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "database migrated");
+        }
+        Ok(AppState::new(db, config.settings()))
+    })
 }
 
 /// Serves on `listener` until `shutdown` resolves; what `berth serve` and the tests run.

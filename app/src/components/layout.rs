@@ -23,7 +23,7 @@ pub fn Layout() -> impl IntoView {
         ("/", "Dashboard"),
         ("/projects", "Projects"),
         ("/deploys", "Deploys"),
-        ("/metrics", "Metrics"),
+        ("/charts", "Metrics"),
         ("/alerts", "Alerts"),
         ("/backups", "Backups"),
         ("/audit", "Audit"),

@@ -66,7 +66,14 @@ impl Db {
     }
 
     /// Applies the migrations not yet applied, each in its own transaction.
-    pub async fn migrate(&self) -> Result<Vec<i64>, sqlx::Error> {
+    pub fn migrate(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<i64>, sqlx::Error>> + Send + '_>>
+    {
+        Box::pin(self.migrate_inner())
+    }
+
+    async fn migrate_inner(&self) -> Result<Vec<i64>, sqlx::Error> {
         let migrations = match self.dialect {
             Dialect::Sqlite => SQLITE_MIGRATIONS,
             Dialect::Postgres => POSTGRES_MIGRATIONS,
@@ -78,34 +85,7 @@ impl Db {
                 .execute(&mut *conn)
                 .await?;
         }
-        let result = async {
-            sqlx::raw_sql(
-                "CREATE TABLE IF NOT EXISTS berth_migrations (version BIGINT PRIMARY KEY, \
-                 name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-            )
-            .execute(&mut *conn)
-            .await?;
-            let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM berth_migrations")
-                .fetch_all(&mut *conn)
-                .await?;
-            let mut applied = Vec::new();
-            for m in migrations.iter().filter(|m| !done.contains(&m.version)) {
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
-                sqlx::query(
-                    "INSERT INTO berth_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                )
-                .bind(m.version)
-                .bind(m.name)
-                .bind(super::now_ms())
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                applied.push(m.version);
-            }
-            Ok::<_, sqlx::Error>(applied)
-        }
-        .await;
+        let result = apply(&mut conn, migrations).await;
         if self.dialect == Dialect::Postgres {
             let _ = sqlx::query("SELECT pg_advisory_unlock(7215829)")
                 .execute(&mut *conn)
@@ -128,4 +108,29 @@ impl Db {
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
+}
+
+async fn apply(conn: &mut sqlx::AnyConnection, migrations: &[Migration]) -> Result<Vec<i64>, sqlx::Error> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS berth_migrations (version BIGINT PRIMARY KEY, \
+         name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM berth_migrations")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut applied = Vec::new();
+    for m in migrations.iter().filter(|m| !done.contains(&m.version)) {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        tx.execute(m.sql).await?;
+        sqlx::query("INSERT INTO berth_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(super::now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        applied.push(m.version);
+    }
+    Ok(applied)
 }

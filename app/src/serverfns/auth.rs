@@ -13,9 +13,11 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::server::{users, web};
     let c = super::call::call().await?;
-    let user = users::login(&c.state, &c.ctx, &username, &password)
-        .await
-        .map_err(AppError::from)?;
+    let user = super::call::with_status(
+        users::login(&c.state, &c.ctx, &username, &password)
+            .await
+            .map_err(AppError::from),
+    )?;
     web::sign_in(&c.session, &user).await?;
     // Only local paths, so the login form cannot be used to send people elsewhere.
     let next = next

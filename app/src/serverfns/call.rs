@@ -35,3 +35,18 @@ pub fn plain_form_post() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// Gives a failed server function call the HTTP status of its error, except for plain
+/// form posts, which must stay redirects back to the form.
+pub fn with_status<T>(r: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &r {
+        if !plain_form_post() {
+            if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+                if let Ok(code) = http::StatusCode::from_u16(e.status()) {
+                    opts.set_status(code);
+                }
+            }
+        }
+    }
+    r
+}

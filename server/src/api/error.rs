@@ -37,16 +37,7 @@ pub struct ErrorDetail {
 }
 
 pub fn status_of(e: &AppError) -> StatusCode {
-    match e {
-        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden | AppError::CrossSite => StatusCode::FORBIDDEN,
-        AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        AppError::Request(_) => StatusCode::BAD_REQUEST,
-    }
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 pub fn error_response(status: StatusCode, code: &str, message: String, field: Option<String>) -> Response {

@@ -1,0 +1,17 @@
+//! Integration tests: the real server on port 0 with a fresh database per test, on SQLite,
+//! or on PostgreSQL when `BERTH_TEST_DATABASE_URL` names a server.
+#[path = "api/support.rs"]
+mod support;
+
+#[path = "api/accounts.rs"]
+mod accounts;
+#[path = "api/audit_chain.rs"]
+mod audit_chain;
+#[path = "api/authorization.rs"]
+mod authorization;
+#[path = "api/bad_input.rs"]
+mod bad_input;
+#[path = "api/cli.rs"]
+mod cli;
+#[path = "api/operations.rs"]
+mod operations;

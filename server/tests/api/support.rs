@@ -1,0 +1,214 @@
+//! Spawning Berth for a test, and talking to it as a browser, a token holder or the shell.
+#![allow(dead_code)]
+
+use app::model::{InstanceRole, Role, Scope};
+use app::server::{members, projects, tokens, users, AppState, Ctx};
+use berth_server::config::Config;
+use leptos::server_fn::ServerFn;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::Value;
+use std::time::Duration;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub url: String,
+    pub state: AppState,
+    pub config: Config,
+    pub data_dir: tempfile::TempDir,
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A fresh, empty database URL: a temp SQLite file, or a new PostgreSQL database.
+pub async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
+    let base = std::env::var("BERTH_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let name = format!("berth_test_{}", hex::encode(rand::random::<[u8; 8]>()));
+    let db = app::server::Db::connect(&base).await.expect("connect to the test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&db.pool)
+        .await
+        .expect("create the test database");
+    db.pool.close().await;
+    let _ = data_dir;
+    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+    Some(format!("{prefix}/{name}"))
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let db_url = fresh_database(data_dir.path()).await;
+    let mut config = Config::for_data_dir(data_dir.path().to_path_buf(), db_url);
+    tweak(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let state = berth_server::build_state(&config).await.expect("state");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let cfg = config.clone();
+    let server = tokio::spawn(async move {
+        berth_server::launch_with_listener(cfg, listener, async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    let app = TestApp {
+        url,
+        state,
+        config,
+        data_dir,
+        logs: Default::default(),
+        shutdown: Some(tx),
+        server: Some(server),
+    };
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/healthz", app.url)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.abort();
+        }
+    }
+}
+
+/// A browser-like client: keeps cookies, sends same-origin headers on posts.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub fn plain() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn database_url(&self) -> String {
+        self.config.database_url()
+    }
+
+    pub async fn user(&self, name: &str, role: InstanceRole) -> i64 {
+        users::create_from_cli(&self.state, name, PASSWORD, role)
+            .await
+            .expect("create user")
+            .id
+    }
+
+    pub async fn project(&self, slug: &str) -> i64 {
+        projects::create(&self.state, &Ctx::system(), slug, slug)
+            .await
+            .expect("create project")
+            .id
+    }
+
+    pub async fn member(&self, project: &str, user: &str, role: Role) {
+        members::set(&self.state, &Ctx::system(), project, user, role)
+            .await
+            .expect("set member");
+    }
+
+    pub async fn token(&self, user: &str, scope: Scope) -> String {
+        tokens::create(&self.state, &Ctx::system(), Some(user), &format!("t-{}", rand::random::<u32>()), scope, "")
+            .await
+            .expect("token")
+            .secret
+    }
+
+    pub fn origin_headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("origin", HeaderValue::from_str(&self.url).expect("origin"));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        h
+    }
+
+    /// Calls a server function the way the hydrated UI does (form-encoded, same origin).
+    pub async fn server_fn<S: ServerFn>(
+        &self,
+        client: &reqwest::Client,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}{}", self.url, S::PATH))
+            .headers(self.origin_headers())
+            .form(form)
+            .send()
+            .await
+            .expect("server fn call")
+    }
+
+    pub async fn login(&self, client: &reqwest::Client, user: &str, password: &str) -> reqwest::Response {
+        self.server_fn::<app::serverfns::auth::Login>(client, &[("username", user), ("password", password)])
+            .await
+    }
+
+    /// A signed-in browser client.
+    pub async fn signed_in(&self, user: &str) -> reqwest::Client {
+        let c = browser();
+        let res = self.login(&c, user, PASSWORD).await;
+        assert!(res.status().is_success() || res.status().is_redirection(), "login: {}", res.status());
+        c
+    }
+
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = plain().request(method, format!("{}/api/v1{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("api call");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Audit events, oldest first.
+    pub async fn audit_actions(&self) -> Vec<(String, String, String)> {
+        let page = app::server::audit::list(
+            &self.state.db,
+            &None,
+            &app::model::AuditFilter { limit: Some(1000), ..Default::default() },
+        )
+        .await
+        .expect("audit list");
+        page.events
+            .into_iter()
+            .rev()
+            .map(|e| (e.action, e.target, e.result))
+            .collect()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("count")
+    }
+}
