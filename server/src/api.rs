@@ -20,7 +20,10 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{username}", axum::routing::patch(users::update))
         .route("/projects", get(projects::list).post(projects::create))
-        .route("/projects/{project}", get(projects::get).delete(projects::delete))
+        .route(
+            "/projects/{project}",
+            get(projects::get).delete(projects::delete),
+        )
         .route("/projects/{project}/members", get(members::list))
         .route(
             "/projects/{project}/members/{username}",

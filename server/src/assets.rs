@@ -37,5 +37,7 @@ pub fn serve(path: &str) -> Option<Response> {
 /// True when the path looks like a static asset rather than a page.
 pub fn is_asset(req: &Request<Body>) -> bool {
     let p = req.uri().path();
-    p.starts_with("/pkg/") || p == "/favicon.ico" || p.rsplit('/').next().is_some_and(|l| l.contains('.'))
+    p.starts_with("/pkg/")
+        || p == "/favicon.ico"
+        || p.rsplit('/').next().is_some_and(|l| l.contains('.'))
 }

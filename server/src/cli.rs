@@ -8,7 +8,11 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "Berth: a self-hosted control panel for Docker sites")]
+#[command(
+    name = "berth",
+    version,
+    about = "Berth: a self-hosted control panel for Docker sites"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -76,7 +80,10 @@ enum AuditCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     crate::telemetry::init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("berth: cannot start the runtime: {e}");
@@ -94,7 +101,9 @@ pub fn main() -> ExitCode {
 
 fn service_err(e: app::server::ServiceError) -> anyhow::Error {
     match e {
-        app::server::ServiceError::Invalid { field, message } => anyhow::anyhow!("{field}: {message}"),
+        app::server::ServiceError::Invalid { field, message } => {
+            anyhow::anyhow!("{field}: {message}")
+        }
         other => anyhow::anyhow!("{other}"),
     }
 }
@@ -115,9 +124,16 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin {
-            command: AdminCommand::Create { username, role, password_stdin: _ },
+            command:
+                AdminCommand::Create {
+                    username,
+                    role,
+                    password_stdin: _,
+                },
         } => {
-            let role: InstanceRole = role.parse().map_err(|m: String| anyhow::anyhow!("--role {m}"))?;
+            let role: InstanceRole = role
+                .parse()
+                .map_err(|m: String| anyhow::anyhow!("--role {m}"))?;
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line)?;
             let password = line.trim_end_matches(['\n', '\r']);
@@ -129,9 +145,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
-            command: TokenCommand::Create { username, name, scope, expires_in },
+            command:
+                TokenCommand::Create {
+                    username,
+                    name,
+                    scope,
+                    expires_in,
+                },
         } => {
-            let scope: Scope = scope.parse().map_err(|m: String| anyhow::anyhow!("--scope {m}"))?;
+            let scope: Scope = scope
+                .parse()
+                .map_err(|m: String| anyhow::anyhow!("--scope {m}"))?;
             let state = crate::build_state(&config).await?;
             let created = tokens::create(
                 &state,
@@ -146,7 +170,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", created.secret);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let state = crate::build_state(&config).await?;
             let report = audit::verify(&state.db).await.map_err(service_err)?;
             if report.ok {

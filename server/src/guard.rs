@@ -72,7 +72,11 @@ pub async fn csrf(
     if safe || bearer || hook || same_origin(&req, &cfg) {
         return next.run(req).await;
     }
-    let meta = req.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
+    let meta = req
+        .extensions()
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default();
     let ctx = Ctx {
         actor: Actor::Anonymous,
         meta,

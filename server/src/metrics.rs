@@ -50,7 +50,9 @@ impl Metrics {
     pub fn render(&self) -> String {
         let m = self.inner.lock().expect("metrics lock");
         let mut out = String::new();
-        out.push_str("# HELP berth_http_requests_total HTTP requests by route, method and status.\n");
+        out.push_str(
+            "# HELP berth_http_requests_total HTTP requests by route, method and status.\n",
+        );
         out.push_str("# TYPE berth_http_requests_total counter\n");
         for ((route, method, status), n) in &m.requests {
             let _ = writeln!(
@@ -75,15 +77,25 @@ impl Metrics {
                 "berth_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "berth_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
-            let _ = writeln!(out, "berth_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "berth_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "berth_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                h.count
+            );
         }
         out
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Records every request under its route pattern (never the raw path, which is unbounded).
@@ -96,7 +108,12 @@ pub async fn track(State(metrics): State<Metrics>, req: Request<Body>, next: Nex
         .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_string();
     let res = next.run(req).await;
-    metrics.observe(&route, &method, res.status().as_u16(), start.elapsed().as_secs_f64());
+    metrics.observe(
+        &route,
+        &method,
+        res.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     res
 }
 
@@ -110,7 +127,9 @@ mod tests {
         m.observe("/healthz", "GET", 200, 0.003);
         m.observe("/healthz", "GET", 200, 0.2);
         let text = m.render();
-        assert!(text.contains("berth_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2"));
+        assert!(text.contains(
+            "berth_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2"
+        ));
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"0.25\"} 2"));
         assert!(text.contains("berth_http_request_duration_seconds_count{route=\"/healthz\"} 2"));

@@ -83,10 +83,14 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         .with_secure(state.settings.secure_cookies())
         .with_expiry(Expiry::OnInactivity(idle));
     let csrf = CsrfConfig {
-        public_origin: config.public_url.as_deref().map(|u| Arc::from(origin_of(u))),
+        public_origin: config
+            .public_url
+            .as_deref()
+            .map(|u| Arc::from(origin_of(u))),
     };
     let fallback = {
-        let handler = leptos_axum::render_app_to_stream_with_context(context.clone(), app_fn.clone());
+        let handler =
+            leptos_axum::render_app_to_stream_with_context(context.clone(), app_fn.clone());
         move |req: Request<Body>| {
             let handler = handler.clone();
             async move {
@@ -112,7 +116,10 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         .nest("/api/v1", api)
         .leptos_routes_with_context(&server_state, routes, context, app_fn)
         .fallback(fallback)
-        .route_layer(from_fn_with_state(server_state.metrics.clone(), metrics::track))
+        .route_layer(from_fn_with_state(
+            server_state.metrics.clone(),
+            metrics::track,
+        ))
         .layer(from_fn_with_state((state, csrf), guard::csrf))
         .layer(sessions)
         .layer(from_fn(guard::request_meta))
@@ -131,4 +138,3 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .with_state(server_state)
 }
-

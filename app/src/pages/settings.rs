@@ -1,7 +1,7 @@
 //! Your account (password) and, for admins, the audit chain check.
 use crate::components::forms::{action_error, FieldError, OtherError};
-use crate::serverfns::auth::ChangePassword;
 use crate::serverfns::audit::VerifyAudit;
+use crate::serverfns::auth::ChangePassword;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -235,7 +235,10 @@ pub async fn verify(db: &Db) -> ServiceResult<VerifyReport> {
         checked += 1;
         if e.seq != expected_seq {
             let problem = if e.seq > expected_seq {
-                format!("event {expected_seq} is missing (deleted); next stored is {}", e.seq)
+                format!(
+                    "event {expected_seq} is missing (deleted); next stored is {}",
+                    e.seq
+                )
             } else {
                 format!("event {} is out of order", e.seq)
             };
@@ -245,14 +248,20 @@ pub async fn verify(db: &Db) -> ServiceResult<VerifyReport> {
             return Ok(bad(
                 e.seq,
                 checked,
-                format!("event {} does not link to the event before it (inserted or replaced)", e.seq),
+                format!(
+                    "event {} does not link to the event before it (inserted or replaced)",
+                    e.seq
+                ),
             ));
         }
         if event_hash(&e) != e.hash {
             return Ok(bad(
                 e.seq,
                 checked,
-                format!("event {} was altered: its content does not match its hash", e.seq),
+                format!(
+                    "event {} was altered: its content does not match its hash",
+                    e.seq
+                ),
             ));
         }
         prev_hash = e.hash;
@@ -267,7 +276,10 @@ pub async fn verify(db: &Db) -> ServiceResult<VerifyReport> {
     let last = expected_seq - 1;
     if head_seq != last || head_hash != prev_hash {
         let problem = if head_seq > last {
-            format!("events {} to {head_seq} are missing (deleted from the end)", last + 1)
+            format!(
+                "events {} to {head_seq} are missing (deleted from the end)",
+                last + 1
+            )
         } else {
             format!("the chain ends at {last} but its recorded tip is {head_seq}")
         };
@@ -293,7 +305,11 @@ fn parse_time(field: &str, raw: &str) -> ServiceResult<i64> {
         return Ok(t.and_utc().timestamp_millis());
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis());
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis());
     }
     Err(super::error::ServiceError::invalid(
         field,
@@ -343,7 +359,11 @@ pub async fn list(db: &Db, visible: &Visibility, f: &AuditFilter) -> ServiceResu
         if ids.is_empty() {
             sql.push_str(" AND 1 = 0");
         } else {
-            let list = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+            let list = ids
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             sql.push_str(&format!(" AND e.project_id IN ({list})"));
         }
     }
@@ -381,7 +401,10 @@ pub async fn list(db: &Db, visible: &Visibility, f: &AuditFilter) -> ServiceResu
     } else {
         None
     };
-    Ok(AuditPage { events, next_before })
+    Ok(AuditPage {
+        events,
+        next_before,
+    })
 }
 
 enum Bind {
@@ -390,7 +413,9 @@ enum Bind {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 #[cfg(test)]

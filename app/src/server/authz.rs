@@ -186,7 +186,11 @@ mod tests {
         AuthUser {
             id: 1,
             username: "u".into(),
-            instance_role: if admin { InstanceRole::Admin } else { InstanceRole::User },
+            instance_role: if admin {
+                InstanceRole::Admin
+            } else {
+                InstanceRole::User
+            },
         }
     }
 
@@ -208,7 +212,11 @@ mod tests {
         ];
         for (action, min) in cases {
             for role in Role::ALL {
-                assert_eq!(decide(&a, action, Some(role)), role >= min, "{action:?} as {role}");
+                assert_eq!(
+                    decide(&a, action, Some(role)),
+                    role >= min,
+                    "{action:?} as {role}"
+                );
             }
             assert!(!decide(&a, action, None), "{action:?} as outsider");
         }
@@ -218,23 +226,64 @@ mod tests {
     fn instance_admin_is_admin_everywhere_and_only_they_manage_users() {
         assert!(decide(&Actor::User(user(true)), Action::RevealSecret, None));
         assert!(decide(&Actor::User(user(true)), Action::ManageUsers, None));
-        assert!(!decide(&Actor::User(user(false)), Action::ManageUsers, Some(Role::Admin)));
-        assert!(!decide(&Actor::User(user(false)), Action::CreateProject, None));
+        assert!(!decide(
+            &Actor::User(user(false)),
+            Action::ManageUsers,
+            Some(Role::Admin)
+        ));
+        assert!(!decide(
+            &Actor::User(user(false)),
+            Action::CreateProject,
+            None
+        ));
     }
 
     #[test]
     fn tokens_never_exceed_their_scope_or_owner() {
-        let t = |scope| Actor::Token(user(false), TokenInfo { id: 1, name: "ci".into(), scope });
-        assert!(decide(&t(Scope::Read), Action::ReadProject, Some(Role::Admin)));
-        assert!(!decide(&t(Scope::Read), Action::DeployUnprotected, Some(Role::Admin)));
-        assert!(decide(&t(Scope::Deploy), Action::DeployUnprotected, Some(Role::Deployer)));
-        assert!(!decide(&t(Scope::Deploy), Action::EditConfig, Some(Role::Admin)));
-        assert!(!decide(&t(Scope::Write), Action::EditConfig, Some(Role::Deployer)));
+        let t = |scope| {
+            Actor::Token(
+                user(false),
+                TokenInfo {
+                    id: 1,
+                    name: "ci".into(),
+                    scope,
+                },
+            )
+        };
+        assert!(decide(
+            &t(Scope::Read),
+            Action::ReadProject,
+            Some(Role::Admin)
+        ));
+        assert!(!decide(
+            &t(Scope::Read),
+            Action::DeployUnprotected,
+            Some(Role::Admin)
+        ));
+        assert!(decide(
+            &t(Scope::Deploy),
+            Action::DeployUnprotected,
+            Some(Role::Deployer)
+        ));
+        assert!(!decide(
+            &t(Scope::Deploy),
+            Action::EditConfig,
+            Some(Role::Admin)
+        ));
+        assert!(!decide(
+            &t(Scope::Write),
+            Action::EditConfig,
+            Some(Role::Deployer)
+        ));
         assert!(!decide(&t(Scope::Write), Action::ManageOwnTokens, None));
     }
 
     #[test]
     fn anonymous_may_do_nothing() {
-        assert!(!decide(&Actor::Anonymous, Action::ReadProject, Some(Role::Admin)));
+        assert!(!decide(
+            &Actor::Anonymous,
+            Action::ReadProject,
+            Some(Role::Admin)
+        ));
     }
 }

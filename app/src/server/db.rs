@@ -47,18 +47,16 @@ impl Db {
         };
         let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         opts = match dialect {
-            Dialect::Sqlite => opts
-                .max_connections(8)
-                .after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; \
+            Dialect::Sqlite => opts.max_connections(8).after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; \
                              PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                }),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
             Dialect::Postgres => opts.max_connections(16),
         };
         let pool = opts.connect(url).await?;
@@ -68,8 +66,9 @@ impl Db {
     /// Applies the migrations not yet applied, each in its own transaction.
     pub fn migrate(
         &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<i64>, sqlx::Error>> + Send + '_>>
-    {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<i64>, sqlx::Error>> + Send + '_>,
+    > {
         Box::pin(self.migrate_inner())
     }
 
@@ -99,18 +98,25 @@ impl Db {
     /// instead of failing, and the audit chain stays linear across replicas.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let _: AnyQueryResult = sqlx::query("UPDATE audit_head SET locked = locked + 1 WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
+        let _: AnyQueryResult =
+            sqlx::query("UPDATE audit_head SET locked = locked + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
         Ok(tx)
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 
-async fn apply(conn: &mut sqlx::AnyConnection, migrations: &[Migration]) -> Result<Vec<i64>, sqlx::Error> {
+async fn apply(
+    conn: &mut sqlx::AnyConnection,
+    migrations: &[Migration],
+) -> Result<Vec<i64>, sqlx::Error> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS berth_migrations (version BIGINT PRIMARY KEY, \
          name TEXT NOT NULL, applied_at BIGINT NOT NULL)",

@@ -72,9 +72,12 @@ pub async fn set(
     audit::append(
         &mut tx,
         ctx,
-        NewEvent::new("member.set", format!("project:{}/user:{}", p.slug, user.username))
-            .project(p.id)
-            .summary(json!({ "role": { "from": old, "to": role.as_str() } })),
+        NewEvent::new(
+            "member.set",
+            format!("project:{}/user:{}", p.slug, user.username),
+        )
+        .project(p.id)
+        .summary(json!({ "role": { "from": old, "to": role.as_str() } })),
     )
     .await?;
     tx.commit().await?;
@@ -86,7 +89,12 @@ pub async fn set(
     })
 }
 
-pub async fn remove(state: &AppState, ctx: &Ctx, project: &str, username: &str) -> ServiceResult<()> {
+pub async fn remove(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    username: &str,
+) -> ServiceResult<()> {
     let p = projects::resolve(state, ctx, project).await?;
     authorize(&state.db, ctx, Action::ManageMembers, Some(&p)).await?;
     let user = users::find_by_name(&state.db, username)
@@ -105,8 +113,11 @@ pub async fn remove(state: &AppState, ctx: &Ctx, project: &str, username: &str) 
     audit::append(
         &mut tx,
         ctx,
-        NewEvent::new("member.remove", format!("project:{}/user:{}", p.slug, user.username))
-            .project(p.id),
+        NewEvent::new(
+            "member.remove",
+            format!("project:{}/user:{}", p.slug, user.username),
+        )
+        .project(p.id),
     )
     .await?;
     tx.commit().await?;

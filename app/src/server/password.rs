@@ -20,7 +20,9 @@ pub fn hash_blocking(password: &str) -> String {
 
 pub fn verify_blocking(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -86,10 +86,17 @@ pub async fn visible_ids(state: &AppState, ctx: &Ctx) -> ServiceResult<Option<Ve
     if me.is_admin() {
         return Ok(None);
     }
-    Ok(Some(list(state, ctx).await?.into_iter().map(|p| p.id).collect()))
+    Ok(Some(
+        list(state, ctx).await?.into_iter().map(|p| p.id).collect(),
+    ))
 }
 
-pub async fn create(state: &AppState, ctx: &Ctx, name: &str, slug: &str) -> ServiceResult<ProjectView> {
+pub async fn create(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    slug: &str,
+) -> ServiceResult<ProjectView> {
     authorize(&state.db, ctx, Action::CreateProject, None).await?;
     let name = validate::name("name", name, 100)?;
     let slug = validate::slug("slug", slug)?;
@@ -99,7 +106,10 @@ pub async fn create(state: &AppState, ctx: &Ctx, name: &str, slug: &str) -> Serv
         .fetch_one(&mut *tx)
         .await?;
     if taken > 0 {
-        return Err(ServiceError::invalid("slug", "is already used by another project"));
+        return Err(ServiceError::invalid(
+            "slug",
+            "is already used by another project",
+        ));
     }
     let now = now_ms();
     let id: i64 = sqlx::query_scalar(
@@ -142,8 +152,12 @@ pub async fn delete(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<()
         .execute(&mut *tx)
         .await?;
     // The event keeps the slug in its target; the id no longer resolves.
-    audit::append(&mut tx, ctx, NewEvent::new("project.delete", format!("project:{}", p.slug)))
-        .await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new("project.delete", format!("project:{}", p.slug)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -107,12 +107,13 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, id: &Id) -> StoreResult<Option<Record>> {
         let now = chrono::Utc::now().timestamp_millis();
-        let row = sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-            .bind(id.to_string())
-            .bind(now)
-            .fetch_optional(&self.db.pool)
-            .await
-            .map_err(backend)?;
+        let row =
+            sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
+                .bind(id.to_string())
+                .bind(now)
+                .fetch_optional(&self.db.pool)
+                .await
+                .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get(0).map_err(backend)?;
         let expires: i64 = row.try_get(1).map_err(backend)?;

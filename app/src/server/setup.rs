@@ -24,12 +24,14 @@ pub async fn issue_if_needed(state: &AppState) -> ServiceResult<Option<String>> 
     sqlx::query("DELETE FROM setup_tokens")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
-        .bind(hash_secret(&token))
-        .bind(now)
-        .bind(now + SETUP_TTL_MS)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(hash_secret(&token))
+    .bind(now)
+    .bind(now + SETUP_TTL_MS)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some(token))
 }

@@ -57,7 +57,9 @@ impl Throttle {
             .unwrap_or(0);
         if locked > now_ms {
             let secs = ((locked - now_ms) as u64).div_ceil(1000);
-            return Verdict::Refuse { retry_after_secs: secs.max(1) };
+            return Verdict::Refuse {
+                retry_after_secs: secs.max(1),
+            };
         }
         let n = get(&acct).failures.max(get(&pair).failures);
         let delay = if n < 3 {
@@ -76,7 +78,11 @@ impl Throttle {
             map.retain(|_, e| now_ms - e.last_failure_ms < WINDOW_MS || e.locked_until_ms > now_ms);
         }
         let [acct, pair, ip] = keys(account, addr);
-        for (key, free) in [(acct, u32::MAX), (pair, PAIR_FREE_FAILURES), (ip, ADDR_FREE_FAILURES)] {
+        for (key, free) in [
+            (acct, u32::MAX),
+            (pair, PAIR_FREE_FAILURES),
+            (ip, ADDR_FREE_FAILURES),
+        ] {
             let e = map.entry(key).or_default();
             if now_ms - e.last_failure_ms >= WINDOW_MS && e.locked_until_ms <= now_ms {
                 *e = Entry::default();
@@ -108,18 +114,28 @@ mod tests {
     fn delays_grow_then_the_pair_is_refused() {
         let t = Throttle::default();
         let now = 1_000_000;
-        assert_eq!(t.check("bob", "1.2.3.4", now), Verdict::Proceed { delay: Duration::ZERO });
+        assert_eq!(
+            t.check("bob", "1.2.3.4", now),
+            Verdict::Proceed {
+                delay: Duration::ZERO
+            }
+        );
         for _ in 0..3 {
             t.record_failure("bob", "1.2.3.4", now);
         }
         assert_eq!(
             t.check("bob", "1.2.3.4", now),
-            Verdict::Proceed { delay: Duration::from_millis(250) }
+            Verdict::Proceed {
+                delay: Duration::from_millis(250)
+            }
         );
         for _ in 0..2 {
             t.record_failure("bob", "1.2.3.4", now);
         }
-        assert!(matches!(t.check("bob", "1.2.3.4", now), Verdict::Refuse { .. }));
+        assert!(matches!(
+            t.check("bob", "1.2.3.4", now),
+            Verdict::Refuse { .. }
+        ));
     }
 
     #[test]
@@ -129,7 +145,10 @@ mod tests {
         for _ in 0..20 {
             t.record_failure("bob", "6.6.6.6", now);
         }
-        assert!(matches!(t.check("bob", "6.6.6.6", now), Verdict::Refuse { .. }));
+        assert!(matches!(
+            t.check("bob", "6.6.6.6", now),
+            Verdict::Refuse { .. }
+        ));
         match t.check("bob", "10.0.0.1", now) {
             Verdict::Proceed { delay } => assert!(delay <= Duration::from_secs(3)),
             v => panic!("real user refused: {v:?}"),
@@ -142,8 +161,14 @@ mod tests {
         for _ in 0..6 {
             t.record_failure("bob", "1.1.1.1", 0);
         }
-        assert!(matches!(t.check("bob", "1.1.1.1", 1000), Verdict::Refuse { .. }));
-        assert!(matches!(t.check("bob", "1.1.1.1", MAX_LOCK_MS + WINDOW_MS + 1), Verdict::Proceed { .. }));
+        assert!(matches!(
+            t.check("bob", "1.1.1.1", 1000),
+            Verdict::Refuse { .. }
+        ));
+        assert!(matches!(
+            t.check("bob", "1.1.1.1", MAX_LOCK_MS + WINDOW_MS + 1),
+            Verdict::Proceed { .. }
+        ));
     }
 
     #[test]
@@ -153,6 +178,11 @@ mod tests {
             t.record_failure("bob", "1.1.1.1", 0);
         }
         t.record_success("bob", "1.1.1.1");
-        assert_eq!(t.check("bob", "1.1.1.1", 0), Verdict::Proceed { delay: Duration::ZERO });
+        assert_eq!(
+            t.check("bob", "1.1.1.1", 0),
+            Verdict::Proceed {
+                delay: Duration::ZERO
+            }
+        );
     }
 }

@@ -51,8 +51,8 @@ pub async fn create(
     expires_in: &str,
 ) -> ServiceResult<CreatedToken> {
     let me = ctx.user();
-    let for_other = username
-        .is_some_and(|u| me.is_none_or(|m| m.username != u.trim().to_ascii_lowercase()));
+    let for_other =
+        username.is_some_and(|u| me.is_none_or(|m| m.username != u.trim().to_ascii_lowercase()));
     let owner = if let (true, Some(u)) = (for_other, username) {
         authorize(&state.db, ctx, Action::ManageUsers, None).await?;
         users::find_by_name(&state.db, u)
@@ -77,7 +77,10 @@ pub async fn create(
             .fetch_one(&mut *tx)
             .await?;
     if dup > 0 {
-        return Err(ServiceError::invalid("name", "you already have a token with this name"));
+        return Err(ServiceError::invalid(
+            "name",
+            "you already have a token with this name",
+        ));
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO api_tokens (user_id, name, prefix, token_hash, scope, created_at, expires_at) \
@@ -95,7 +98,11 @@ pub async fn create(
     audit::append(
         &mut tx,
         ctx,
-        NewEvent::new("token.create", format!("user:{}/token:{name}", owner.username)).summary(
+        NewEvent::new(
+            "token.create",
+            format!("user:{}/token:{name}", owner.username),
+        )
+        .summary(
             json!({ "name": name, "scope": scope.as_str(), "expires_at": ttl.map(|t| now + t) }),
         ),
     )
@@ -119,7 +126,10 @@ pub async fn create(
 pub async fn list_own(state: &AppState, ctx: &Ctx) -> ServiceResult<Vec<TokenView>> {
     let me = ctx.user().ok_or(ServiceError::Unauthenticated)?;
     let sql = format!("SELECT {COLS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC");
-    let rows = sqlx::query(&sql).bind(me.id).fetch_all(&state.db.pool).await?;
+    let rows = sqlx::query(&sql)
+        .bind(me.id)
+        .fetch_all(&state.db.pool)
+        .await?;
     rows.iter().map(view).collect()
 }
 
@@ -150,8 +160,12 @@ pub async fn revoke(state: &AppState, ctx: &Ctx, id: i64) -> ServiceResult<()> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    audit::append(&mut tx, ctx, NewEvent::new("token.revoke", format!("user:{owner}/token:{name}")))
-        .await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new("token.revoke", format!("user:{owner}/token:{name}")),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -153,7 +153,10 @@ pub async fn set_disabled(
         .await?
         .ok_or_else(|| ServiceError::NotFound("user".into()))?;
     if disabled && ctx.user().is_some_and(|u| u.id == user.id) {
-        return Err(ServiceError::invalid("username", "you cannot disable yourself"));
+        return Err(ServiceError::invalid(
+            "username",
+            "you cannot disable yourself",
+        ));
     }
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
@@ -168,13 +171,22 @@ pub async fn set_disabled(
             .execute(&mut *tx)
             .await?;
     }
-    let action = if disabled { "user.disable" } else { "user.enable" };
-    audit::append(&mut tx, ctx, NewEvent::new(action, format!("user:{}", user.username))).await?;
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new(action, format!("user:{}", user.username)),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(find_by_id(&state.db, user.id)
+    find_by_id(&state.db, user.id)
         .await?
         .map(|u| u.view())
-        .ok_or_else(|| ServiceError::NotFound("user".into()))?)
+        .ok_or_else(|| ServiceError::NotFound("user".into()))
 }
 
 /// Changes the caller's own password; every other session of theirs ends.
@@ -270,8 +282,11 @@ pub async fn login(
         }
     }
     let user = find_by_name(&state.db, &name).await?;
-    let ok = password::verify(pass.to_string(), user.as_ref().map(|u| u.password_hash.clone()))
-        .await?;
+    let ok = password::verify(
+        pass.to_string(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
     let user = match user {
         Some(u) if ok && u.disabled_at.is_none() => u,
         other => {
@@ -288,7 +303,10 @@ pub async fn login(
                     .summary(json!({ "reason": reason })),
             )
             .await?;
-            return Err(ServiceError::invalid("password", "wrong username or password"));
+            return Err(ServiceError::invalid(
+                "password",
+                "wrong username or password",
+            ));
         }
     };
     state.throttle.record_success(&name, &addr);
@@ -297,7 +315,12 @@ pub async fn login(
         actor: super::context::Actor::User(auth.clone()),
         meta: ctx.meta.clone(),
     };
-    audit::record(&state.db, &ctx, NewEvent::new("auth.login", format!("user:{name}"))).await?;
+    audit::record(
+        &state.db,
+        &ctx,
+        NewEvent::new("auth.login", format!("user:{name}")),
+    )
+    .await?;
     Ok(auth)
 }
 

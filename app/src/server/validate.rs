@@ -7,7 +7,10 @@ pub const MAX_PASSWORD: usize = 256;
 pub fn username(raw: &str) -> ServiceResult<String> {
     let u = raw.trim().to_ascii_lowercase();
     if u.len() < 2 || u.len() > 64 {
-        return Err(ServiceError::invalid("username", "must be 2 to 64 characters"));
+        return Err(ServiceError::invalid(
+            "username",
+            "must be 2 to 64 characters",
+        ));
     }
     if !u
         .chars()
@@ -64,10 +67,16 @@ pub fn name(field: &str, raw: &str, max: usize) -> ServiceResult<String> {
         return Err(ServiceError::invalid(field, "is required"));
     }
     if s.chars().count() > max {
-        return Err(ServiceError::invalid(field, format!("must be at most {max} characters")));
+        return Err(ServiceError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if s.chars().any(|c| c.is_control()) {
-        return Err(ServiceError::invalid(field, "must not contain control characters"));
+        return Err(ServiceError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(s.to_string())
 }
@@ -88,7 +97,12 @@ pub fn duration_ms(field: &str, raw: &str) -> ServiceResult<Option<i64>> {
         "d" => n * 86_400_000,
         "h" => n * 3_600_000,
         "m" => n * 60_000,
-        _ => return Err(ServiceError::invalid(field, "use a number and d, h or m, like 30d")),
+        _ => {
+            return Err(ServiceError::invalid(
+                field,
+                "use a number and d, h or m, like 30d",
+            ))
+        }
     };
     Ok(Some(ms))
 }

@@ -13,7 +13,11 @@ pub async fn session_user(state: &AppState, session: &Session) -> ServiceResult<
         return Ok(None);
     };
     let now = now_ms();
-    let signed_in: i64 = session.get(SIGNED_IN_AT).await.map_err(store_err)?.unwrap_or(0);
+    let signed_in: i64 = session
+        .get(SIGNED_IN_AT)
+        .await
+        .map_err(store_err)?
+        .unwrap_or(0);
     if now - signed_in > state.settings.session_absolute.as_millis() as i64 {
         session.flush().await.map_err(store_err)?;
         return Ok(None);
@@ -32,7 +36,11 @@ pub async fn session_user(state: &AppState, session: &Session) -> ServiceResult<
     Ok(Some(user.auth()))
 }
 
-pub async fn session_ctx(state: &AppState, session: &Session, meta: RequestMeta) -> ServiceResult<Ctx> {
+pub async fn session_ctx(
+    state: &AppState,
+    session: &Session,
+    meta: RequestMeta,
+) -> ServiceResult<Ctx> {
     let actor = match session_user(state, session).await? {
         Some(u) => Actor::User(u),
         None => Actor::Anonymous,

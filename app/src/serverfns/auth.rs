@@ -10,7 +10,11 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
 }
 
 #[server]
-pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn login(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use crate::server::{users, web};
     let c = super::call::call().await?;
     let user = super::call::with_status(
@@ -42,7 +46,11 @@ pub async fn setup_token_valid(token: String) -> Result<bool, AppError> {
 }
 
 #[server]
-pub async fn complete_setup(token: String, username: String, password: String) -> Result<(), AppError> {
+pub async fn complete_setup(
+    token: String,
+    username: String,
+    password: String,
+) -> Result<(), AppError> {
     use crate::server::{setup, users, web};
     let c = super::call::call().await?;
     let view = setup::complete(&c.state, &c.ctx, &token, &username, &password).await?;
@@ -55,11 +63,20 @@ pub async fn complete_setup(token: String, username: String, password: String) -
 }
 
 #[server]
-pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
     let c = super::call::call().await?;
     let keep = c.session.id().map(|id| id.to_string());
-    crate::server::users::change_password(&c.state, &c.ctx, &current_password, &new_password, keep.as_deref())
-        .await?;
+    crate::server::users::change_password(
+        &c.state,
+        &c.ctx,
+        &current_password,
+        &new_password,
+        keep.as_deref(),
+    )
+    .await?;
     // The password changed after this session signed in: start it afresh.
     if let Some(u) = c.ctx.user() {
         crate::server::web::sign_in(&c.session, u).await?;

@@ -21,7 +21,11 @@ pub async fn call() -> Result<Call, AppError> {
         .map(|e| e.0)
         .unwrap_or_default();
     let ctx = web::session_ctx(&state, &session, meta).await?;
-    Ok(Call { state, ctx, session })
+    Ok(Call {
+        state,
+        ctx,
+        session,
+    })
 }
 
 /// True when the request is a plain HTML form post (no JavaScript).

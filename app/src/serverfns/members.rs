@@ -10,9 +10,15 @@ pub async fn list_members(project: String) -> Result<Vec<MemberView>, AppError> 
 }
 
 #[server]
-pub async fn set_member(project: String, username: String, role: String) -> Result<MemberView, AppError> {
+pub async fn set_member(
+    project: String,
+    username: String,
+    role: String,
+) -> Result<MemberView, AppError> {
     let c = super::call::call().await?;
-    let role: crate::model::Role = role.parse().map_err(|m: String| AppError::invalid("role", m))?;
+    let role: crate::model::Role = role
+        .parse()
+        .map_err(|m: String| AppError::invalid("role", m))?;
     Ok(crate::server::members::set(&c.state, &c.ctx, &project, &username, role).await?)
 }
 

@@ -13,10 +13,17 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
 }
 
 #[server]
-pub async fn create_token(name: String, scope: String, expires_in: String) -> Result<CreatedToken, AppError> {
+pub async fn create_token(
+    name: String,
+    scope: String,
+    expires_in: String,
+) -> Result<CreatedToken, AppError> {
     let c = super::call::call().await?;
-    let scope: crate::model::Scope = scope.parse().map_err(|m: String| AppError::invalid("scope", m))?;
-    let created = crate::server::tokens::create(&c.state, &c.ctx, None, &name, scope, &expires_in).await?;
+    let scope: crate::model::Scope = scope
+        .parse()
+        .map_err(|m: String| AppError::invalid("scope", m))?;
+    let created =
+        crate::server::tokens::create(&c.state, &c.ctx, None, &name, scope, &expires_in).await?;
     if super::call::plain_form_post() {
         // Without JavaScript the page reloads; keep the secret for that one render.
         c.session

@@ -10,7 +10,11 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
 }
 
 #[server]
-pub async fn create_user(username: String, password: String, instance_role: String) -> Result<UserView, AppError> {
+pub async fn create_user(
+    username: String,
+    password: String,
+    instance_role: String,
+) -> Result<UserView, AppError> {
     let c = super::call::call().await?;
     let role: crate::model::InstanceRole = instance_role
         .parse()

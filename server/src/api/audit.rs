@@ -43,8 +43,10 @@ pub async fn export(
         }
     }
     let mut res = out.into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
     res.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"audit.jsonl\""),
@@ -54,7 +56,10 @@ pub async fn export(
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = VerifyReport, description = "`ok` is false when the chain is broken")))]
-pub async fn verify(State(state): State<AppState>, Caller(ctx): Caller) -> ApiResult<Json<VerifyReport>> {
+pub async fn verify(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> ApiResult<Json<VerifyReport>> {
     authorize(&state.db, &ctx, Action::ReadInstanceAudit, None).await?;
     Ok(Json(audit::verify(&state.db).await?))
 }

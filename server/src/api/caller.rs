@@ -12,10 +12,19 @@ pub struct Caller(pub Ctx);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let meta = parts.extensions.get::<RequestMeta>().cloned().unwrap_or_default();
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let meta = parts
+            .extensions
+            .get::<RequestMeta>()
+            .cloned()
+            .unwrap_or_default();
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let raw = value.to_str().map_err(|_| ApiError(AppError::Unauthenticated))?;
+            let raw = value
+                .to_str()
+                .map_err(|_| ApiError(AppError::Unauthenticated))?;
             let secret = raw
                 .strip_prefix("Bearer ")
                 .ok_or(ApiError(AppError::Unauthenticated))?

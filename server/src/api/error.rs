@@ -40,7 +40,12 @@ pub fn status_of(e: &AppError) -> StatusCode {
     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-pub fn error_response(status: StatusCode, code: &str, message: String, field: Option<String>) -> Response {
+pub fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    field: Option<String>,
+) -> Response {
     let body = ErrorBody {
         error: ErrorDetail {
             code: code.to_string(),
@@ -58,7 +63,12 @@ impl IntoResponse for ApiError {
             AppError::Invalid { field, message } => format!("{field}: {message}"),
             other => other.to_string(),
         };
-        let mut res = error_response(status_of(&e), e.code(), message, e.field().map(String::from));
+        let mut res = error_response(
+            status_of(&e),
+            e.code(),
+            message,
+            e.field().map(String::from),
+        );
         if let AppError::RateLimited { retry_after } = e {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);

@@ -35,7 +35,9 @@ pub async fn set(
     Path((project, username)): Path<(String, String)>,
     ApiJson(body): ApiJson<MemberRole>,
 ) -> ApiResult<Json<MemberView>> {
-    Ok(Json(members::set(&state, &ctx, &project, &username, body.role).await?))
+    Ok(Json(
+        members::set(&state, &ctx, &project, &username, body.role).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/projects/{project}/members/{username}", tag = "members",

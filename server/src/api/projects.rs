@@ -11,7 +11,10 @@ use serde::Deserialize;
 
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
     responses((status = 200, body = Vec<ProjectView>)))]
-pub async fn list(State(state): State<AppState>, Caller(ctx): Caller) -> ApiResult<Json<Vec<ProjectView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> ApiResult<Json<Vec<ProjectView>>> {
     Ok(Json(projects::list(&state, &ctx).await?))
 }
 

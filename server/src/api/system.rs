@@ -9,7 +9,11 @@ use serde_json::json;
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let db = state.db.ping().await;
-    let status = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     if let Err(e) = &db {
         tracing::error!(error = %e, "health check: database unreachable");
     }

@@ -11,7 +11,10 @@ use serde::Deserialize;
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
     responses((status = 200, body = Vec<TokenView>)))]
-pub async fn list(State(state): State<AppState>, Caller(ctx): Caller) -> ApiResult<Json<Vec<TokenView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> ApiResult<Json<Vec<TokenView>>> {
     Ok(Json(tokens::list_own(&state, &ctx).await?))
 }
 
@@ -32,7 +35,15 @@ pub async fn create(
     Caller(ctx): Caller,
     ApiJson(body): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let t = tokens::create(&state, &ctx, None, &body.name, body.scope, body.expires_in.as_deref().unwrap_or("")).await?;
+    let t = tokens::create(
+        &state,
+        &ctx,
+        None,
+        &body.name,
+        body.scope,
+        body.expires_in.as_deref().unwrap_or(""),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 

@@ -20,7 +20,10 @@ pub async fn me(Caller(ctx): Caller) -> ApiResult<Json<Me>> {
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, body = Vec<UserView>)))]
-pub async fn list(State(state): State<AppState>, Caller(ctx): Caller) -> ApiResult<Json<Vec<UserView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> ApiResult<Json<Vec<UserView>>> {
     Ok(Json(users::list(&state, &ctx).await?))
 }
 
@@ -62,5 +65,7 @@ pub async fn update(
     Path(username): Path<String>,
     ApiJson(body): ApiJson<UserPatch>,
 ) -> ApiResult<Json<UserView>> {
-    Ok(Json(users::set_disabled(&state, &ctx, &username, body.disabled).await?))
+    Ok(Json(
+        users::set_disabled(&state, &ctx, &username, body.disabled).await?,
+    ))
 }

@@ -7,10 +7,20 @@ use reqwest::Method;
 #[tokio::test]
 async fn setup_link_creates_the_first_admin_once() {
     let app = spawn().await;
-    let token = app::server::setup::issue_if_needed(&app.state).await.unwrap().expect("token");
+    let token = app::server::setup::issue_if_needed(&app.state)
+        .await
+        .unwrap()
+        .expect("token");
     let c = browser();
     let res = app
-        .server_fn::<CompleteSetup>(&c, &[("token", &token), ("username", "root"), ("password", PASSWORD)])
+        .server_fn::<CompleteSetup>(
+            &c,
+            &[
+                ("token", &token),
+                ("username", "root"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert!(res.status().is_success(), "{}", res.status());
     let (status, me) = app.api(Method::GET, "/me", None, None).await;
@@ -27,11 +37,22 @@ async fn setup_link_creates_the_first_admin_once() {
     assert_eq!(me["instance_role"], "admin");
     // The link is single use.
     let again = app
-        .server_fn::<CompleteSetup>(&browser(), &[("token", &token), ("username", "evil"), ("password", PASSWORD)])
+        .server_fn::<CompleteSetup>(
+            &browser(),
+            &[
+                ("token", &token),
+                ("username", "evil"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert!(!again.status().is_success());
     assert_eq!(app.count("users").await, 1);
-    assert!(app.audit_actions().await.iter().any(|(a, t, _)| a == "setup.complete" && t == "user:root"));
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|(a, t, _)| a == "setup.complete" && t == "user:root"));
 }
 
 #[tokio::test]
@@ -49,8 +70,17 @@ async fn login_sets_a_strict_httponly_cookie_with_a_fresh_id() {
         .expect("session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http has no Secure flag: {cookie}");
-    let (_, me) = (0, c.get(format!("{}/api/v1/me", app.url)).send().await.unwrap());
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http has no Secure flag: {cookie}"
+    );
+    let (_, me) = (
+        0,
+        c.get(format!("{}/api/v1/me", app.url))
+            .send()
+            .await
+            .unwrap(),
+    );
     assert_eq!(me.status(), 200);
 }
 
@@ -62,13 +92,21 @@ async fn cookies_are_secure_when_the_public_url_is_https() {
     app.user("alice", InstanceRole::User).await;
     let c = browser();
     let res = c
-        .post(format!("{}{}", app.url, <app::serverfns::auth::Login as leptos::server_fn::ServerFn>::PATH))
+        .post(format!(
+            "{}{}",
+            app.url,
+            <app::serverfns::auth::Login as leptos::server_fn::ServerFn>::PATH
+        ))
         .header("origin", "https://berth.example.com")
         .form(&[("username", "alice"), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
-    let cookie = res.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -83,7 +121,10 @@ async fn wrong_password_and_unknown_user_fail_alike_and_are_audited() {
     let b = unknown.text().await.unwrap();
     assert_eq!(a, b, "the same message whether the user exists or not");
     let events = app.audit_actions().await;
-    let failures: Vec<_> = events.iter().filter(|(a, _, r)| a == "auth.login" && r == "failure").collect();
+    let failures: Vec<_> = events
+        .iter()
+        .filter(|(a, _, r)| a == "auth.login" && r == "failure")
+        .collect();
     assert_eq!(failures.len(), 2, "{events:?}");
 }
 
@@ -94,7 +135,11 @@ async fn repeated_failures_slow_down_then_get_429() {
     let c = browser();
     let mut last = 0;
     for _ in 0..7 {
-        last = app.login(&c, "alice", "wrong-password-x").await.status().as_u16();
+        last = app
+            .login(&c, "alice", "wrong-password-x")
+            .await
+            .status()
+            .as_u16();
         if last == 429 {
             break;
         }
@@ -102,7 +147,11 @@ async fn repeated_failures_slow_down_then_get_429() {
     assert_eq!(last, 429);
     // Even the right password is refused from this address while the lock lasts.
     assert_eq!(app.login(&c, "alice", PASSWORD).await.status(), 429);
-    assert!(app.audit_actions().await.iter().any(|(a, _, r)| a == "auth.login" && r == "denied"));
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|(a, _, r)| a == "auth.login" && r == "denied"));
 }
 
 #[tokio::test]
@@ -110,11 +159,29 @@ async fn logout_ends_the_session() {
     let app = spawn().await;
     app.user("alice", InstanceRole::User).await;
     let c = app.signed_in("alice").await;
-    assert_eq!(c.get(format!("{}/api/v1/me", app.url)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(format!("{}/api/v1/me", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let res = app.server_fn::<Logout>(&c, &[]).await;
     assert!(res.status().is_success() || res.status().is_redirection());
-    assert_eq!(c.get(format!("{}/api/v1/me", app.url)).send().await.unwrap().status(), 401);
-    assert!(app.audit_actions().await.iter().any(|(a, _, _)| a == "auth.logout"));
+    assert_eq!(
+        c.get(format!("{}/api/v1/me", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|(a, _, _)| a == "auth.logout"));
 }
 
 #[tokio::test]
@@ -126,12 +193,34 @@ async fn disabling_a_user_ends_their_sessions_and_tokens() {
     let bob_token = app.token("bob", Scope::Read).await;
     let root = app.token("root", Scope::Write).await;
     let (status, _) = app
-        .api(Method::PATCH, "/users/bob", Some(&root), Some(serde_json::json!({"disabled": true})))
+        .api(
+            Method::PATCH,
+            "/users/bob",
+            Some(&root),
+            Some(serde_json::json!({"disabled": true})),
+        )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(bob.get(format!("{}/api/v1/me", app.url)).send().await.unwrap().status(), 401);
-    assert_eq!(app.api(Method::GET, "/me", Some(&bob_token), None).await.0, 401);
-    assert_eq!(app.login(&browser(), "bob", PASSWORD).await.status().as_u16() / 100, 4);
+    assert_eq!(
+        bob.get(format!("{}/api/v1/me", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.api(Method::GET, "/me", Some(&bob_token), None).await.0,
+        401
+    );
+    assert_eq!(
+        app.login(&browser(), "bob", PASSWORD)
+            .await
+            .status()
+            .as_u16()
+            / 100,
+        4
+    );
 }
 
 #[tokio::test]
@@ -141,12 +230,37 @@ async fn password_change_ends_other_sessions_but_keeps_this_one() {
     let here = app.signed_in("alice").await;
     let elsewhere = app.signed_in("alice").await;
     let res = app
-        .server_fn::<ChangePassword>(&here, &[("current_password", PASSWORD), ("new_password", "another-long-password")])
+        .server_fn::<ChangePassword>(
+            &here,
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "another-long-password"),
+            ],
+        )
         .await;
     assert!(res.status().is_success(), "{}", res.status());
-    assert_eq!(here.get(format!("{}/api/v1/me", app.url)).send().await.unwrap().status(), 200);
-    assert_eq!(elsewhere.get(format!("{}/api/v1/me", app.url)).send().await.unwrap().status(), 401);
-    assert!(app.login(&browser(), "alice", "another-long-password").await.status().is_success());
+    assert_eq!(
+        here.get(format!("{}/api/v1/me", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        elsewhere
+            .get(format!("{}/api/v1/me", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert!(app
+        .login(&browser(), "alice", "another-long-password")
+        .await
+        .status()
+        .is_success());
 }
 
 #[tokio::test]
@@ -154,9 +268,23 @@ async fn sessions_expire_after_the_absolute_lifetime() {
     let app = spawn_with(|c| c.session_absolute = std::time::Duration::from_millis(1500)).await;
     app.user("alice", InstanceRole::User).await;
     let c = app.signed_in("alice").await;
-    assert_eq!(c.get(format!("{}/api/v1/me", app.url)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(format!("{}/api/v1/me", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
-    assert_eq!(c.get(format!("{}/api/v1/me", app.url)).send().await.unwrap().status(), 401);
+    assert_eq!(
+        c.get(format!("{}/api/v1/me", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }
 
 #[tokio::test]
@@ -179,10 +307,16 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
         .fetch_all(&app.state.db.pool)
         .await
         .unwrap();
-    assert!(!stored.iter().any(|h| h.contains(&secret)), "the secret is not stored");
+    assert!(
+        !stored.iter().any(|h| h.contains(&secret)),
+        "the secret is not stored"
+    );
     let (status, list) = app.api(Method::GET, "/tokens", Some(&secret), None).await;
     assert_eq!(status, 200);
-    assert!(!list.to_string().contains(&secret), "listing never shows the secret");
+    assert!(
+        !list.to_string().contains(&secret),
+        "listing never shows the secret"
+    );
     let id = created["token"]["id"].as_i64().unwrap();
     let res = c
         .delete(format!("{}/api/v1/tokens/{id}", app.url))
@@ -191,7 +325,10 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(app.api(Method::GET, "/me", Some(&secret), None).await.0, 401);
+    assert_eq!(
+        app.api(Method::GET, "/me", Some(&secret), None).await.0,
+        401
+    );
 }
 
 #[tokio::test]
@@ -203,5 +340,8 @@ async fn expired_tokens_are_refused() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    assert_eq!(app.api(Method::GET, "/me", Some(&secret), None).await.0, 401);
+    assert_eq!(
+        app.api(Method::GET, "/me", Some(&secret), None).await.0,
+        401
+    );
 }

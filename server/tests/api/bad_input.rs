@@ -11,7 +11,12 @@ async fn admin() -> (TestApp, String) {
     (app, t)
 }
 
-async fn post_raw(app: &TestApp, token: &str, content_type: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+async fn post_raw(
+    app: &TestApp,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
     let res = plain()
         .post(format!("{}/api/v1/projects", app.url))
         .bearer_auth(token)
@@ -36,7 +41,13 @@ async fn malformed_json_is_a_400_with_a_json_error() {
 #[tokio::test]
 async fn wrong_content_type_is_a_415() {
     let (app, t) = admin().await;
-    let (s, e) = post_raw(&app, &t, "text/plain", b"{\"name\":\"a\",\"slug\":\"a\"}".to_vec()).await;
+    let (s, e) = post_raw(
+        &app,
+        &t,
+        "text/plain",
+        b"{\"name\":\"a\",\"slug\":\"a\"}".to_vec(),
+    )
+    .await;
     assert_eq!(s, 415);
     assert_eq!(e["error"]["code"], "unsupported_media_type");
 }
@@ -44,12 +55,33 @@ async fn wrong_content_type_is_a_415() {
 #[tokio::test]
 async fn unknown_fields_and_wrong_types_are_refused() {
     let (app, t) = admin().await;
-    let (s, e) = app.api(Method::POST, "/projects", Some(&t), Some(json!({"name": "a", "slug": "a", "owner": "x"}))).await;
+    let (s, e) = app
+        .api(
+            Method::POST,
+            "/projects",
+            Some(&t),
+            Some(json!({"name": "a", "slug": "a", "owner": "x"})),
+        )
+        .await;
     assert_eq!(s, 422, "{e}");
     assert!(e["error"]["message"].as_str().unwrap().contains("owner"));
-    let (s, _) = app.api(Method::POST, "/projects", Some(&t), Some(json!({"name": 5, "slug": "a"}))).await;
+    let (s, _) = app
+        .api(
+            Method::POST,
+            "/projects",
+            Some(&t),
+            Some(json!({"name": 5, "slug": "a"})),
+        )
+        .await;
     assert_eq!(s, 422);
-    let (s, _) = app.api(Method::PUT, "/projects/a/members/root", Some(&t), Some(json!({"role": "owner"}))).await;
+    let (s, _) = app
+        .api(
+            Method::PUT,
+            "/projects/a/members/root",
+            Some(&t),
+            Some(json!({"role": "owner"})),
+        )
+        .await;
     assert!(s == 422 || s == 404);
     assert_eq!(app.count("projects").await, 0);
 }
@@ -63,11 +95,20 @@ async fn invalid_values_name_the_field() {
         (json!({"name": "", "slug": "ok"}), "name"),
         (json!({"name": "a\u{0007}b", "slug": "ok"}), "name"),
     ] {
-        let (s, e) = app.api(Method::POST, "/projects", Some(&t), Some(body)).await;
+        let (s, e) = app
+            .api(Method::POST, "/projects", Some(&t), Some(body))
+            .await;
         assert_eq!(s, 422, "{e}");
         assert_eq!(e["error"]["field"], field, "{e}");
     }
-    let (s, e) = app.api(Method::POST, "/users", Some(&t), Some(json!({"username": "bob", "password": "short"}))).await;
+    let (s, e) = app
+        .api(
+            Method::POST,
+            "/users",
+            Some(&t),
+            Some(json!({"username": "bob", "password": "short"})),
+        )
+        .await;
     assert_eq!(s, 422);
     assert_eq!(e["error"]["field"], "password");
     let c = app.signed_in("root").await;
@@ -79,7 +120,11 @@ async fn invalid_values_name_the_field() {
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
-    assert_eq!(app.count("api_tokens").await, 1, "only the test's own token");
+    assert_eq!(
+        app.count("api_tokens").await,
+        1,
+        "only the test's own token"
+    );
     assert_eq!(app.count("projects").await, 0);
     assert_eq!(app.count("users").await, 1);
 }
@@ -87,19 +132,40 @@ async fn invalid_values_name_the_field() {
 #[tokio::test]
 async fn duplicates_are_refused_and_change_nothing() {
     let (app, t) = admin().await;
-    let (s, _) = app.api(Method::POST, "/projects", Some(&t), Some(json!({"name": "a", "slug": "a"}))).await;
+    let (s, _) = app
+        .api(
+            Method::POST,
+            "/projects",
+            Some(&t),
+            Some(json!({"name": "a", "slug": "a"})),
+        )
+        .await;
     assert_eq!(s, 201);
     let events = app.count("audit_events").await;
-    let (s, e) = app.api(Method::POST, "/projects", Some(&t), Some(json!({"name": "b", "slug": "a"}))).await;
+    let (s, e) = app
+        .api(
+            Method::POST,
+            "/projects",
+            Some(&t),
+            Some(json!({"name": "b", "slug": "a"})),
+        )
+        .await;
     assert_eq!(s, 422, "{e}");
     assert_eq!(app.count("projects").await, 1);
-    assert_eq!(app.count("audit_events").await, events, "a refused write leaves no trace but itself");
+    assert_eq!(
+        app.count("audit_events").await,
+        events,
+        "a refused write leaves no trace but itself"
+    );
 }
 
 #[tokio::test]
 async fn oversized_bodies_are_a_413() {
     let (app, t) = admin().await;
-    let big = format!("{{\"name\":\"{}\",\"slug\":\"a\"}}", "x".repeat(2 * 1024 * 1024));
+    let big = format!(
+        "{{\"name\":\"{}\",\"slug\":\"a\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
     let (s, _) = post_raw(&app, &t, "application/json", big.into_bytes()).await;
     assert_eq!(s, 413);
     assert_eq!(app.count("projects").await, 0);
@@ -110,8 +176,14 @@ async fn invalid_utf8_in_headers_is_refused_cleanly() {
     let (app, _) = admin().await;
     let res = plain()
         .get(format!("{}/api/v1/projects", app.url))
-        .header("authorization", reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap())
-        .header("user-agent", reqwest::header::HeaderValue::from_bytes(b"agent \xff").unwrap())
+        .header(
+            "authorization",
+            reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+        )
+        .header(
+            "user-agent",
+            reqwest::header::HeaderValue::from_bytes(b"agent \xff").unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -131,7 +203,11 @@ async fn malformed_forms_to_server_functions_are_a_4xx() {
         .send()
         .await
         .unwrap();
-    assert!(res.status().is_client_error() || res.status().is_server_error(), "{}", res.status());
+    assert!(
+        res.status().is_client_error() || res.status().is_server_error(),
+        "{}",
+        res.status()
+    );
     assert_ne!(res.status(), 200);
     assert_eq!(app.count("projects").await, 0);
 }

@@ -15,7 +15,12 @@ fn berth(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (i32, String, Str
         .spawn()
         .expect("run berth");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
@@ -30,11 +35,31 @@ fn berth(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (i32, String, Str
 async fn admin_create_reads_the_password_from_stdin_and_never_prints_it() {
     let app = spawn().await;
     let secret = "a-very-secret-password-42";
-    let (code, out, err) = berth(&app, &["admin", "create", "--username", "Root", "--role", "admin", "--password-stdin"], Some(&format!("{secret}\n")));
+    let (code, out, err) = berth(
+        &app,
+        &[
+            "admin",
+            "create",
+            "--username",
+            "Root",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some(&format!("{secret}\n")),
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(!out.contains(secret) && !err.contains(secret));
-    assert!(app.login(&browser(), "root", secret).await.status().is_success());
-    let (code, _, err) = berth(&app, &["admin", "create", "--username", "xx", "--password-stdin"], Some("short\n"));
+    assert!(app
+        .login(&browser(), "root", secret)
+        .await
+        .status()
+        .is_success());
+    let (code, _, err) = berth(
+        &app,
+        &["admin", "create", "--username", "xx", "--password-stdin"],
+        Some("short\n"),
+    );
     assert_ne!(code, 0);
     assert!(err.contains("password"), "{err}");
 }
@@ -43,10 +68,27 @@ async fn admin_create_reads_the_password_from_stdin_and_never_prints_it() {
 async fn token_create_prints_a_working_token_once() {
     let app = spawn().await;
     app.user("ci", app::model::InstanceRole::User).await;
-    let (code, out, err) = berth(&app, &["token", "create", "--username", "ci", "--name", "gha", "--scope", "deploy", "--expires-in", "30d"], None);
+    let (code, out, err) = berth(
+        &app,
+        &[
+            "token",
+            "create",
+            "--username",
+            "ci",
+            "--name",
+            "gha",
+            "--scope",
+            "deploy",
+            "--expires-in",
+            "30d",
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     let token = out.trim();
-    let (status, me) = app.api(reqwest::Method::GET, "/me", Some(token), None).await;
+    let (status, me) = app
+        .api(reqwest::Method::GET, "/me", Some(token), None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(me["username"], "ci");
 }

@@ -5,9 +5,18 @@ use app::model::InstanceRole;
 #[tokio::test]
 async fn healthz_reports_the_database() {
     let app = spawn().await;
-    let body: serde_json::Value = reqwest::get(format!("{}/healthz", app.url)).await.unwrap().json().await.unwrap();
+    let body: serde_json::Value = reqwest::get(format!("{}/healthz", app.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["database"]["status"], "ok");
-    let kind = if std::env::var("BERTH_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) { "postgres" } else { "sqlite" };
+    let kind = if std::env::var("BERTH_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     assert_eq!(body["database"]["kind"], kind);
 }
 
@@ -17,21 +26,45 @@ async fn metrics_count_requests_by_route_and_status() {
     for _ in 0..3 {
         reqwest::get(format!("{}/healthz", app.url)).await.unwrap();
     }
-    reqwest::get(format!("{}/api/v1/projects", app.url)).await.unwrap();
+    reqwest::get(format!("{}/api/v1/projects", app.url))
+        .await
+        .unwrap();
     let res = reqwest::get(format!("{}/metrics", app.url)).await.unwrap();
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = res.text().await.unwrap();
-    assert!(text.contains("berth_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} "), "{text}");
-    assert!(text.contains("berth_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"}"));
+    assert!(
+        text.contains(
+            "berth_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} "
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("berth_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"}")
+    );
     assert!(text.contains("status=\"401\""), "{text}");
 }
 
 #[tokio::test]
 async fn the_openapi_document_lists_the_api() {
     let app = spawn().await;
-    let doc: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", app.url)).await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", app.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for p in ["/api/v1/projects", "/api/v1/users", "/api/v1/tokens", "/api/v1/audit", "/api/v1/audit/verify", "/api/v1/projects/{project}/members/{username}"] {
+    for p in [
+        "/api/v1/projects",
+        "/api/v1/users",
+        "/api/v1/tokens",
+        "/api/v1/audit",
+        "/api/v1/audit/verify",
+        "/api/v1/projects/{project}/members/{username}",
+    ] {
         assert!(doc["paths"][p].is_object(), "missing {p}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
@@ -48,7 +81,11 @@ async fn anonymous_pages_redirect_to_login() {
         .unwrap();
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/login?next=/projects");
-    let res = plain().get(format!("{}/login", app.url)).send().await.unwrap();
+    let res = plain()
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("id=\"login-form\""));
 }
@@ -65,7 +102,11 @@ async fn a_plain_form_login_redirects_and_errors_come_back_in_the_url() {
         .header("accept", "text/html")
         .header("referer", &login_page)
         .header("origin", &app.url)
-        .form(&[("username", "alice"), ("password", "wrong-password-1"), ("next", "/")])
+        .form(&[
+            ("username", "alice"),
+            ("password", "wrong-password-1"),
+            ("next", "/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -73,13 +114,20 @@ async fn a_plain_form_login_redirects_and_errors_come_back_in_the_url() {
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.contains("__err="), "{location}");
     let page = c.get(&location).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("wrong username or password"), "the error is rendered next to the form");
+    assert!(
+        page.contains("wrong username or password"),
+        "the error is rendered next to the form"
+    );
     let res = c
         .post(format!("{}{path}", app.url))
         .header("accept", "text/html")
         .header("referer", &login_page)
         .header("origin", &app.url)
-        .form(&[("username", "alice"), ("password", PASSWORD), ("next", "/projects")])
+        .form(&[
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("next", "/projects"),
+        ])
         .send()
         .await
         .unwrap();
@@ -100,7 +148,11 @@ async fn the_login_form_does_not_redirect_off_site() {
         .post(format!("{}{path}", app.url))
         .header("accept", "text/html")
         .header("origin", &app.url)
-        .form(&[("username", "alice"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .form(&[
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -113,12 +165,24 @@ async fn signed_in_pages_render_for_a_user() {
     app.user("root", InstanceRole::Admin).await;
     app.project("shop").await;
     let c = app.signed_in("root").await;
-    for (path, needle) in [("/", "Dashboard"), ("/projects", "shop"), ("/projects/shop", "Members"), ("/team", "root"), ("/tokens", "New token"), ("/audit", "project.create"), ("/settings", "Change your password")] {
+    for (path, needle) in [
+        ("/", "Dashboard"),
+        ("/projects", "shop"),
+        ("/projects/shop", "Members"),
+        ("/team", "root"),
+        ("/tokens", "New token"),
+        ("/audit", "project.create"),
+        ("/settings", "Change your password"),
+    ] {
         let res = c.get(format!("{}{path}", app.url)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         let html = res.text().await.unwrap();
         assert!(html.contains(needle), "{path} should show {needle}");
     }
-    let res = c.get(format!("{}/no-such-page", app.url)).send().await.unwrap();
+    let res = c
+        .get(format!("{}/no-such-page", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
 }

@@ -23,9 +23,13 @@ pub struct TestApp {
 
 /// A fresh, empty database URL: a temp SQLite file, or a new PostgreSQL database.
 pub async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
-    let base = std::env::var("BERTH_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let base = std::env::var("BERTH_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
     let name = format!("berth_test_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let db = app::server::Db::connect(&base).await.expect("connect to the test PostgreSQL");
+    let db = app::server::Db::connect(&base)
+        .await
+        .expect("connect to the test PostgreSQL");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&db.pool)
         .await
@@ -45,7 +49,9 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db_url = fresh_database(data_dir.path()).await;
     let mut config = Config::for_data_dir(data_dir.path().to_path_buf(), db_url);
     tweak(&mut config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let state = berth_server::build_state(&config).await.expect("state");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -128,10 +134,17 @@ impl TestApp {
     }
 
     pub async fn token(&self, user: &str, scope: Scope) -> String {
-        tokens::create(&self.state, &Ctx::system(), Some(user), &format!("t-{}", rand::random::<u32>()), scope, "")
-            .await
-            .expect("token")
-            .secret
+        tokens::create(
+            &self.state,
+            &Ctx::system(),
+            Some(user),
+            &format!("t-{}", rand::random::<u32>()),
+            scope,
+            "",
+        )
+        .await
+        .expect("token")
+        .secret
     }
 
     pub fn origin_headers(&self) -> HeaderMap {
@@ -156,16 +169,28 @@ impl TestApp {
             .expect("server fn call")
     }
 
-    pub async fn login(&self, client: &reqwest::Client, user: &str, password: &str) -> reqwest::Response {
-        self.server_fn::<app::serverfns::auth::Login>(client, &[("username", user), ("password", password)])
-            .await
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        user: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.server_fn::<app::serverfns::auth::Login>(
+            client,
+            &[("username", user), ("password", password)],
+        )
+        .await
     }
 
     /// A signed-in browser client.
     pub async fn signed_in(&self, user: &str) -> reqwest::Client {
         let c = browser();
         let res = self.login(&c, user, PASSWORD).await;
-        assert!(res.status().is_success() || res.status().is_redirection(), "login: {}", res.status());
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "login: {}",
+            res.status()
+        );
         c
     }
 
@@ -186,7 +211,10 @@ impl TestApp {
         let res = req.send().await.expect("api call");
         let status = res.status().as_u16();
         let text = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Audit events, oldest first.
@@ -194,7 +222,10 @@ impl TestApp {
         let page = app::server::audit::list(
             &self.state.db,
             &None,
-            &app::model::AuditFilter { limit: Some(1000), ..Default::default() },
+            &app::model::AuditFilter {
+                limit: Some(1000),
+                ..Default::default()
+            },
         )
         .await
         .expect("audit list");
