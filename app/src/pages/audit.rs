@@ -43,11 +43,11 @@ pub fn AuditPage() -> impl IntoView {
         <Title text="Audit log · Berth"/>
         <h1>"Audit log"</h1>
         <form method="get" action="/audit" class="row filters" id="audit-filter">
-            <label>"Actor"<input name="actor" prop:value=value("actor")/></label>
-            <label>"Action"<input name="action" placeholder="user., auth.login" prop:value=value("action")/></label>
-            <label>"Target"<input name="target" prop:value=value("target")/></label>
-            <label>"Since"<input name="since" placeholder="2026-01-31" prop:value=value("since")/></label>
-            <label>"Until"<input name="until" placeholder="2026-12-31T23:59" prop:value=value("until")/></label>
+            <label>"Actor"<input name="actor" value=value("actor")/></label>
+            <label>"Action"<input name="action" placeholder="user., auth.login" value=value("action")/></label>
+            <label>"Target"<input name="target" value=value("target")/></label>
+            <label>"Since"<input name="since" placeholder="2026-01-31" value=value("since")/></label>
+            <label>"Until"<input name="until" placeholder="2026-12-31T23:59" value=value("until")/></label>
             <button type="submit">"Filter"</button>
             <a class="button" href=move || format!("/api/v1/audit/export?{}", query_string(&filter.get())) download="audit.jsonl">"Export JSON Lines"</a>
         </form>

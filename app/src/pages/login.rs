@@ -18,7 +18,7 @@ pub fn LoginPage() -> impl IntoView {
                 <h1>"⚓ Berth"</h1>
                 <p class="muted">"Sign in to your control panel."</p>
                 <ActionForm action=login attr:id="login-form">
-                    <input type="hidden" name="next" prop:value=next/>
+                    <input type="hidden" name="next" value=next/>
                     <label>
                         "Username"
                         <input name="username" autocomplete="username" required autofocus/>

@@ -23,7 +23,7 @@ pub fn SetupPage() -> impl IntoView {
                             Ok(true) => view! {
                                 <p class="muted">"Create the first administrator account."</p>
                                 <ActionForm action=setup attr:id="setup-form">
-                                    <input type="hidden" name="token" prop:value=token/>
+                                    <input type="hidden" name="token" value=token/>
                                     <label>"Username"<input name="username" autocomplete="username" required/></label>
                                     <FieldError err field="username"/>
                                     <label>"Password (at least 12 characters)"

@@ -186,3 +186,33 @@ async fn signed_in_pages_render_for_a_user() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn forms_carry_their_hidden_fields_without_javascript() {
+    let app = spawn().await;
+    let html = plain()
+        .get(format!("{}/login?next=/projects", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("name=\"next\" value=\"/projects\""), "{html}");
+    let token = app::server::setup::issue_if_needed(&app.state)
+        .await
+        .unwrap()
+        .expect("token");
+    let html = plain()
+        .get(format!("{}/setup?token={token}", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("name=\"token\" value=\"{token}\"")),
+        "{html}"
+    );
+}
