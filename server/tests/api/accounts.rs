@@ -159,24 +159,10 @@ async fn logout_ends_the_session() {
     let app = spawn().await;
     app.user("alice", InstanceRole::User).await;
     let c = app.signed_in("alice").await;
-    assert_eq!(
-        c.get(format!("{}/api/v1/me", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.me_status(&c).await, 200);
     let res = app.server_fn::<Logout>(&c, &[]).await;
     assert!(res.status().is_success() || res.status().is_redirection());
-    assert_eq!(
-        c.get(format!("{}/api/v1/me", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.me_status(&c).await, 401);
     assert!(app
         .audit_actions()
         .await
@@ -201,14 +187,7 @@ async fn disabling_a_user_ends_their_sessions_and_tokens() {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(
-        bob.get(format!("{}/api/v1/me", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.me_status(&bob).await, 401);
     assert_eq!(
         app.api(Method::GET, "/me", Some(&bob_token), None).await.0,
         401
@@ -239,23 +218,8 @@ async fn password_change_ends_other_sessions_but_keeps_this_one() {
         )
         .await;
     assert!(res.status().is_success(), "{}", res.status());
-    assert_eq!(
-        here.get(format!("{}/api/v1/me", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        elsewhere
-            .get(format!("{}/api/v1/me", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.me_status(&here).await, 200);
+    assert_eq!(app.me_status(&elsewhere).await, 401);
     assert!(app
         .login(&browser(), "alice", "another-long-password")
         .await
@@ -268,23 +232,9 @@ async fn sessions_expire_after_the_absolute_lifetime() {
     let app = spawn_with(|c| c.session_absolute = std::time::Duration::from_millis(1500)).await;
     app.user("alice", InstanceRole::User).await;
     let c = app.signed_in("alice").await;
-    assert_eq!(
-        c.get(format!("{}/api/v1/me", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.me_status(&c).await, 200);
     tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
-    assert_eq!(
-        c.get(format!("{}/api/v1/me", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.me_status(&c).await, 401);
 }
 
 #[tokio::test]

@@ -95,21 +95,10 @@ async fn a_plain_form_login_redirects_and_errors_come_back_in_the_url() {
     let app = spawn().await;
     app.user("alice", InstanceRole::User).await;
     let c = browser();
-    let path = <app::serverfns::auth::Login as leptos::server_fn::ServerFn>::PATH;
     let login_page = format!("{}/login", app.url);
-    let res = c
-        .post(format!("{}{path}", app.url))
-        .header("accept", "text/html")
-        .header("referer", &login_page)
-        .header("origin", &app.url)
-        .form(&[
-            ("username", "alice"),
-            ("password", "wrong-password-1"),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .form_login(&c, "alice", "wrong-password-1", "/", Some(&login_page))
+        .await;
     assert_eq!(res.status(), 302);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.contains("__err="), "{location}");
@@ -118,19 +107,9 @@ async fn a_plain_form_login_redirects_and_errors_come_back_in_the_url() {
         page.contains("wrong username or password"),
         "the error is rendered next to the form"
     );
-    let res = c
-        .post(format!("{}{path}", app.url))
-        .header("accept", "text/html")
-        .header("referer", &login_page)
-        .header("origin", &app.url)
-        .form(&[
-            ("username", "alice"),
-            ("password", PASSWORD),
-            ("next", "/projects"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .form_login(&c, "alice", PASSWORD, "/projects", Some(&login_page))
+        .await;
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/projects");
     let page = c.get(format!("{}/projects", app.url)).send().await.unwrap();
@@ -142,20 +121,9 @@ async fn a_plain_form_login_redirects_and_errors_come_back_in_the_url() {
 async fn the_login_form_does_not_redirect_off_site() {
     let app = spawn().await;
     app.user("alice", InstanceRole::User).await;
-    let c = browser();
-    let path = <app::serverfns::auth::Login as leptos::server_fn::ServerFn>::PATH;
-    let res = c
-        .post(format!("{}{path}", app.url))
-        .header("accept", "text/html")
-        .header("origin", &app.url)
-        .form(&[
-            ("username", "alice"),
-            ("password", PASSWORD),
-            ("next", "//evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .form_login(&browser(), "alice", PASSWORD, "//evil.example/", None)
+        .await;
     assert_eq!(res.headers()["location"], "/");
 }
 

@@ -242,4 +242,37 @@ impl TestApp {
             .await
             .expect("count")
     }
+
+    /// The status of `GET /api/v1/me` for this client (200 signed in, 401 not).
+    pub async fn me_status(&self, c: &reqwest::Client) -> u16 {
+        c.get(format!("{}/api/v1/me", self.url))
+            .send()
+            .await
+            .expect("me")
+            .status()
+            .as_u16()
+    }
+
+    /// Posts the login form the way a browser without JavaScript does.
+    pub async fn form_login(
+        &self,
+        c: &reqwest::Client,
+        user: &str,
+        password: &str,
+        next: &str,
+        referer: Option<&str>,
+    ) -> reqwest::Response {
+        let path = <app::serverfns::auth::Login as ServerFn>::PATH;
+        let mut req = c
+            .post(format!("{}{path}", self.url))
+            .header("accept", "text/html")
+            .header("origin", &self.url);
+        if let Some(r) = referer {
+            req = req.header("referer", r);
+        }
+        req.form(&[("username", user), ("password", password), ("next", next)])
+            .send()
+            .await
+            .expect("form login")
+    }
 }
