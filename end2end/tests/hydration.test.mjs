@@ -1,0 +1,73 @@
+// With JavaScript the pages hydrate without errors and forms submit in place; without
+// JavaScript the same form works as a plain post that redirects back.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ADMIN, assertNoProblems, login, newPage, settle, visit, withBerth } from './support.mjs';
+
+test('no page logs console errors once hydrated (with JavaScript)', async () => {
+  await withBerth({}, async (berth) => {
+    const page = await newPage(await berth.browser(true));
+    await visit(page, `${berth.url}/login`, true);
+    await visit(page, berth.setupUrl(), true); // spent link page (an admin exists)
+    await login(page, berth, true, ADMIN.username, ADMIN.password);
+    const paths = [
+      '/', '/projects', '/deploys', '/charts', '/alerts', '/backups',
+      '/audit', '/audit?action=auth.login', '/team', '/tokens', '/settings', '/no-such-page',
+    ];
+    for (const path of paths) {
+      await visit(page, `${berth.url}${path}`, true);
+      assert.equal(new URL(page.url()).pathname, path.split('?')[0]);
+    }
+    // The wasm must actually have been loaded for these pages to count as hydrated.
+    const wasm = await page.evaluate(() =>
+      performance.getEntriesByType('resource').some((e) => e.name.endsWith('.wasm')),
+    );
+    assert.ok(wasm, 'no .wasm was loaded');
+    // Only the unknown page's own 404 is expected.
+    assertNoProblems(page, [/\/no-such-page$/]);
+  });
+});
+
+test('a hydrated create-project form updates the table without a page load', async () => {
+  await withBerth({}, async (berth) => {
+    const page = await newPage(await berth.browser(true));
+    await login(page, berth, true, ADMIN.username, ADMIN.password);
+    await visit(page, `${berth.url}/projects`, true);
+    await page.locator('#create-project').waitFor();
+
+    await page.evaluate(() => {
+      window.__berthE2eMarker = 'still-here';
+    });
+    const documents = [];
+    page.on('request', (r) => {
+      if (r.resourceType() === 'document') documents.push(`${r.method()} ${r.url()}`);
+    });
+
+    await page.fill('#create-project input[name=name]', 'Hydra One');
+    await page.fill('#create-project input[name=slug]', 'hydra-one');
+    await page.click('#create-project button[type=submit]');
+    const row = page.locator('table#projects tbody tr', { hasText: 'hydra-one' });
+    await row.waitFor();
+    await settle(page, true);
+
+    assert.equal(await page.evaluate(() => window.__berthE2eMarker), 'still-here',
+      'the page was reloaded: the form was not handled by the hydrated app');
+    assert.deepEqual(documents, [], 'the submit loaded a new document');
+    assert.match(await row.innerText(), /Hydra One/);
+    assertNoProblems(page);
+  });
+});
+
+test('the create-project form works as a plain form post (without JavaScript)', async () => {
+  await withBerth({}, async (berth) => {
+    const page = await newPage(await berth.browser(false));
+    await login(page, berth, false, ADMIN.username, ADMIN.password);
+    await visit(page, `${berth.url}/projects`, false);
+    assert.match(await page.locator('#create-project').getAttribute('method'), /post/i);
+    await page.fill('#create-project input[name=name]', 'Plain One');
+    await page.fill('#create-project input[name=slug]', 'plain-one');
+    await page.click('#create-project button[type=submit]');
+    await page.locator('table#projects tbody tr', { hasText: 'plain-one' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/projects');
+  });
+});
