@@ -5,7 +5,8 @@
 #   scripts/ensure-deps.sh [--browser] [--pg] [--no-rust] [--check]
 #
 #   (default)  rustup target wasm32-unknown-unknown, cargo-leptos 0.3.10,
-#              wasm-bindgen-cli (the version pinned in Cargo.lock), wasm-opt (binaryen)
+#              wasm-bindgen-cli (the version pinned in Cargo.lock), wasm-opt (binaryen
+#              from npm, in tools/)
 #   --browser  also chromium (/usr/bin/chromium), node >= 20 + npm, end2end/node_modules
 #   --pg       also the PostgreSQL server binaries (initdb, pg_ctl, postgres)
 #   --no-rust  skip the default (Rust/wasm build tool) checks
@@ -140,15 +141,21 @@ else
   fi
 fi
 
-# ---- wasm-opt (binaryen) ------------------------------------------------------------------
-if command -v wasm-opt >/dev/null 2>&1; then
-  step "wasm-opt (binaryen)" "ok"
-elif [[ "$can_install" == 1 ]]; then
-  step "wasm-opt (binaryen)" "installing (apt-get install binaryen)"
-  apt_install binaryen
+# ---- wasm-opt (binaryen, from npm) -------------------------------------------------------
+# Debian's binaryen is version 108, which points wasm-bindgen's externref table export at the
+# wrong table, so the optimised wasm fails to start. tools/package.json pins a current
+# binaryen from the npm registry; the Makefile puts tools/node_modules/.bin first on PATH.
+tools="$ROOT/tools"
+tools_stamp="$tools/node_modules/.package-lock.json"
+if [[ -x "$tools/node_modules/.bin/wasm-opt" && -f "$tools_stamp" \
+      && ! "$tools/package-lock.json" -nt "$tools_stamp" ]]; then
+  step "wasm-opt (binaryen)" "ok ($("$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | head -n1))"
+elif command -v npm >/dev/null 2>&1 && [[ "$check_only" != 1 ]]; then
+  step "wasm-opt (binaryen)" "installing (npm ci in tools/; log: $LOG)"
+  (cd "$tools" && run_logged npm ci --no-audit --no-fund)
 else
   step "wasm-opt (binaryen)" "MISSING"
-  missing+=("wasm-opt: apt-get install binaryen")
+  missing+=("wasm-opt: node and npm, then (cd tools && npm ci)")
 fi
 fi # want_rust
 

@@ -5,15 +5,19 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn list_audit(filter: AuditFilter) -> Result<AuditPage, AppError> {
-    let c = super::call::call().await?;
-    let visible = crate::server::projects::visible_ids(&c.state, &c.ctx).await?;
-    Ok(crate::server::audit::list(&c.state.db, &visible, &filter).await?)
+    super::call::run(|c| async move {
+        let visible = crate::server::projects::visible_ids(&c.state, &c.ctx).await?;
+        Ok(crate::server::audit::list(&c.state.db, &visible, &filter).await?)
+    })
+    .await
 }
 
 #[server]
 pub async fn verify_audit() -> Result<VerifyReport, AppError> {
     use crate::server::authz::{authorize, Action};
-    let c = super::call::call().await?;
-    authorize(&c.state.db, &c.ctx, Action::ReadInstanceAudit, None).await?;
-    Ok(crate::server::audit::verify(&c.state.db).await?)
+    super::call::run(|c| async move {
+        authorize(&c.state.db, &c.ctx, Action::ReadInstanceAudit, None).await?;
+        Ok(crate::server::audit::verify(&c.state.db).await?)
+    })
+    .await
 }

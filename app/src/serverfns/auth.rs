@@ -5,8 +5,7 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
-    let c = super::call::call().await?;
-    Ok(c.ctx.user().map(|u| u.me()))
+    super::call::run(|c| async move { Ok(c.ctx.user().map(|u| u.me())) }).await
 }
 
 #[server]
@@ -16,33 +15,35 @@ pub async fn login(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::{users, web};
-    let c = super::call::call().await?;
-    let user = super::call::with_status(
-        users::login(&c.state, &c.ctx, &username, &password)
-            .await
-            .map_err(AppError::from),
-    )?;
-    web::sign_in(&c.session, &user).await?;
-    // Only local paths, so the login form cannot be used to send people elsewhere.
-    let next = next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into());
-    leptos_axum::redirect(&next);
-    Ok(())
+    super::call::run(|c| async move {
+        let user = users::login(&c.state, &c.ctx, &username, &password).await?;
+        web::sign_in(&c.session, &user).await?;
+        // Only local paths, so the login form cannot be used to send people elsewhere.
+        let next = next
+            .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+            .unwrap_or_else(|| "/".into());
+        leptos_axum::redirect(&next);
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn logout() -> Result<(), AppError> {
-    let c = super::call::call().await?;
-    crate::server::web::sign_out(&c.state, &c.session, &c.ctx).await?;
-    leptos_axum::redirect("/login");
-    Ok(())
+    super::call::run(|c| async move {
+        crate::server::web::sign_out(&c.state, &c.session, &c.ctx).await?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn setup_token_valid(token: String) -> Result<bool, AppError> {
-    let c = super::call::call().await?;
-    Ok(crate::server::setup::token_valid(&c.state, &token).await?)
+    super::call::run(
+        |c| async move { Ok(crate::server::setup::token_valid(&c.state, &token).await?) },
+    )
+    .await
 }
 
 #[server]
@@ -52,14 +53,16 @@ pub async fn complete_setup(
     password: String,
 ) -> Result<(), AppError> {
     use crate::server::{setup, users, web};
-    let c = super::call::call().await?;
-    let view = setup::complete(&c.state, &c.ctx, &token, &username, &password).await?;
-    let user = users::find_by_id(&c.state.db, view.id)
-        .await?
-        .ok_or(AppError::Internal)?;
-    web::sign_in(&c.session, &user.auth()).await?;
-    leptos_axum::redirect("/");
-    Ok(())
+    super::call::run(|c| async move {
+        let view = setup::complete(&c.state, &c.ctx, &token, &username, &password).await?;
+        let user = users::find_by_id(&c.state.db, view.id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        web::sign_in(&c.session, &user.auth()).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
 }
 
 #[server]
@@ -67,19 +70,21 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    let c = super::call::call().await?;
-    let keep = c.session.id().map(|id| id.to_string());
-    crate::server::users::change_password(
-        &c.state,
-        &c.ctx,
-        &current_password,
-        &new_password,
-        keep.as_deref(),
-    )
-    .await?;
-    // The password changed after this session signed in: start it afresh.
-    if let Some(u) = c.ctx.user() {
-        crate::server::web::sign_in(&c.session, u).await?;
-    }
-    Ok(())
+    super::call::run(|c| async move {
+        let keep = c.session.id().map(|id| id.to_string());
+        crate::server::users::change_password(
+            &c.state,
+            &c.ctx,
+            &current_password,
+            &new_password,
+            keep.as_deref(),
+        )
+        .await?;
+        // The password changed after this session signed in: start it afresh.
+        if let Some(u) = c.ctx.user() {
+            crate::server::web::sign_in(&c.session, u).await?;
+        }
+        Ok(())
+    })
+    .await
 }

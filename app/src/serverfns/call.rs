@@ -28,6 +28,20 @@ pub async fn call() -> Result<Call, AppError> {
     })
 }
 
+/// Runs a server function body with its caller, and gives a failure the HTTP status of
+/// its error.
+pub async fn run<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(Call) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = match call().await {
+        Ok(c) => body(c).await,
+        Err(e) => Err(e),
+    };
+    with_status(result)
+}
+
 /// True when the request is a plain HTML form post (no JavaScript).
 pub fn plain_form_post() -> bool {
     use_context::<http::request::Parts>()

@@ -5,26 +5,32 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
-    let c = super::call::call().await?;
-    Ok(crate::server::projects::list(&c.state, &c.ctx).await?)
+    super::call::run(|c| async move { Ok(crate::server::projects::list(&c.state, &c.ctx).await?) })
+        .await
 }
 
 #[server]
 pub async fn get_project(slug: String) -> Result<ProjectView, AppError> {
-    let c = super::call::call().await?;
-    Ok(crate::server::projects::get(&c.state, &c.ctx, &slug).await?)
+    super::call::run(
+        |c| async move { Ok(crate::server::projects::get(&c.state, &c.ctx, &slug).await?) },
+    )
+    .await
 }
 
 #[server]
 pub async fn create_project(name: String, slug: String) -> Result<ProjectView, AppError> {
-    let c = super::call::call().await?;
-    Ok(crate::server::projects::create(&c.state, &c.ctx, &name, &slug).await?)
+    super::call::run(|c| async move {
+        Ok(crate::server::projects::create(&c.state, &c.ctx, &name, &slug).await?)
+    })
+    .await
 }
 
 #[server]
 pub async fn delete_project(slug: String) -> Result<(), AppError> {
-    let c = super::call::call().await?;
-    crate::server::projects::delete(&c.state, &c.ctx, &slug).await?;
-    leptos_axum::redirect("/projects");
-    Ok(())
+    super::call::run(|c| async move {
+        crate::server::projects::delete(&c.state, &c.ctx, &slug).await?;
+        leptos_axum::redirect("/projects");
+        Ok(())
+    })
+    .await
 }

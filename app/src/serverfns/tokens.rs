@@ -8,8 +8,10 @@ const FLASH: &str = "flash_new_token";
 
 #[server]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
-    let c = super::call::call().await?;
-    Ok(crate::server::tokens::list_own(&c.state, &c.ctx).await?)
+    super::call::run(
+        |c| async move { Ok(crate::server::tokens::list_own(&c.state, &c.ctx).await?) },
+    )
+    .await
 }
 
 #[server]
@@ -18,37 +20,44 @@ pub async fn create_token(
     scope: String,
     expires_in: String,
 ) -> Result<CreatedToken, AppError> {
-    let c = super::call::call().await?;
-    let scope: crate::model::Scope = scope
-        .parse()
-        .map_err(|m: String| AppError::invalid("scope", m))?;
-    let created =
-        crate::server::tokens::create(&c.state, &c.ctx, None, &name, scope, &expires_in).await?;
-    if super::call::plain_form_post() {
-        // Without JavaScript the page reloads; keep the secret for that one render.
-        c.session
-            .insert(FLASH, &created)
-            .await
-            .map_err(|_| AppError::Internal)?;
-    }
-    Ok(created)
+    super::call::run(|c| async move {
+        let scope: crate::model::Scope = scope
+            .parse()
+            .map_err(|m: String| AppError::invalid("scope", m))?;
+        let created =
+            crate::server::tokens::create(&c.state, &c.ctx, None, &name, scope, &expires_in)
+                .await?;
+        if super::call::plain_form_post() {
+            // Without JavaScript the page reloads; keep the secret for that one render.
+            c.session
+                .insert(FLASH, &created)
+                .await
+                .map_err(|_| AppError::Internal)?;
+        }
+        Ok(created)
+    })
+    .await
 }
 
 /// The token created by the last plain form post, once.
 #[server]
 pub async fn take_new_token() -> Result<Option<CreatedToken>, AppError> {
-    let c = super::call::call().await?;
-    if c.ctx.user().is_none() {
-        return Ok(None);
-    }
-    c.session
-        .remove::<CreatedToken>(FLASH)
-        .await
-        .map_err(|_| AppError::Internal)
+    super::call::run(|c| async move {
+        if c.ctx.user().is_none() {
+            return Ok(None);
+        }
+        c.session
+            .remove::<CreatedToken>(FLASH)
+            .await
+            .map_err(|_| AppError::Internal)
+    })
+    .await
 }
 
 #[server]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
-    let c = super::call::call().await?;
-    Ok(crate::server::tokens::revoke(&c.state, &c.ctx, id).await?)
+    super::call::run(
+        |c| async move { Ok(crate::server::tokens::revoke(&c.state, &c.ctx, id).await?) },
+    )
+    .await
 }

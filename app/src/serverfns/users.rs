@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    let c = super::call::call().await?;
-    Ok(crate::server::users::list(&c.state, &c.ctx).await?)
+    super::call::run(|c| async move { Ok(crate::server::users::list(&c.state, &c.ctx).await?) })
+        .await
 }
 
 #[server]
@@ -15,20 +15,24 @@ pub async fn create_user(
     password: String,
     instance_role: String,
 ) -> Result<UserView, AppError> {
-    let c = super::call::call().await?;
-    let role: crate::model::InstanceRole = instance_role
-        .parse()
-        .map_err(|m: String| AppError::invalid("instance_role", m))?;
-    Ok(crate::server::users::create(&c.state, &c.ctx, &username, &password, role).await?)
+    super::call::run(|c| async move {
+        let role: crate::model::InstanceRole = instance_role
+            .parse()
+            .map_err(|m: String| AppError::invalid("instance_role", m))?;
+        Ok(crate::server::users::create(&c.state, &c.ctx, &username, &password, role).await?)
+    })
+    .await
 }
 
 #[server]
 pub async fn set_user_disabled(username: String, disabled: String) -> Result<UserView, AppError> {
-    let c = super::call::call().await?;
-    let disabled = match disabled.as_str() {
-        "true" => true,
-        "false" => false,
-        _ => return Err(AppError::invalid("disabled", "must be true or false")),
-    };
-    Ok(crate::server::users::set_disabled(&c.state, &c.ctx, &username, disabled).await?)
+    super::call::run(|c| async move {
+        let disabled = match disabled.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(AppError::invalid("disabled", "must be true or false")),
+        };
+        Ok(crate::server::users::set_disabled(&c.state, &c.ctx, &username, disabled).await?)
+    })
+    .await
 }
