@@ -13,7 +13,12 @@ struct Site;
 /// Serves an embedded file for `path`, if there is one.
 pub fn serve(path: &str) -> Option<Response> {
     let path = path.trim_start_matches('/');
-    let file = Site::get(path)?;
+    // Leptos asks for `<name>_bg.wasm` unless its own crate was compiled by cargo-leptos
+    // (which sets LEPTOS_OUTPUT_NAME); cargo-leptos writes `<name>.wasm`. Serve either.
+    let file = Site::get(path).or_else(|| {
+        path.strip_suffix("_bg.wasm")
+            .and_then(|stem| Site::get(&format!("{stem}.wasm")))
+    })?;
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let cache = if path.starts_with("pkg/") {
         "no-cache"
