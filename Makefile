@@ -135,14 +135,10 @@ test:
 	@echo "==> all checks passed"
 
 # ---- benchmarks -----------------------------------------------------------------------------
-# cargo benches of the server crate, then scripts/bench.sh (load tests against the release
-# binary) when it exists.
-bench: deps | $(SITE_DIR)
-	$(CARGO) bench -p server
-	@if [ -f scripts/bench.sh ]; then \
-	  $(MAKE) --no-print-directory build; \
-	  BERTH_BIN="$(BERTH_BIN)" bash scripts/bench.sh; \
-	fi
+# The release build, then scripts/bench.sh: `cargo bench -p server --bench foundation` once,
+# and the idle memory and load measurements of the release binary. Results: BENCHMARKS.md.
+bench: build
+	CARGO="$(CARGO)" BERTH_BIN="$(BERTH_BIN)" bash scripts/bench.sh
 
 clean:
 	$(CARGO) clean
