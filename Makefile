@@ -16,6 +16,8 @@ SHELL := bash
 .NOTPARALLEL:
 
 CARGO ?= cargo
+# A current wasm-opt from tools/node_modules (see scripts/ensure-deps.sh) comes before any other.
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(PATH)
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 TARGET_DIR := $(abspath $(CARGO_TARGET_DIR))
