@@ -8,7 +8,6 @@ use super::context::Ctx;
 use super::db::{Db, Tx};
 use super::error::ServiceResult;
 use crate::model::{AuditEventView, AuditFilter, AuditPage, VerifyReport};
-use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -217,64 +216,114 @@ fn stored(row: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {
     })
 }
 
-/// Walks the whole chain and names the first event that does not fit.
-pub async fn verify(db: &Db) -> ServiceResult<VerifyReport> {
-    let sql = format!("SELECT {COLUMNS} FROM audit_events e ORDER BY e.seq");
-    let mut rows = sqlx::query(&sql).fetch(&db.pool);
-    let mut expected_seq = 1i64;
-    let mut prev_hash = GENESIS.to_string();
-    let mut checked = 0i64;
-    let bad = |seq: i64, checked: i64, problem: String| VerifyReport {
+/// Where a chain walk stands between chunks.
+struct Walk {
+    expected_seq: i64,
+    prev_hash: String,
+    checked: i64,
+}
+
+fn broken(seq: i64, checked: i64, problem: String) -> VerifyReport {
+    VerifyReport {
         ok: false,
         events_checked: checked,
         first_bad_seq: Some(seq),
         problem: Some(problem),
-    };
-    while let Some(row) = rows.try_next().await? {
-        let e = stored(&row)?;
-        checked += 1;
-        if e.seq != expected_seq {
-            let problem = if e.seq > expected_seq {
+    }
+}
+
+/// Checks one chunk in order; returns the walk after it, or the report of the first break.
+fn check_chunk(chunk: &[StoredEvent], mut w: Walk) -> Result<Walk, VerifyReport> {
+    for e in chunk {
+        w.checked += 1;
+        if e.seq != w.expected_seq {
+            let problem = if e.seq > w.expected_seq {
                 format!(
-                    "event {expected_seq} is missing (deleted); next stored is {}",
-                    e.seq
+                    "event {} is missing (deleted); next stored is {}",
+                    w.expected_seq, e.seq
                 )
             } else {
                 format!("event {} is out of order", e.seq)
             };
-            return Ok(bad(expected_seq, checked, problem));
+            return Err(broken(w.expected_seq, w.checked, problem));
         }
-        if e.prev_hash != prev_hash {
-            return Ok(bad(
+        if e.prev_hash != w.prev_hash {
+            return Err(broken(
                 e.seq,
-                checked,
+                w.checked,
                 format!(
                     "event {} does not link to the event before it (inserted or replaced)",
                     e.seq
                 ),
             ));
         }
-        if event_hash(&e) != e.hash {
-            return Ok(bad(
+        if event_hash(e) != e.hash {
+            return Err(broken(
                 e.seq,
-                checked,
+                w.checked,
                 format!(
                     "event {} was altered: its content does not match its hash",
                     e.seq
                 ),
             ));
         }
-        prev_hash = e.hash;
-        expected_seq += 1;
+        w.prev_hash.clone_from(&e.hash);
+        w.expected_seq += 1;
     }
-    drop(rows);
+    Ok(w)
+}
+
+const VERIFY_CHUNK: i64 = 20_000;
+
+async fn fetch_chunk(db: &Db, after: i64) -> ServiceResult<Vec<StoredEvent>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM audit_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2");
+    let rows = sqlx::query(&sql)
+        .bind(after)
+        .bind(VERIFY_CHUNK)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(stored).collect::<Result<_, _>>()?)
+}
+
+/// Walks the whole chain and names the first event that does not fit. Reads in chunks by
+/// sequence number (short read transactions) and hashes one chunk while reading the next.
+pub async fn verify(db: &Db) -> ServiceResult<VerifyReport> {
+    let mut walk = Walk {
+        expected_seq: 1,
+        prev_hash: GENESIS.to_string(),
+        checked: 0,
+    };
+    // The first stored seq may be above 0 if early events were deleted: start from 0 so the
+    // gap is reported.
+    let mut chunk = fetch_chunk(db, 0).await?;
+    while !chunk.is_empty() {
+        let after = chunk.last().map_or(0, |e| e.seq);
+        let full = chunk.len() as i64 == VERIFY_CHUNK;
+        let checking = tokio::task::spawn_blocking(move || check_chunk(&chunk, walk));
+        let (next, checked) = tokio::join!(
+            async {
+                if full {
+                    fetch_chunk(db, after).await
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            checking
+        );
+        walk = match checked.map_err(|e| super::error::ServiceError::Internal(e.to_string()))? {
+            Ok(w) => w,
+            Err(report) => return Ok(report),
+        };
+        chunk = next?;
+    }
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(&db.pool)
         .await?;
     let head_seq: i64 = head.try_get(0)?;
     let head_hash: String = head.try_get(1)?;
-    let last = expected_seq - 1;
-    if head_seq != last || head_hash != prev_hash {
+    let last = walk.expected_seq - 1;
+    if head_seq != last || head_hash != walk.prev_hash {
         let problem = if head_seq > last {
             format!(
                 "events {} to {head_seq} are missing (deleted from the end)",
@@ -283,11 +332,11 @@ pub async fn verify(db: &Db) -> ServiceResult<VerifyReport> {
         } else {
             format!("the chain ends at {last} but its recorded tip is {head_seq}")
         };
-        return Ok(bad(last + 1, checked, problem));
+        return Ok(broken(last + 1, walk.checked, problem));
     }
     Ok(VerifyReport {
         ok: true,
-        events_checked: checked,
+        events_checked: walk.checked,
         first_bad_seq: None,
         problem: None,
     })
