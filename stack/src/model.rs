@@ -1,0 +1,171 @@
+//! The specs Berth stores per environment, as they cross the wire and sit in the database
+//! (as JSON). Every field has a default so that older stored specs keep loading.
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One service of an environment (the seed: `authoring`, `portal`, `postgres`, ...).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceSpec {
+    /// DNS-label-like name, unique in the environment.
+    pub name: String,
+    /// Image with a tag template, e.g. `idp-cms/authoring:${GIT_SHA}`.
+    pub image: String,
+    pub replicas: u32,
+    /// Command override, as argv (empty: the image's default).
+    pub command: Vec<String>,
+    /// Environment overrides (win over environment and project variables).
+    pub env: BTreeMap<String, String>,
+    pub ports: Vec<PortSpec>,
+    pub volumes: Vec<VolumeSpec>,
+    pub resources: Resources,
+    pub health: Option<HealthCheck>,
+    /// One-off commands run with the new image before switching, in order.
+    pub pre_deploy: Vec<Job>,
+    /// The port the service listens on inside its containers (for the proxy).
+    pub http_port: Option<u16>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortSpec {
+    /// Host address to bind, e.g. `127.0.0.1` (empty: all).
+    pub host_ip: String,
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VolumeSpec {
+    /// A named volume or a host path.
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    /// CPUs, e.g. 2.0.
+    pub cpu_limit: Option<f64>,
+    /// Bytes.
+    pub memory_limit: Option<u64>,
+    pub cpu_reservation: Option<f64>,
+    pub memory_reservation: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthCheck {
+    /// HTTP path probed on `http_port` (e.g. `/api/health`), or empty when `command` is used.
+    pub http_path: String,
+    /// Command run inside the container, as argv (compose `CMD` form).
+    pub command: Vec<String>,
+    pub interval_secs: u32,
+    pub timeout_secs: u32,
+    pub retries: u32,
+    pub start_period_secs: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Job {
+    /// e.g. `migrate`.
+    pub name: String,
+    /// argv, e.g. `["python", "manage.py", "migrate", "--noinput"]`.
+    pub command: Vec<String>,
+    pub timeout_secs: u32,
+}
+
+/// A tenant of the stack, told apart by hostname.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SiteSpec {
+    pub name: String,
+    /// Hostnames per environment slug.
+    pub hosts: BTreeMap<String, SiteHosts>,
+    /// Path prefix routes, most specific first when rendered.
+    pub routes: Vec<Route>,
+    /// e.g. `/api/health`.
+    pub health_path: String,
+    pub smoke_checks: Vec<SmokeCheck>,
+    /// Per environment slug.
+    pub tls: BTreeMap<String, TlsFiles>,
+    /// Seconds the application may cache this site's pages.
+    pub cache_timeout_secs: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SiteHosts {
+    pub primary: String,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsFiles {
+    pub certificate: String,
+    pub certificate_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RouteTarget {
+    /// Proxied to a service's `http_port`.
+    Service { service: String },
+    /// Served from a directory (nginx `alias`).
+    Files { root: String, expires: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    /// e.g. `/api/`.
+    pub path: String,
+    pub target: RouteTarget,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmokeCheck {
+    /// e.g. `/api/feed?size=1`.
+    pub path: String,
+    pub assertions: Vec<JsonAssertion>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum JsonAssertion {
+    /// The value at `pointer` (e.g. `.items`) is a non-empty array, object or string.
+    NonEmpty { pointer: String },
+    /// The value at `pointer` equals `value`; `${HOST}` stands for the site's hostname.
+    Equals { pointer: String, value: String },
+}
+
+/// Edge proxy settings of an environment (used by the deploy engine).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProxySettings {
+    /// Port nginx listens on for plain HTTP (80 in production; a loopback port in tests).
+    pub http_port: u16,
+    /// Port for TLS (443), when sites have certificates.
+    pub https_port: Option<u16>,
+    /// Redirect HTTP to HTTPS for sites with certificates.
+    pub redirect_http: bool,
+    /// `Strict-Transport-Security` max-age, seconds (0: no header).
+    pub hsts_max_age: u32,
+}
+
+/// A problem in an input file, pointing at where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{file}:{line}: {field}: {message}")]
+pub struct InputError {
+    pub file: String,
+    /// 1-based; 0 when unknown.
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
