@@ -31,9 +31,9 @@ SITE_DIR := $(CURDIR)/target/site
 ENSURE_DEPS := $(CURDIR)/scripts/ensure-deps.sh
 PG_CLUSTER := $(CURDIR)/scripts/pg-cluster.sh
 
-CLIPPY_SERVER := $(CARGO) clippy -p server -p app --features app/ssr --all-targets -- -D warnings
+CLIPPY_SERVER := $(CARGO) clippy -p server -p app -p stack --features app/ssr,stack/engine --all-targets -- -D warnings
 CLIPPY_FRONTEND := $(CARGO) clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
-TEST_CMD := $(CARGO) test -p app --features app/ssr -p server
+TEST_CMD := $(CARGO) test -p app -p server -p stack --features app/ssr,stack/engine
 
 DEMO_PASSWORD_DEFAULT := demo-password-123
 DEMO_LOGIN_PATH ?= /login
@@ -49,7 +49,7 @@ define phase
 	fi
 endef
 
-.PHONY: help deps deps-browser deps-pg build run dev test fmt fmt-check clippy \
+.PHONY: help deps deps-browser deps-pg deps-nginx build run dev test fmt fmt-check clippy \
         test-unit test-pg test-e2e bench demo clean
 
 help:
@@ -62,6 +62,9 @@ deps:
 
 deps-browser:
 	@$(ENSURE_DEPS) --browser
+
+deps-nginx:
+	@$(ENSURE_DEPS) --no-rust --nginx
 
 deps-pg:
 	@$(ENSURE_DEPS) --no-rust --pg
@@ -112,7 +115,7 @@ clippy: deps | $(SITE_DIR)
 	$(CLIPPY_FRONTEND)
 
 # Unit and integration tests on SQLite (the default database).
-test-unit: | $(SITE_DIR)
+test-unit: deps-nginx | $(SITE_DIR)
 	env -u BERTH_TEST_DATABASE_URL $(TEST_CMD)
 
 # The same tests on a throwaway PostgreSQL server; the tests create one database per test on

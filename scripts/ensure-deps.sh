@@ -9,6 +9,7 @@
 #              from npm, in tools/)
 #   --browser  also chromium (/usr/bin/chromium), node >= 20 + npm, end2end/node_modules
 #   --pg       also the PostgreSQL server binaries (initdb, pg_ctl, postgres)
+#   --nginx    also nginx and openssl (the generated proxy config is checked with `nginx -t`)
 #   --no-rust  skip the default (Rust/wasm build tool) checks
 #   --check    only check, never install (also: BERTH_NO_INSTALL=1)
 #
@@ -23,12 +24,14 @@ LOG="${BERTH_DEPS_LOG:-${TMPDIR:-/tmp}/berth-ensure-deps.log}"
 
 want_browser=0
 want_pg=0
+want_nginx=0
 want_rust=1
 check_only="${BERTH_NO_INSTALL:-0}"
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;
     --pg) want_pg=1 ;;
+    --nginx) want_nginx=1 ;;
     --no-rust) want_rust=0 ;;
     --check) check_only=1 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
@@ -160,6 +163,20 @@ fi
 fi # want_rust
 
 # ---- PostgreSQL server (for the PostgreSQL test run) -------------------------------------
+if [[ "$want_nginx" == 1 ]]; then
+  for tool in nginx openssl; do
+    if command -v "$tool" >/dev/null 2>&1 || [[ -x "/usr/sbin/$tool" ]]; then
+      step "$tool" "ok"
+    elif [[ "$can_install" == 1 ]]; then
+      step "$tool" "installing (apt-get install $tool)"
+      apt_install "$tool"
+    else
+      step "$tool" "MISSING"
+      missing+=("$tool: apt-get install $tool")
+    fi
+  done
+fi
+
 if [[ "$want_pg" == 1 ]]; then
   pg_found=""
   if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then

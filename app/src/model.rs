@@ -245,3 +245,60 @@ pub fn fmt_ms(ms: i64) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default()
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EnvironmentView {
+    pub id: i64,
+    pub project: String,
+    pub name: String,
+    pub slug: String,
+    pub protected: bool,
+    /// The branch whose pushes deploy this environment (empty: none).
+    pub branch: String,
+    /// Empty for the local engine, else `tcp://host:2376` (TLS).
+    pub docker_host: String,
+    /// The latest configuration version number (0: none yet).
+    pub config_version: i64,
+    pub created_at: i64,
+}
+
+/// A variable or secret as everyone may see it: a secret's value never appears.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VariableView {
+    pub name: String,
+    /// `project` or the environment slug.
+    pub scope: String,
+    pub secret: bool,
+    /// The value of a plain variable; always `None` for secrets.
+    pub value: Option<String>,
+    /// Set but empty is not missing; missing blocks deploys until set.
+    pub missing: bool,
+    pub version: i64,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConfigVersionView {
+    pub number: i64,
+    pub created_at: i64,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// One difference between two configuration versions; secrets show as `changed` only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConfigChange {
+    /// e.g. `variables.POSTGRES_PASSWORD`, `services.authoring.replicas`.
+    pub key: String,
+    /// `added`, `removed` or `changed`.
+    pub kind: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub from: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub to: Option<serde_json::Value>,
+}

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: thin handlers over the service layer.
 pub mod audit;
 pub mod caller;
+pub mod environments;
 pub mod error;
 pub mod json;
 pub mod members;
@@ -9,6 +10,7 @@ pub mod projects;
 pub mod system;
 pub mod tokens;
 pub mod users;
+pub mod variables;
 
 use app::server::AppState;
 use axum::routing::{delete, get, put};
@@ -28,6 +30,48 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{project}/members/{username}",
             put(members::set).delete(members::remove),
+        )
+        .route(
+            "/projects/{project}/environments",
+            get(environments::list).post(environments::create),
+        )
+        .route(
+            "/projects/{project}/environments/{env}",
+            get(environments::get)
+                .patch(environments::update)
+                .delete(environments::delete),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/versions",
+            get(environments::versions),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/versions/diff",
+            get(environments::diff),
+        )
+        .route(
+            "/projects/{project}/variables",
+            get(variables::list_project),
+        )
+        .route(
+            "/projects/{project}/variables/{name}",
+            put(variables::put_project).delete(variables::delete_project),
+        )
+        .route(
+            "/projects/{project}/variables/{name}/reveal",
+            axum::routing::post(variables::reveal_project),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/variables",
+            get(variables::list_env),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/variables/{name}",
+            put(variables::put_env).delete(variables::delete_env),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/variables/{name}/reveal",
+            axum::routing::post(variables::reveal_env),
         )
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))

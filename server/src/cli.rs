@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage the master key that seals secrets.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -69,6 +74,13 @@ enum TokenCommand {
         #[arg(long)]
         expires_in: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Make a new master key and re-seal every secret under it; the old key stays in the key
+    /// file to open values until they are re-sealed, so running servers keep working.
+    RotateKey,
 }
 
 #[derive(Subcommand)]
@@ -168,6 +180,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             .await
             .map_err(service_err)?;
             println!("{}", created.secret);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Secrets {
+            command: SecretsCommand::RotateKey,
+        } => {
+            let state = crate::build_state(&config).await?;
+            let id = state.secrets.rotate().map_err(service_err)?;
+            let n = app::server::secrets::reseal_all(&state)
+                .await
+                .map_err(service_err)?;
+            println!("new master key {id}; re-sealed {n} secrets");
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {

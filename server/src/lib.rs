@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod router;
 pub mod telemetry;
 
+use app::server::secrets::SecretBox;
 use app::server::{session_store::DbSessionStore, setup, AppState, Db};
 use config::Config;
 use std::future::Future;
@@ -27,7 +28,9 @@ pub fn build_state(
         if !applied.is_empty() {
             tracing::info!(?applied, "database migrated");
         }
-        Ok(AppState::new(db, config.settings()))
+        let secrets = SecretBox::load(&config.data_dir, config.master_key.as_deref())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        Ok(AppState::new(db, config.settings(), secrets))
     })
 }
 

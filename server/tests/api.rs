@@ -15,3 +15,5 @@ mod bad_input;
 mod cli;
 #[path = "api/operations.rs"]
 mod operations;
+#[path = "api/stack_config.rs"]
+mod stack_config;

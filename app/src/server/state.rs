@@ -1,5 +1,6 @@
 //! The one application state, built at startup and shared by every adapter.
 use super::db::Db;
+use super::secrets::SecretBox;
 use super::throttle::Throttle;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,14 +36,16 @@ pub struct AppState {
     pub db: Db,
     pub throttle: Arc<Throttle>,
     pub settings: Arc<Settings>,
+    pub secrets: Arc<SecretBox>,
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings) -> Self {
+    pub fn new(db: Db, settings: Settings, secrets: SecretBox) -> Self {
         AppState {
             db,
             throttle: Arc::new(Throttle::default()),
             settings: Arc::new(settings),
+            secrets: Arc::new(secrets),
         }
     }
 }

@@ -49,10 +49,32 @@ fn mutations() -> Vec<(Method, &'static str, Option<serde_json::Value>)> {
             Some(json!({"role": "admin"})),
         ),
         (Method::DELETE, "/projects/shop/members/target", None),
+        (
+            Method::POST,
+            "/projects/shop/environments",
+            Some(json!({"name": "S", "slug": "staging"})),
+        ),
+        (
+            Method::PUT,
+            "/projects/shop/variables/DEBUG",
+            Some(json!({"value": "1"})),
+        ),
+        (
+            Method::PUT,
+            "/projects/shop/variables/DB_PASSWORD",
+            Some(json!({"value": "x", "secret": true})),
+        ),
+        (
+            Method::POST,
+            "/projects/shop/variables/DB_PASSWORD/reveal",
+            None,
+        ),
     ]
 }
 
 async fn unchanged(app: &TestApp) {
+    assert_eq!(app.count("environments").await, 0);
+    assert_eq!(app.count("variables").await, 0);
     assert_eq!(app.count("users").await, 4);
     assert_eq!(app.count("projects").await, 1);
     let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM memberships ORDER BY role")

@@ -118,3 +118,49 @@ async fn migrate_is_idempotent() {
     let (code, _, _) = berth(&app, &["migrate"], None);
     assert_eq!(code, 0);
 }
+
+#[tokio::test]
+async fn rotate_key_reseals_secrets_and_the_running_server_still_opens_them() {
+    let app = spawn().await;
+    app.user("root", app::model::InstanceRole::Admin).await;
+    app.project("shop").await;
+    let t = app.token("root", app::model::Scope::Write).await;
+    let (s, _) = app
+        .api(
+            reqwest::Method::PUT,
+            "/projects/shop/variables/API_KEY",
+            Some(&t),
+            Some(serde_json::json!({"value": "value-before-rotation", "secret": true})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let before: String = sqlx::query_scalar("SELECT key_id FROM variables WHERE name = 'API_KEY'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let (code, out, err) = berth(&app, &["secrets", "rotate-key"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("re-sealed 1 secrets"), "{out}");
+    let after: String = sqlx::query_scalar("SELECT key_id FROM variables WHERE name = 'API_KEY'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_ne!(before, after);
+    // This server was started with the old key only; it picks the new one up from the file.
+    let (s, v) = app
+        .api(
+            reqwest::Method::POST,
+            "/projects/shop/variables/API_KEY/reveal",
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["value"], "value-before-rotation");
+    let key_file = std::fs::read_to_string(app.data_dir.path().join("master.key")).unwrap();
+    assert_eq!(
+        key_file.lines().filter(|l| !l.starts_with('#')).count(),
+        2,
+        "old key kept"
+    );
+}

@@ -1,0 +1,273 @@
+//! Environments of a project: name, slug, protection, deploy branch, Docker host, proxy.
+use super::audit::{self, NewEvent};
+use super::authz::{authorize, Action, ProjectRef};
+use super::context::Ctx;
+use super::error::{ServiceError, ServiceResult};
+use super::{now_ms, projects, validate, AppState};
+use crate::model::EnvironmentView;
+use serde_json::json;
+use sqlx::Row;
+
+/// What a caller may set on an environment.
+#[derive(Clone, Debug, Default)]
+pub struct EnvironmentInput {
+    pub name: String,
+    pub slug: String,
+    pub protected: bool,
+    pub branch: String,
+    pub docker_host: String,
+}
+
+/// An environment looked up for a caller who may read its project.
+#[derive(Clone, Debug)]
+pub struct EnvRef {
+    pub id: i64,
+    pub slug: String,
+    pub protected: bool,
+    pub project: ProjectRef,
+}
+
+fn branch(raw: &str) -> ServiceResult<String> {
+    let b = raw.trim();
+    if b.len() > 200
+        || b.contains("..")
+        || b.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+        || b.starts_with('/')
+        || b.ends_with('/')
+        || b.ends_with(".lock")
+    {
+        return Err(ServiceError::invalid(
+            "branch",
+            "is not a valid git branch name",
+        ));
+    }
+    Ok(b.to_string())
+}
+
+fn docker_host(raw: &str) -> ServiceResult<String> {
+    let h = raw.trim();
+    if h.is_empty()
+        || h.starts_with("unix://")
+        || h.starts_with("tcp://")
+        || h.starts_with("ssh://")
+    {
+        if h.len() > 300 || h.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ServiceError::invalid("docker_host", "must be a single URL"));
+        }
+        return Ok(h.to_string());
+    }
+    Err(ServiceError::invalid(
+        "docker_host",
+        "use unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host (empty: local engine)",
+    ))
+}
+
+fn view(project: &str, r: &sqlx::any::AnyRow) -> ServiceResult<EnvironmentView> {
+    Ok(EnvironmentView {
+        id: r.try_get(0)?,
+        project: project.to_string(),
+        name: r.try_get(1)?,
+        slug: r.try_get(2)?,
+        protected: r.try_get::<i64, _>(3)? != 0,
+        branch: r.try_get(4)?,
+        docker_host: r.try_get(5)?,
+        config_version: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+    })
+}
+
+const COLS: &str = "e.id, e.name, e.slug, e.protected, e.branch, e.docker_host, \
+    COALESCE((SELECT MAX(v.number) FROM config_versions v WHERE v.environment_id = e.id), 0), e.created_at";
+
+pub async fn resolve(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+) -> ServiceResult<EnvRef> {
+    let p = projects::resolve(state, ctx, project).await?;
+    let row = sqlx::query(
+        "SELECT id, slug, protected FROM environments WHERE project_id = $1 AND slug = $2",
+    )
+    .bind(p.id)
+    .bind(env)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or_else(|| ServiceError::NotFound("environment".into()))?;
+    Ok(EnvRef {
+        id: row.try_get(0)?,
+        slug: row.try_get(1)?,
+        protected: row.try_get::<i64, _>(2)? != 0,
+        project: p,
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+) -> ServiceResult<Vec<EnvironmentView>> {
+    let p = projects::resolve(state, ctx, project).await?;
+    let sql = format!("SELECT {COLS} FROM environments e WHERE e.project_id = $1 ORDER BY e.id");
+    let rows = sqlx::query(&sql)
+        .bind(p.id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    rows.iter().map(|r| view(&p.slug, r)).collect()
+}
+
+pub async fn get(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+) -> ServiceResult<EnvironmentView> {
+    let e = resolve(state, ctx, project, env).await?;
+    let sql = format!("SELECT {COLS} FROM environments e WHERE e.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(e.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    view(&e.project.slug, &row)
+}
+
+pub async fn create(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    input: EnvironmentInput,
+) -> ServiceResult<EnvironmentView> {
+    let p = projects::resolve(state, ctx, project).await?;
+    authorize(&state.db, ctx, Action::EditConfig, Some(&p)).await?;
+    let name = validate::name("name", &input.name, 100)?;
+    let slug = validate::slug("slug", &input.slug)?;
+    let branch = branch(&input.branch)?;
+    let host = docker_host(&input.docker_host)?;
+    if !host.is_empty() {
+        authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&p)).await?;
+    }
+    let mut tx = state.db.begin_write().await?;
+    let taken: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM environments WHERE project_id = $1 AND slug = $2")
+            .bind(p.id)
+            .bind(&slug)
+            .fetch_one(&mut *tx)
+            .await?;
+    if taken > 0 {
+        return Err(ServiceError::invalid(
+            "slug",
+            "this project already has an environment with this slug",
+        ));
+    }
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO environments (project_id, name, slug, protected, branch, docker_host, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(p.id)
+    .bind(&name)
+    .bind(&slug)
+    .bind(i64::from(input.protected))
+    .bind(&branch)
+    .bind(&host)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new("environment.create", format!("project:{}/env:{slug}", p.slug))
+            .project(p.id)
+            .summary(json!({ "name": name, "protected": input.protected, "branch": branch, "docker_host": host })),
+    )
+    .await?;
+    tx.commit().await?;
+    get(state, ctx, &p.slug, &slug).await
+}
+
+pub async fn update(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+    input: EnvironmentInput,
+) -> ServiceResult<EnvironmentView> {
+    let e = resolve(state, ctx, project, env).await?;
+    authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
+    let before = get(state, ctx, project, env).await?;
+    let name = validate::name("name", &input.name, 100)?;
+    let branch = branch(&input.branch)?;
+    let host = docker_host(&input.docker_host)?;
+    if host != before.docker_host || input.protected != before.protected {
+        // Lifting protection or pointing at another engine is an admin's call.
+        authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&e.project)).await?;
+    }
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "UPDATE environments SET name = $1, protected = $2, branch = $3, docker_host = $4, updated_at = $5 WHERE id = $6",
+    )
+    .bind(&name)
+    .bind(i64::from(input.protected))
+    .bind(&branch)
+    .bind(&host)
+    .bind(now_ms())
+    .bind(e.id)
+    .execute(&mut *tx)
+    .await?;
+    let mut changes = serde_json::Map::new();
+    let mut diff = |k: &str, a: serde_json::Value, b: serde_json::Value| {
+        if a != b {
+            changes.insert(k.into(), json!({ "from": a, "to": b }));
+        }
+    };
+    diff("name", json!(before.name), json!(name));
+    diff("protected", json!(before.protected), json!(input.protected));
+    diff("branch", json!(before.branch), json!(branch));
+    diff("docker_host", json!(before.docker_host), json!(host));
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new(
+            "environment.update",
+            format!("project:{}/env:{}", e.project.slug, e.slug),
+        )
+        .project(e.project.id)
+        .summary(serde_json::Value::Object(changes)),
+    )
+    .await?;
+    tx.commit().await?;
+    get(state, ctx, project, env).await
+}
+
+pub async fn delete(state: &AppState, ctx: &Ctx, project: &str, env: &str) -> ServiceResult<()> {
+    let e = resolve(state, ctx, project, env).await?;
+    authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&e.project)).await?;
+    let mut tx = state.db.begin_write().await?;
+    for table in ["config_versions", "services"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE environment_id = $1"))
+            .bind(e.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM variables WHERE environment_id = $1")
+        .bind(e.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM environments WHERE id = $1")
+        .bind(e.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new(
+            "environment.delete",
+            format!("project:{}/env:{}", e.project.slug, e.slug),
+        )
+        .project(e.project.id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
