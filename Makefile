@@ -70,8 +70,11 @@ deps-pg:
 	@$(ENSURE_DEPS) --no-rust --pg
 
 # ---- build and run --------------------------------------------------------------------------
+# The server embeds the site at compile time, and cargo-leptos compiles the two at the same
+# time: build the site first, then the server.
 build: deps
-	$(CARGO) leptos build --release
+	$(CARGO) leptos build --release --frontend-only
+	$(CARGO) leptos build --release --server-only
 	@test -x "$(BERTH_BIN)" || { echo "error: expected the binary at $(BERTH_BIN), not found" >&2; exit 1; }
 	@echo "built: $(BERTH_BIN)"
 	@echo "site:  $(SITE_DIR)"
