@@ -302,3 +302,49 @@ pub struct ConfigChange {
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub to: Option<serde_json::Value>,
 }
+
+/// A service of an environment with its full spec.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ServiceView {
+    pub name: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub spec: stack::model::ServiceSpec,
+    pub updated_at: i64,
+}
+
+/// A site of a project with its full spec.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SiteView {
+    pub name: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub spec: stack::model::SiteSpec,
+    pub updated_at: i64,
+}
+
+/// What an import would do (preview) or did (apply).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportPlan {
+    pub applied: bool,
+    pub items: Vec<ImportItem>,
+    /// Keys of the file Berth does not model, listed back rather than dropped.
+    pub unsupported: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportItem {
+    /// `variable`, `secret` or `service`.
+    pub kind: String,
+    pub name: String,
+    /// `create`, `update` or `unchanged`.
+    pub action: String,
+    /// Why it is a secret, or why its value is missing.
+    pub note: Option<String>,
+    /// Required, no value yet (e.g. a vault placeholder).
+    pub missing: bool,
+    /// 1-based line in the file.
+    pub line: usize,
+}

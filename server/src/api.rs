@@ -7,6 +7,7 @@ pub mod json;
 pub mod members;
 pub mod openapi;
 pub mod projects;
+pub mod stack_config;
 pub mod system;
 pub mod tokens;
 pub mod users;
@@ -72,6 +73,43 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{project}/environments/{env}/variables/{name}/reveal",
             axum::routing::post(variables::reveal_env),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/services",
+            get(stack_config::list_services),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/services/{name}",
+            put(stack_config::put_service).delete(stack_config::delete_service),
+        )
+        .route("/projects/{project}/sites", get(stack_config::list_sites))
+        .route(
+            "/projects/{project}/sites/{name}",
+            put(stack_config::put_site).delete(stack_config::delete_site),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/imports/env",
+            axum::routing::post(stack_config::import_env),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/imports/compose",
+            axum::routing::post(stack_config::import_compose),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/nginx.conf",
+            get(stack_config::nginx_conf),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/nginx/check",
+            axum::routing::post(stack_config::nginx_check),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/export/docker-compose.yml",
+            get(stack_config::export_compose),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/export/env",
+            get(stack_config::export_env),
         )
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))

@@ -15,5 +15,7 @@ mod bad_input;
 mod cli;
 #[path = "api/operations.rs"]
 mod operations;
+#[path = "api/seed_import.rs"]
+mod seed_import;
 #[path = "api/stack_config.rs"]
 mod stack_config;

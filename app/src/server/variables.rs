@@ -9,7 +9,7 @@ use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, projects, versions, AppState};
 use crate::model::VariableView;
 use serde_json::json;
-use sqlx::Row;
+use sqlx::Row as _;
 
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
@@ -180,41 +180,23 @@ pub async fn set(
         Some(r) => r.try_get::<i64, _>(1)? + 1,
         None => 1,
     };
-    if existing.is_some() {
-        sqlx::query(
-            "UPDATE variables SET is_secret = $1, value = $2, sealed = $3, key_id = $4, version = $5, \
-             updated_by = $6, updated_at = $7 WHERE project_id = $8 AND environment_id = $9 AND name = $10",
-        )
-        .bind(i64::from(secret))
-        .bind(&plain)
-        .bind(&sealed)
-        .bind(&key_id)
-        .bind(version)
-        .bind(&actor)
-        .bind(now)
-        .bind(t.project.id)
-        .bind(t.env_id())
-        .bind(&name)
-        .execute(&mut *tx)
-        .await?;
-    } else {
-        sqlx::query(
-            "INSERT INTO variables (project_id, environment_id, name, is_secret, value, sealed, key_id, \
-             version, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(t.project.id)
-        .bind(t.env_id())
-        .bind(&name)
-        .bind(i64::from(secret))
-        .bind(&plain)
-        .bind(&sealed)
-        .bind(&key_id)
-        .bind(version)
-        .bind(&actor)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
+    write_in(
+        &mut tx,
+        Row {
+            project_id: t.project.id,
+            env_id: t.env_id(),
+            name: &name,
+            secret,
+            plain: plain.as_deref(),
+            sealed: sealed.as_deref(),
+            key_id: key_id.as_deref(),
+            version,
+            actor: &actor,
+            now,
+        },
+        existing.is_some(),
+    )
+    .await?;
     let envs = match &t.env {
         Some(e) => vec![e.id],
         None => versions::project_envs(&mut tx, t.project.id).await?,
@@ -334,4 +316,47 @@ pub async fn reveal(
     )
     .await?;
     Ok(value)
+}
+
+/// One variable row to write.
+pub(crate) struct Row<'a> {
+    pub project_id: i64,
+    pub env_id: i64,
+    pub name: &'a str,
+    pub secret: bool,
+    pub plain: Option<&'a str>,
+    pub sealed: Option<&'a str>,
+    pub key_id: Option<&'a str>,
+    pub version: i64,
+    pub actor: &'a str,
+    pub now: i64,
+}
+
+/// Inserts or updates one variable row inside the caller's transaction.
+pub(crate) async fn write_in(
+    tx: &mut super::db::Tx,
+    r: Row<'_>,
+    exists: bool,
+) -> ServiceResult<()> {
+    let sql = if exists {
+        "UPDATE variables SET is_secret = $4, value = $5, sealed = $6, key_id = $7, version = $8, \
+         updated_by = $9, updated_at = $10 WHERE project_id = $1 AND environment_id = $2 AND name = $3"
+    } else {
+        "INSERT INTO variables (project_id, environment_id, name, is_secret, value, sealed, key_id, \
+         version, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    };
+    sqlx::query(sql)
+        .bind(r.project_id)
+        .bind(r.env_id)
+        .bind(r.name)
+        .bind(i64::from(r.secret))
+        .bind(r.plain)
+        .bind(r.sealed)
+        .bind(r.key_id)
+        .bind(r.version)
+        .bind(r.actor)
+        .bind(r.now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -1,0 +1,231 @@
+//! Services of an environment: image, replicas, command, env, ports, volumes, resources,
+//! health check and pre-deploy jobs.
+use super::audit::{self, NewEvent};
+use super::authz::{authorize, Action};
+use super::context::Ctx;
+use super::environments;
+use super::error::{ServiceError, ServiceResult};
+use super::{now_ms, versions, AppState};
+use crate::model::ServiceView;
+use serde_json::json;
+use sqlx::Row;
+use stack::model::ServiceSpec;
+
+/// Checks a spec; errors name the field.
+pub fn check(spec: &ServiceSpec) -> ServiceResult<()> {
+    if !stack::compose::is_valid_service_name(&spec.name) {
+        return Err(ServiceError::invalid(
+            "name",
+            "use lowercase letters, digits, '-' and '_', starting with a letter or digit (at most 63)",
+        ));
+    }
+    let image = spec.image.trim();
+    if image.is_empty()
+        || image.len() > 300
+        || image.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ServiceError::invalid(
+            "image",
+            "is required, without spaces (e.g. idp-cms/authoring:${GIT_SHA})",
+        ));
+    }
+    super::secrets::check_references(image).map_err(|e| ServiceError::invalid("image", e))?;
+    if spec.replicas > 100 {
+        return Err(ServiceError::invalid(
+            "replicas",
+            "must be between 0 and 100",
+        ));
+    }
+    for (k, v) in &spec.env {
+        // Docker takes any name without '=' (OpenSearch uses `cluster.name`).
+        if k.is_empty()
+            || k.len() > 256
+            || k.contains('=')
+            || k.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(ServiceError::invalid(
+                "env",
+                format!("{k:?} is not a valid environment variable name"),
+            ));
+        }
+        super::secrets::check_references(v)
+            .map_err(|e| ServiceError::invalid("env", format!("{k}: {e}")))?;
+    }
+    for p in &spec.ports {
+        if p.container_port == 0 || !matches!(p.protocol.as_str(), "" | "tcp" | "udp") {
+            return Err(ServiceError::invalid(
+                "ports",
+                "container port 1-65535, protocol tcp or udp",
+            ));
+        }
+    }
+    for v in &spec.volumes {
+        if v.source.is_empty() || !v.target.starts_with('/') {
+            return Err(ServiceError::invalid(
+                "volumes",
+                "each volume needs a source and an absolute target path",
+            ));
+        }
+    }
+    let r = &spec.resources;
+    for (field, v) in [
+        ("resources.cpu_limit", r.cpu_limit),
+        ("resources.cpu_reservation", r.cpu_reservation),
+    ] {
+        if v.is_some_and(|c| !(c > 0.0 && c <= 1024.0)) {
+            return Err(ServiceError::invalid(
+                field,
+                "must be a positive number of CPUs",
+            ));
+        }
+    }
+    if let (Some(l), Some(res)) = (r.memory_limit, r.memory_reservation) {
+        if res > l {
+            return Err(ServiceError::invalid(
+                "resources.memory_reservation",
+                "must not exceed the memory limit",
+            ));
+        }
+    }
+    for job in &spec.pre_deploy {
+        if job.name.trim().is_empty() || job.command.is_empty() {
+            return Err(ServiceError::invalid(
+                "pre_deploy",
+                "each job needs a name and a command",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn list(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+) -> ServiceResult<Vec<ServiceView>> {
+    let e = environments::resolve(state, ctx, project, env).await?;
+    let rows = sqlx::query(
+        "SELECT name, spec, updated_at FROM services WHERE environment_id = $1 ORDER BY name",
+    )
+    .bind(e.id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let spec: String = r.try_get(1)?;
+            Ok(ServiceView {
+                name: r.try_get(0)?,
+                spec: serde_json::from_str(&spec)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                updated_at: r.try_get(2)?,
+            })
+        })
+        .collect()
+}
+
+/// Creates or replaces services inside a transaction the caller owns (imports use this).
+pub(crate) async fn upsert_in(
+    tx: &mut super::db::Tx,
+    env_id: i64,
+    spec: &ServiceSpec,
+) -> ServiceResult<bool> {
+    let body = serde_json::to_string(spec).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT spec FROM services WHERE environment_id = $1 AND name = $2")
+            .bind(env_id)
+            .bind(&spec.name)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match existing {
+        Some(old) if old == body => return Ok(false),
+        Some(_) => {
+            sqlx::query("UPDATE services SET spec = $1, updated_at = $2 WHERE environment_id = $3 AND name = $4")
+                .bind(&body)
+                .bind(now_ms())
+                .bind(env_id)
+                .bind(&spec.name)
+                .execute(&mut **tx)
+                .await?;
+        }
+        None => {
+            sqlx::query("INSERT INTO services (environment_id, name, spec, updated_at) VALUES ($1, $2, $3, $4)")
+                .bind(env_id)
+                .bind(&spec.name)
+                .bind(&body)
+                .bind(now_ms())
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(true)
+}
+
+pub async fn put(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+    spec: ServiceSpec,
+) -> ServiceResult<ServiceView> {
+    let e = environments::resolve(state, ctx, project, env).await?;
+    authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
+    check(&spec)?;
+    let mut tx = state.db.begin_write().await?;
+    upsert_in(&mut tx, e.id, &spec).await?;
+    versions::record(&mut tx, ctx, &[e.id], &format!("service {}", spec.name)).await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new(
+            "service.put",
+            format!(
+                "project:{}/env:{}/service:{}",
+                e.project.slug, e.slug, spec.name
+            ),
+        )
+        .project(e.project.id)
+        .summary(json!({ "image": spec.image, "replicas": spec.replicas })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ServiceView {
+        name: spec.name.clone(),
+        spec,
+        updated_at: now_ms(),
+    })
+}
+
+pub async fn delete(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+    name: &str,
+) -> ServiceResult<()> {
+    let e = environments::resolve(state, ctx, project, env).await?;
+    authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
+    let mut tx = state.db.begin_write().await?;
+    let n = sqlx::query("DELETE FROM services WHERE environment_id = $1 AND name = $2")
+        .bind(e.id)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(ServiceError::NotFound("service".into()));
+    }
+    versions::record(&mut tx, ctx, &[e.id], &format!("delete service {name}")).await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new(
+            "service.delete",
+            format!("project:{}/env:{}/service:{name}", e.project.slug, e.slug),
+        )
+        .project(e.project.id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
