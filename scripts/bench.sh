@@ -27,6 +27,8 @@ RSS_TARGET_KB=$((40 * 1024))
 if [ -z "${BERTH_BENCH_SKIP_CARGO:-}" ]; then
   echo "==> cargo bench -p server --bench foundation"
   "$CARGO" bench -p server --bench foundation
+  echo "==> cargo bench -p stack --features engine"
+  "$CARGO" bench -p stack --features engine --bench stack
 fi
 
 echo

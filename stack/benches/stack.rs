@@ -1,5 +1,6 @@
-//! `cargo bench -p stack --features engine`: the nginx config of 200 sites, and the seal/open
-//! rate of 64-byte secrets. Plain `std::time`; prints medians.
+//! `cargo bench -p stack --features engine`: parsing the seed stack's own files (the
+//! import), the nginx config of 200 sites, and the seal/open rate of 64-byte secrets. Plain
+//! `std::time`; prints medians.
 use stack::model::{ProxySettings, Route, RouteTarget, SiteHosts, SiteSpec, TlsFiles};
 use stack::nginx::{render, RenderInput, Upstream};
 use stack::seal::{aad, Keyring, MasterKey};
@@ -100,6 +101,8 @@ fn main() {
         size / 1024
     );
 
+    seed_import();
+
     let ring = Keyring::new(MasterKey::generate());
     let value = [0x42u8; 64];
     let a = aad("idp-cms", Some("production"), "SECRET_KEY");
@@ -131,5 +134,34 @@ fn main() {
     println!(
         "open 64-byte values: median {:.0} ops/s over 5 x {n}",
         med(open_rates)
+    );
+}
+
+/// Parsing the seed's docker-compose.prod.yml and its three .env files, as an import does.
+fn seed_import() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seed/fixtures");
+    let read = |p: &str| std::fs::read_to_string(format!("{dir}/{p}")).expect("seed fixture");
+    let compose = read("docker-compose.prod.yml");
+    let envs = [
+        read("env/.env.dev"),
+        read("env/.env.test"),
+        read("env/.env.prod"),
+    ];
+    let runs = 201;
+    let samples = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(
+                stack::compose::import("docker-compose.prod.yml", black_box(&compose)).unwrap(),
+            );
+            for e in &envs {
+                black_box(stack::dotenv::parse(".env", black_box(e)).unwrap());
+            }
+            start.elapsed()
+        })
+        .collect();
+    println!(
+        "seed import parse (compose: 7 services, 3 .env files): median {:.3} ms over {runs} runs",
+        median(samples).as_secs_f64() * 1e3
     );
 }
