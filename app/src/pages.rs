@@ -1,6 +1,7 @@
 //! One module per page.
 pub mod audit;
 pub mod dashboard;
+pub mod environment;
 pub mod login;
 pub mod not_found;
 pub mod project;

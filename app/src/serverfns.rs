@@ -3,7 +3,9 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod call;
+pub mod environments;
 pub mod members;
 pub mod projects;
 pub mod tokens;
 pub mod users;
+pub mod variables;

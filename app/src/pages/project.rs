@@ -1,8 +1,12 @@
-//! One project: its members and their roles.
+//! One project: its environments, its project-level variables, its members and roles.
+use crate::components::environments::EnvironmentsCard;
 use crate::components::forms::{action_error, FieldError, OtherError};
+use crate::components::variables::{merge, VarPerms, VariablesCard};
 use crate::model::{fmt_ms, Role};
+use crate::serverfns::environments::{list_environments, CreateEnvironment};
 use crate::serverfns::members::{list_members, RemoveMember, SetMember};
 use crate::serverfns::projects::get_project;
+use crate::serverfns::variables::{list_variables, DeleteVariable, SetVariable};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -15,7 +19,25 @@ pub fn ProjectPage() -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
     let set_err = action_error(set);
     let remove_err = action_error(remove);
+    let create_env = ServerAction::<CreateEnvironment>::new();
+    let set_var = ServerAction::<SetVariable>::new();
+    let delete_var = ServerAction::<DeleteVariable>::new();
     let project = Resource::new(slug, get_project);
+    let environments = Resource::new(
+        move || {
+            (
+                slug(),
+                create_env.version().get(),
+                set_var.version().get(),
+                delete_var.version().get(),
+            )
+        },
+        |(s, _, _, _)| list_environments(s),
+    );
+    let variables = Resource::new(
+        move || (slug(), set_var.version().get(), delete_var.version().get()),
+        |(s, _, _)| list_variables(s, None),
+    );
     let members = Resource::new(
         move || (slug(), set.version().get(), remove.version().get()),
         |(s, _, _)| list_members(s),
@@ -28,12 +50,20 @@ pub fn ProjectPage() -> impl IntoView {
                     Err(e) => return view! { <h1>"Project"</h1><p class="error">{e.to_string()}</p> }.into_any(),
                 };
                 let can_manage = p.my_role == Some(Role::Admin);
+                let perms = VarPerms {
+                    edit: p.my_role >= Some(Role::Maintainer),
+                    reveal: p.my_role == Some(Role::Admin),
+                };
                 let slug = p.slug.clone();
+                let envs = environments.await;
+                let vars = variables.await.map(|v| merge(Vec::new(), v));
                 let list = members.await;
                 view! {
                     <Title text=format!("{} · Berth", p.name)/>
                     <h1>{p.name.clone()}" "<small class="muted"><code>{p.slug.clone()}</code></small></h1>
                     <p class="muted">"Your role: "{p.my_role.map(|r| r.to_string()).unwrap_or_default()}</p>
+                    <EnvironmentsCard list=envs project=slug.clone() can_create=perms.edit create=create_env/>
+                    <VariablesCard rows=vars project=slug.clone() env=String::new() perms set=set_var delete=delete_var/>
                     <section class="card">
                         <h2>"Members"</h2>
                         {match list {
