@@ -275,15 +275,67 @@ fn check_chunk(chunk: &[StoredEvent], mut w: Walk) -> Result<Walk, VerifyReport>
 
 const VERIFY_CHUNK: i64 = 20_000;
 
+type Wire = (
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// One chunk of the chain after `after`, in sequence order. The database packs the chunk
+/// into one JSON array, which is far cheaper than a million rows through the driver.
 async fn fetch_chunk(db: &Db, after: i64) -> ServiceResult<Vec<StoredEvent>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM audit_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2");
-    let rows = sqlx::query(&sql)
+    let cols = "seq, ts, actor_kind, actor_id, actor_name, client_addr, user_agent, action, \
+                target, project_id, summary, result, prev_hash, hash";
+    let sql = match db.dialect {
+        super::db::Dialect::Sqlite => format!(
+            "SELECT COALESCE(json_group_array(json_array({cols})), '[]') FROM \
+             (SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2)"
+        ),
+        super::db::Dialect::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({cols}) ORDER BY seq), '[]'::json)::text FROM \
+             (SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2) t"
+        ),
+    };
+    let packed: String = sqlx::query_scalar(&sql)
         .bind(after)
         .bind(VERIFY_CHUNK)
-        .fetch_all(&db.pool)
+        .fetch_one(&db.pool)
         .await?;
-    Ok(rows.iter().map(stored).collect::<Result<_, _>>()?)
+    let rows: Vec<Wire> = serde_json::from_str(&packed)
+        .map_err(|e| super::error::ServiceError::Internal(format!("audit chunk: {e}")))?;
+    let mut events: Vec<StoredEvent> = rows
+        .into_iter()
+        .map(|r| StoredEvent {
+            seq: r.0,
+            ts: r.1,
+            actor_kind: r.2,
+            actor_id: r.3,
+            actor_name: r.4,
+            client_addr: r.5,
+            user_agent: r.6,
+            action: r.7,
+            target: r.8,
+            project_id: r.9,
+            summary: r.10,
+            result: r.11,
+            prev_hash: r.12,
+            hash: r.13,
+        })
+        .collect();
+    // `seq` is the primary key: sorting is the same order the query asked for.
+    events.sort_unstable_by_key(|e| e.seq);
+    Ok(events)
 }
 
 /// Walks the whole chain and names the first event that does not fit. Reads in chunks by

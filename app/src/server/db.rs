@@ -35,6 +35,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "stack",
         sql: include_str!("../../../migrations/sqlite/0002_stack.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit_rowid",
+        sql: include_str!("../../../migrations/sqlite/0003_audit_rowid.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -47,6 +52,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "stack",
         sql: include_str!("../../../migrations/postgres/0002_stack.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "audit_rowid",
+        sql: include_str!("../../../migrations/postgres/0003_audit_rowid.sql"),
     },
 ];
 
