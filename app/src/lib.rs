@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects") ssr=SsrMode::Async view=pages::projects::ProjectsPage/>
                     <Route path=path!("/projects/:slug") ssr=SsrMode::Async view=pages::project::ProjectPage/>
                     <Route path=path!("/projects/:slug/environments/:env") ssr=SsrMode::Async view=pages::environment::EnvironmentPage/>
+                    <Route path=path!("/projects/:slug/environments/:env/stack") ssr=SsrMode::Async view=pages::stack::StackPage/>
                     <Route path=path!("/deploys") ssr=SsrMode::Async view=pages::upcoming::DeploysPage/>
                     <Route path=path!("/charts") ssr=SsrMode::Async view=pages::upcoming::MetricsPage/>
                     <Route path=path!("/alerts") ssr=SsrMode::Async view=pages::upcoming::AlertsPage/>

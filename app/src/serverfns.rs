@@ -6,6 +6,7 @@ pub mod call;
 pub mod environments;
 pub mod members;
 pub mod projects;
+pub mod stack;
 pub mod tokens;
 pub mod users;
 pub mod variables;

@@ -124,7 +124,8 @@ pub fn EnvironmentPage() -> impl IntoView {
                         {e.protected.then(|| view! { <span class="badge protected">"protected"</span> })}
                     </h1>
                     <p class="muted">"Your role: "{role.map(|r| r.to_string()).unwrap_or_default()}
-                        {format!(" · configuration v{}", e.config_version)}</p>
+                        {format!(" · configuration v{}", e.config_version)}
+                        " · "<a id="stack-link" href=format!("/projects/{}/environments/{}/stack", p.slug, e.slug)>"Services, imports and nginx →"</a></p>
                     <SettingsForm e=e.clone() can_edit=perms.edit can_protect=perms.reveal update/>
                     <VariablesCard rows project=p.slug.clone() env=e.slug.clone() perms set delete/>
                     <VersionsCard versions action from to diff/>
