@@ -2,6 +2,8 @@
 // secret's value never appears in any page (nor the audit log). Editing the secret makes
 // a new configuration version, and the diff shows it as "changed" with no value.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ADMIN, MODES, assertNoProblems, login, newPage, pathOf, settle, visit, withBerth } from './support.mjs';
 import { createEnvironment, envUrl, setVariable, setupProject, varRow } from './config-support.mjs';
@@ -57,6 +59,13 @@ for (const { js, label } of MODES) {
       const exported = await admin.request.get(`${berth.url}/api/v1/audit/export`);
       assert.equal(exported.status(), 200);
       assert.ok(!(await exported.text()).includes(secret), 'the secret value is in the audit export');
+
+      // Nor in anything Berth logged, nor in its data directory (database, WAL, key file).
+      assert.ok(!berth.logs().includes(secret), 'the secret value is in the server log');
+      for (const f of readdirSync(berth.dataDir)) {
+        const bytes = readFileSync(join(berth.dataDir, f));
+        assert.ok(!bytes.includes(Buffer.from(secret)), `the secret value is in ${f}`);
+      }
 
       if (js) {
         assertNoProblems(admin);
