@@ -261,6 +261,12 @@ pub struct EnvironmentView {
     /// The latest configuration version number (0: none yet).
     pub config_version: i64,
     pub created_at: i64,
+    /// The edge proxy (nginx) settings.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub proxy: stack::model::ProxySettings,
+    /// For a `tcp://` Docker host: the TLS secrets still to set (`DOCKER_TLS_CA_CERT`,
+    /// `DOCKER_TLS_CLIENT_CERT`, `DOCKER_TLS_CLIENT_KEY`, secrets of this environment).
+    pub docker_tls_missing: Vec<String>,
 }
 
 /// A variable or secret as everyone may see it: a secret's value never appears.

@@ -29,15 +29,35 @@ fn SettingsForm(
                 <dt>"Branch"</dt><dd>{if e.branch.is_empty() { "—".to_string() } else { e.branch.clone() }}</dd>
                 <dt>"Docker host"</dt><dd>{if e.docker_host.is_empty() { "local engine".to_string() } else { e.docker_host.clone() }}</dd>
                 <dt>"Protected"</dt><dd>{if e.protected { "yes" } else { "no" }}</dd>
+                <dt>"Edge proxy"</dt><dd>{format!(
+                    "nginx on :{}{}{}{}",
+                    e.proxy.http_port,
+                    e.proxy.https_port.map(|p| format!(" and :{p} (TLS)")).unwrap_or_default(),
+                    if e.proxy.redirect_http { ", HTTP → HTTPS" } else { "" },
+                    if e.proxy.hsts_max_age > 0 { format!(", HSTS {} s", e.proxy.hsts_max_age) } else { String::new() },
+                )}</dd>
             </dl>
+            {(!e.docker_tls_missing.is_empty()).then(|| view! {
+                <p class="error" id="docker-tls-missing">
+                    "This remote Docker host needs its TLS client material as secrets of this environment: "
+                    {e.docker_tls_missing.join(", ")}
+                </p>
+            })}
             {can_edit.then(|| view! {
                 <ActionForm action=update attr:id="update-environment" attr:class="row">
                     <input type="hidden" name="project" value=e.project.clone()/>
                     <input type="hidden" name="env" value=e.slug.clone()/>
                     <label>"Name"<input name="name" required maxlength="100" value=e.name.clone()/></label>
                     <label>"Branch"<input name="branch" maxlength="200" value=e.branch.clone()/></label>
+                    <label>"nginx HTTP port"<input name="http_port" inputmode="numeric" value=e.proxy.http_port.to_string()/></label>
+                    <label>"HTTPS port"<input name="https_port" inputmode="numeric" value=e.proxy.https_port.map(|p| p.to_string()).unwrap_or_default()/></label>
+                    <label>"HSTS max-age (s)"<input name="hsts_max_age" inputmode="numeric" value=e.proxy.hsts_max_age.to_string()/></label>
+                    <label class="check"><input type="checkbox" name="redirect_http" checked=e.proxy.redirect_http/>"HTTP → HTTPS"</label>
                     {if can_protect {
-                        view! { <label class="check"><input type="checkbox" name="protected" checked=e.protected/>"protected"</label> }.into_any()
+                        view! {
+                            <label>"Docker host"<input name="docker_host" placeholder="local engine" value=e.docker_host.clone()/></label>
+                            <label class="check"><input type="checkbox" name="protected" checked=e.protected/>"protected"</label>
+                        }.into_any()
                     } else {
                         // Only admins change protection; keep it as it is.
                         view! { <input type="hidden" name="protected" value=if e.protected { "on" } else { "" }/> }.into_any()
@@ -46,7 +66,11 @@ fn SettingsForm(
                 </ActionForm>
                 <FieldError err field="name"/>
                 <FieldError err field="branch"/>
-                <OtherError err fields=&["name", "branch"]/>
+                <FieldError err field="docker_host"/>
+                <FieldError err field="proxy.http_port"/>
+                <FieldError err field="proxy.https_port"/>
+                <FieldError err field="proxy.hsts_max_age"/>
+                <OtherError err fields=&["name", "branch", "docker_host", "proxy.http_port", "proxy.https_port", "proxy.hsts_max_age"]/>
             })}
         </section>
     }

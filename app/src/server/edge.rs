@@ -29,12 +29,7 @@ pub async fn nginx_config(
             servers: Vec::new(),
         })
         .collect();
-    let proxy = ProxySettings {
-        http_port: 80,
-        https_port: Some(443),
-        redirect_http: true,
-        hsts_max_age: 31_536_000,
-    };
+    let proxy: ProxySettings = e.proxy.clone();
     stack::nginx::render(&RenderInput {
         environment: &e.slug,
         sites: &site_specs,

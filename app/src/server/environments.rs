@@ -7,6 +7,7 @@ use super::{now_ms, projects, validate, AppState};
 use crate::model::EnvironmentView;
 use serde_json::json;
 use sqlx::Row;
+use stack::model::ProxySettings;
 
 /// What a caller may set on an environment.
 #[derive(Clone, Debug, Default)]
@@ -16,6 +17,53 @@ pub struct EnvironmentInput {
     pub protected: bool,
     pub branch: String,
     pub docker_host: String,
+    pub proxy: ProxySettings,
+}
+
+/// The secrets holding a remote engine's TLS client material.
+pub const DOCKER_TLS_SECRETS: [&str; 3] = [
+    "DOCKER_TLS_CA_CERT",
+    "DOCKER_TLS_CLIENT_CERT",
+    "DOCKER_TLS_CLIENT_KEY",
+];
+
+/// What an environment's edge proxy starts with: nginx on 80 and 443, HTTP redirected to
+/// HTTPS for sites with certificates, HSTS for a year.
+pub fn default_proxy() -> ProxySettings {
+    ProxySettings {
+        http_port: 80,
+        https_port: Some(443),
+        redirect_http: true,
+        hsts_max_age: 31_536_000,
+    }
+}
+
+fn check_proxy(p: &ProxySettings) -> ServiceResult<()> {
+    if p.http_port == 0 {
+        return Err(ServiceError::invalid(
+            "proxy.http_port",
+            "must be a port between 1 and 65535",
+        ));
+    }
+    if p.https_port == Some(0) {
+        return Err(ServiceError::invalid(
+            "proxy.https_port",
+            "must be a port between 1 and 65535",
+        ));
+    }
+    if p.https_port == Some(p.http_port) {
+        return Err(ServiceError::invalid(
+            "proxy.https_port",
+            "must differ from the HTTP port",
+        ));
+    }
+    if p.hsts_max_age > 2 * 31_536_000 {
+        return Err(ServiceError::invalid(
+            "proxy.hsts_max_age",
+            "at most two years (63072000 seconds)",
+        ));
+    }
+    Ok(())
 }
 
 /// An environment looked up for a caller who may read its project.
@@ -64,7 +112,23 @@ fn docker_host(raw: &str) -> ServiceResult<String> {
 }
 
 fn view(project: &str, r: &sqlx::any::AnyRow) -> ServiceResult<EnvironmentView> {
+    let proxy: String = r.try_get(8)?;
+    let proxy = serde_json::from_str::<ProxySettings>(&proxy)
+        .ok()
+        .filter(|p| p.http_port != 0)
+        .unwrap_or_else(default_proxy);
+    let docker_host: String = r.try_get(5)?;
+    let mut docker_tls_missing = Vec::new();
+    if docker_host.starts_with("tcp://") {
+        for (i, name) in DOCKER_TLS_SECRETS.iter().enumerate() {
+            if r.try_get::<i64, _>(9 + i)? == 0 {
+                docker_tls_missing.push(name.to_string());
+            }
+        }
+    }
     Ok(EnvironmentView {
+        proxy,
+        docker_tls_missing,
         id: r.try_get(0)?,
         project: project.to_string(),
         name: r.try_get(1)?,
@@ -78,7 +142,11 @@ fn view(project: &str, r: &sqlx::any::AnyRow) -> ServiceResult<EnvironmentView> 
 }
 
 const COLS: &str = "e.id, e.name, e.slug, e.protected, e.branch, e.docker_host, \
-    COALESCE((SELECT MAX(v.number) FROM config_versions v WHERE v.environment_id = e.id), 0), e.created_at";
+    COALESCE((SELECT MAX(v.number) FROM config_versions v WHERE v.environment_id = e.id), 0), e.created_at, \
+    e.proxy, \
+    (SELECT COUNT(*) FROM variables t WHERE t.environment_id = e.id AND t.is_secret = 1 AND t.sealed IS NOT NULL AND t.name = 'DOCKER_TLS_CA_CERT'), \
+    (SELECT COUNT(*) FROM variables t WHERE t.environment_id = e.id AND t.is_secret = 1 AND t.sealed IS NOT NULL AND t.name = 'DOCKER_TLS_CLIENT_CERT'), \
+    (SELECT COUNT(*) FROM variables t WHERE t.environment_id = e.id AND t.is_secret = 1 AND t.sealed IS NOT NULL AND t.name = 'DOCKER_TLS_CLIENT_KEY')";
 
 pub async fn resolve(
     state: &AppState,
@@ -144,6 +212,7 @@ pub async fn create(
     let slug = validate::slug("slug", &input.slug)?;
     let branch = branch(&input.branch)?;
     let host = docker_host(&input.docker_host)?;
+    check_proxy(&input.proxy)?;
     if !host.is_empty() {
         authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&p)).await?;
     }
@@ -162,8 +231,8 @@ pub async fn create(
     }
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO environments (project_id, name, slug, protected, branch, docker_host, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        "INSERT INTO environments (project_id, name, slug, protected, branch, docker_host, proxy, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $7)",
     )
     .bind(p.id)
     .bind(&name)
@@ -172,8 +241,16 @@ pub async fn create(
     .bind(&branch)
     .bind(&host)
     .bind(now)
+    .bind(serde_json::to_string(&input.proxy).unwrap_or_default())
     .execute(&mut *tx)
     .await?;
+    let env_id: i64 =
+        sqlx::query_scalar("SELECT id FROM environments WHERE project_id = $1 AND slug = $2")
+            .bind(p.id)
+            .bind(&slug)
+            .fetch_one(&mut *tx)
+            .await?;
+    super::versions::record(&mut tx, ctx, &[env_id], "environment created").await?;
     audit::append(
         &mut tx,
         ctx,
@@ -199,13 +276,15 @@ pub async fn update(
     let name = validate::name("name", &input.name, 100)?;
     let branch = branch(&input.branch)?;
     let host = docker_host(&input.docker_host)?;
+    check_proxy(&input.proxy)?;
     if host != before.docker_host || input.protected != before.protected {
         // Lifting protection or pointing at another engine is an admin's call.
         authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&e.project)).await?;
     }
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
-        "UPDATE environments SET name = $1, protected = $2, branch = $3, docker_host = $4, updated_at = $5 WHERE id = $6",
+        "UPDATE environments SET name = $1, protected = $2, branch = $3, docker_host = $4, updated_at = $5, \
+         proxy = $7 WHERE id = $6",
     )
     .bind(&name)
     .bind(i64::from(input.protected))
@@ -213,6 +292,7 @@ pub async fn update(
     .bind(&host)
     .bind(now_ms())
     .bind(e.id)
+    .bind(serde_json::to_string(&input.proxy).unwrap_or_default())
     .execute(&mut *tx)
     .await?;
     let mut changes = serde_json::Map::new();
@@ -225,6 +305,8 @@ pub async fn update(
     diff("protected", json!(before.protected), json!(input.protected));
     diff("branch", json!(before.branch), json!(branch));
     diff("docker_host", json!(before.docker_host), json!(host));
+    diff("proxy", json!(before.proxy), json!(input.proxy));
+    super::versions::record(&mut tx, ctx, &[e.id], "environment settings").await?;
     audit::append(
         &mut tx,
         ctx,

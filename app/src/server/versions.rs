@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// Builds the snapshot of one environment inside the caller's transaction.
 pub async fn snapshot(tx: &mut Tx, env_id: i64) -> ServiceResult<Value> {
     let env = sqlx::query(
-        "SELECT project_id, protected, branch, docker_host FROM environments WHERE id = $1",
+        "SELECT project_id, protected, branch, docker_host, proxy FROM environments WHERE id = $1",
     )
     .bind(env_id)
     .fetch_one(&mut **tx)
@@ -77,6 +77,7 @@ pub async fn snapshot(tx: &mut Tx, env_id: i64) -> ServiceResult<Value> {
             "protected": env.try_get::<i64, _>(1)? != 0,
             "branch": env.try_get::<String, _>(2)?,
             "docker_host": env.try_get::<String, _>(3)?,
+            "proxy": serde_json::from_str::<Value>(&env.try_get::<String, _>(4)?).unwrap_or(Value::Null),
         },
         "services": services,
         "sites": sites,

@@ -41,6 +41,7 @@ pub async fn create_environment(
             protected: flag(protected.as_deref()),
             branch: branch.unwrap_or_default(),
             docker_host: String::new(),
+            proxy: crate::server::environments::default_proxy(),
         };
         Ok(create(&c.state, &c.ctx, &project, input).await?)
     })
@@ -55,16 +56,47 @@ pub async fn update_environment(
     name: String,
     branch: Option<String>,
     protected: Option<String>,
+    docker_host: Option<String>,
+    http_port: Option<String>,
+    https_port: Option<String>,
+    redirect_http: Option<String>,
+    hsts_max_age: Option<String>,
 ) -> Result<EnvironmentView, AppError> {
     use crate::server::environments::{get, update, EnvironmentInput};
+    fn port(field: &str, raw: &str) -> Result<u16, AppError> {
+        raw.trim()
+            .parse()
+            .map_err(|_| AppError::invalid(field, "must be a port between 1 and 65535"))
+    }
     super::call::run(|c| async move {
         let current = get(&c.state, &c.ctx, &project, &env).await?;
+        let mut proxy = current.proxy.clone();
+        if let Some(p) = http_port.as_deref() {
+            proxy.http_port = port("proxy.http_port", p)?;
+        }
+        if let Some(p) = https_port.as_deref() {
+            proxy.https_port = if p.trim().is_empty() {
+                None
+            } else {
+                Some(port("proxy.https_port", p)?)
+            };
+        }
+        if http_port.is_some() {
+            // The proxy fields come as a group: an unchecked box is absent.
+            proxy.redirect_http = flag(redirect_http.as_deref());
+        }
+        if let Some(h) = hsts_max_age.as_deref() {
+            proxy.hsts_max_age = h.trim().parse().map_err(|_| {
+                AppError::invalid("proxy.hsts_max_age", "must be a number of seconds")
+            })?;
+        }
         let input = EnvironmentInput {
             name,
             slug: current.slug,
             protected: flag(protected.as_deref()),
             branch: branch.unwrap_or_default(),
-            docker_host: current.docker_host,
+            docker_host: docker_host.unwrap_or(current.docker_host),
+            proxy,
         };
         Ok(update(&c.state, &c.ctx, &project, &env, input).await?)
     })

@@ -23,6 +23,9 @@ pub struct NewEnvironment {
     /// Empty for the local engine.
     #[serde(default)]
     pub docker_host: String,
+    /// nginx: `{"http_port":80,"https_port":443,"redirect_http":true,"hsts_max_age":31536000}`.
+    #[schema(value_type = Option<Object>)]
+    pub proxy: Option<stack::model::ProxySettings>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -32,6 +35,8 @@ pub struct EnvironmentPatch {
     pub protected: Option<bool>,
     pub branch: Option<String>,
     pub docker_host: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub proxy: Option<stack::model::ProxySettings>,
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments", tag = "environments",
@@ -59,6 +64,7 @@ pub async fn create(
         protected: b.protected,
         branch: b.branch,
         docker_host: b.docker_host,
+        proxy: b.proxy.unwrap_or_else(environments::default_proxy),
     };
     let e = environments::create(&state, &ctx, &project, input).await?;
     Ok((StatusCode::CREATED, Json(e)))
@@ -91,6 +97,7 @@ pub async fn update(
         protected: b.protected.unwrap_or(cur.protected),
         branch: b.branch.unwrap_or(cur.branch),
         docker_host: b.docker_host.unwrap_or(cur.docker_host),
+        proxy: b.proxy.unwrap_or(cur.proxy),
     };
     Ok(Json(
         environments::update(&state, &ctx, &project, &env, input).await?,
