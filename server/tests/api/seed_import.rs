@@ -180,18 +180,12 @@ async fn the_seed_compose_file_imports_as_services_and_lists_what_is_not_modelle
         4u64 * 1024 * 1024 * 1024
     );
     // Export and import again: nothing to change.
-    let compose = plain()
-        .get(format!(
-            "{}/api/v1/projects/idp-cms/environments/production/export/docker-compose.yml",
-            app.url
-        ))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let compose = app
+        .text(
+            "/projects/idp-cms/environments/production/export/docker-compose.yml",
+            &t,
+        )
+        .await;
     let (s, again) = import(&app, &t, "compose", "exported.yml", compose, false).await;
     assert_eq!(s, 200, "{again}");
     assert!(
@@ -327,18 +321,9 @@ async fn the_seed_sites_generate_an_nginx_config_that_real_nginx_accepts() {
             .await;
         assert_eq!(s, 200, "{e}");
     }
-    let conf = plain()
-        .get(format!(
-            "{}/api/v1/projects/idp-cms/environments/production/nginx.conf",
-            app.url
-        ))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let conf = app
+        .text("/projects/idp-cms/environments/production/nginx.conf", &t)
+        .await;
     for needle in [
         "server_name site-a.com www.site-a.com;",
         "server_name portal.com www.portal.com;",
@@ -420,18 +405,9 @@ async fn the_env_export_writes_secrets_as_references() {
         Some(json!({"value": "false"})),
     )
     .await;
-    let env = plain()
-        .get(format!(
-            "{}/api/v1/projects/idp-cms/environments/production/export/env",
-            app.url
-        ))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let env = app
+        .text("/projects/idp-cms/environments/production/export/env", &t)
+        .await;
     assert!(env.contains("DB_PASSWORD=${DB_PASSWORD}"), "{env}");
     assert!(env.contains("DEBUG=false"), "{env}");
     assert!(!env.contains("exported-secret-value"));

@@ -255,19 +255,17 @@ async fn a_sealed_value_moved_to_another_secret_does_not_open() {
     let w = world().await;
     let base = "/projects/shop/environments/production/variables";
     w.app
-        .api(
-            Method::PUT,
+        .put_var(
             &format!("{base}/A_SECRET"),
-            Some(&w.maint),
-            Some(json!({"value": PLAINTEXT, "secret": true})),
+            &w.maint,
+            json!({"value": PLAINTEXT, "secret": true}),
         )
         .await;
     w.app
-        .api(
-            Method::PUT,
+        .put_var(
             &format!("{base}/B_SECRET"),
-            Some(&w.maint),
-            Some(json!({"value": "other-value", "secret": true})),
+            &w.maint,
+            json!({"value": "other-value", "secret": true}),
         )
         .await;
     sqlx::query("UPDATE variables SET sealed = (SELECT sealed FROM variables WHERE name = 'A_SECRET') WHERE name = 'B_SECRET'")
@@ -307,12 +305,7 @@ async fn missing_and_cyclic_references_are_refused_and_change_nothing() {
     );
     let (s, _) = w
         .app
-        .api(
-            Method::PUT,
-            &format!("{base}/A"),
-            Some(&w.maint),
-            Some(json!({"value": "x"})),
-        )
+        .put_var(&format!("{base}/A"), &w.maint, json!({"value": "x"}))
         .await;
     assert_eq!(s, 200);
     let (s, _) = w
@@ -341,22 +334,16 @@ async fn missing_and_cyclic_references_are_refused_and_change_nothing() {
     );
     let (s, e) = w
         .app
-        .api(
-            Method::PUT,
+        .put_var(
             &format!("{base}/C"),
-            Some(&w.maint),
-            Some(json!({"value": "${unclosed"})),
+            &w.maint,
+            json!({"value": "${unclosed"}),
         )
         .await;
     assert_eq!(s, 422, "{e}");
     let (s, e) = w
         .app
-        .api(
-            Method::PUT,
-            &format!("{base}/9BAD"),
-            Some(&w.maint),
-            Some(json!({"value": "x"})),
-        )
+        .put_var(&format!("{base}/9BAD"), &w.maint, json!({"value": "x"}))
         .await;
     assert_eq!(s, 422);
     assert_eq!(e["error"]["field"], "name");
@@ -372,11 +359,10 @@ async fn missing_and_cyclic_references_are_refused_and_change_nothing() {
     // A required-but-missing value is allowed (it blocks deploys, not edits).
     let (s, v) = w
         .app
-        .api(
-            Method::PUT,
+        .put_var(
             &format!("{base}/DJANGO_SECRET_KEY"),
-            Some(&w.maint),
-            Some(json!({"secret": true})),
+            &w.maint,
+            json!({"secret": true}),
         )
         .await;
     assert_eq!(s, 200);
@@ -388,44 +374,35 @@ async fn every_change_makes_a_version_and_diffs_hide_secret_values() {
     let w = world().await;
     let base = "/projects/shop/environments/production/variables";
     w.app
-        .api(
-            Method::PUT,
-            &format!("{base}/DEBUG"),
-            Some(&w.maint),
-            Some(json!({"value": "true"})),
-        )
+        .put_var(&format!("{base}/DEBUG"), &w.maint, json!({"value": "true"}))
         .await;
     w.app
-        .api(
-            Method::PUT,
+        .put_var(
             &format!("{base}/DB_PASSWORD"),
-            Some(&w.maint),
-            Some(json!({"value": PLAINTEXT, "secret": true})),
+            &w.maint,
+            json!({"value": PLAINTEXT, "secret": true}),
         )
         .await;
     w.app
-        .api(
-            Method::PUT,
+        .put_var(
             &format!("{base}/DEBUG"),
-            Some(&w.maint),
-            Some(json!({"value": "false"})),
+            &w.maint,
+            json!({"value": "false"}),
         )
         .await;
     w.app
-        .api(
-            Method::PUT,
+        .put_var(
             &format!("{base}/DB_PASSWORD"),
-            Some(&w.maint),
-            Some(json!({"value": "another-secret-1", "secret": true})),
+            &w.maint,
+            json!({"value": "another-secret-1", "secret": true}),
         )
         .await;
     // A project-level variable makes a version in every environment.
     w.app
-        .api(
-            Method::PUT,
+        .put_var(
             "/projects/shop/variables/REGION",
-            Some(&w.maint),
-            Some(json!({"value": "eu"})),
+            &w.maint,
+            json!({"value": "eu"}),
         )
         .await;
     let (_, versions) = w
@@ -443,7 +420,11 @@ async fn every_change_makes_a_version_and_diffs_hide_secret_values() {
         .iter()
         .map(|v| v["number"].as_i64().unwrap())
         .collect();
-    assert_eq!(numbers, vec![6, 5, 4, 3, 2, 1], "creating the environment is version 1");
+    assert_eq!(
+        numbers,
+        vec![6, 5, 4, 3, 2, 1],
+        "creating the environment is version 1"
+    );
     let (s, diff) = w
         .app
         .api(
@@ -535,15 +516,7 @@ async fn proxy_settings_are_validated_and_drive_the_generated_config() {
         )
         .await;
     assert_eq!(s, 200);
-    let conf = plain()
-        .get(format!("{}/api/v1{path}/nginx.conf", w.app.url))
-        .bearer_auth(&w.viewer)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let conf = w.app.text(&format!("{path}/nginx.conf"), &w.viewer).await;
     assert!(conf.contains("listen 18080;"), "{conf}");
     let (_, versions) = w
         .app
@@ -601,11 +574,10 @@ async fn a_remote_docker_host_asks_for_its_tls_secrets() {
     );
     let (s, _) = w
         .app
-        .api(
-            Method::PUT,
+        .put_var(
             &format!("{path}/variables/DOCKER_TLS_CA_CERT"),
-            Some(&w.maint),
-            Some(json!({"value": "-----BEGIN CERTIFICATE-----", "secret": true})),
+            &w.maint,
+            json!({"value": "-----BEGIN CERTIFICATE-----", "secret": true}),
         )
         .await;
     assert_eq!(s, 200);

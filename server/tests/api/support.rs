@@ -275,4 +275,23 @@ impl TestApp {
             .await
             .expect("form login")
     }
+
+    /// `GET /api/v1{path}` as text, with a bearer token.
+    pub async fn text(&self, path: &str, token: &str) -> String {
+        plain()
+            .get(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// `PUT` a variable or secret; returns the status and body.
+    pub async fn put_var(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.api(reqwest::Method::PUT, path, Some(token), Some(body))
+            .await
+    }
 }
