@@ -49,7 +49,9 @@ pub async fn create_environment(
 }
 
 /// Changes an environment's name, branch and protection; its Docker host stays as it is.
+// One field per form input: the settings form posts them flat.
 #[server]
+#[allow(clippy::too_many_arguments)]
 pub async fn update_environment(
     project: String,
     env: String,
