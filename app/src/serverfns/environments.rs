@@ -1,4 +1,7 @@
 //! Environments of a project, and their configuration versions.
+// One argument per form field: the settings form posts them flat (and the server macro
+// generates a client stub with the same arguments).
+#![allow(clippy::too_many_arguments)]
 use crate::error::AppError;
 use crate::model::{ConfigChange, ConfigVersionView, EnvironmentView};
 use leptos::prelude::*;
@@ -49,9 +52,7 @@ pub async fn create_environment(
 }
 
 /// Changes an environment's name, branch and protection; its Docker host stays as it is.
-// One field per form input: the settings form posts them flat.
 #[server]
-#[allow(clippy::too_many_arguments)]
 pub async fn update_environment(
     project: String,
     env: String,
