@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") ssr=SsrMode::Async view=pages::dashboard::DashboardPage/>
                     <Route path=path!("/projects") ssr=SsrMode::Async view=pages::projects::ProjectsPage/>
                     <Route path=path!("/projects/:slug") ssr=SsrMode::Async view=pages::project::ProjectPage/>
+                    <Route path=path!("/projects/:slug/sites") ssr=SsrMode::Async view=pages::sites::SitesPage/>
                     <Route path=path!("/projects/:slug/environments/:env") ssr=SsrMode::Async view=pages::environment::EnvironmentPage/>
                     <Route path=path!("/projects/:slug/environments/:env/stack") ssr=SsrMode::Async view=pages::stack::StackPage/>
                     <Route path=path!("/deploys") ssr=SsrMode::Async view=pages::upcoming::DeploysPage/>

@@ -8,6 +8,7 @@ pub mod project;
 pub mod projects;
 pub mod settings;
 pub mod setup;
+pub mod sites;
 pub mod stack;
 pub mod team;
 pub mod tokens;

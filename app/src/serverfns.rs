@@ -6,6 +6,8 @@ pub mod call;
 pub mod environments;
 pub mod members;
 pub mod projects;
+pub mod services;
+pub mod sites;
 pub mod stack;
 pub mod tokens;
 pub mod users;

@@ -1,8 +1,11 @@
 //! An environment's stack: its services, importing the stack's own files (preview, then
 //! apply), the generated nginx configuration and exports.
 use crate::components::forms::{action_error, FieldError, OtherError};
+use crate::components::service_form::ServiceForm;
+use crate::components::spec_text::ServiceText;
 use crate::model::{ImportPlan, Role};
 use crate::serverfns::projects::get_project;
+use crate::serverfns::services::{DeleteService, PutService};
 use crate::serverfns::stack::{
     list_services, nginx_config, take_import_plan, CheckNginx, ImportFile,
 };
@@ -53,13 +56,25 @@ pub fn StackPage() -> impl IntoView {
     let import_err = action_error(import);
     let check = ServerAction::<CheckNginx>::new();
     let check_err = action_error(check);
+    let create = ServerAction::<PutService>::new();
+    let edit = ServerAction::<PutService>::new();
+    let delete = ServerAction::<DeleteService>::new();
+    let delete_err = action_error(delete);
+    let changed = move || {
+        (
+            import.version().get(),
+            create.version().get(),
+            edit.version().get(),
+            delete.version().get(),
+        )
+    };
     let project = Resource::new(slug, get_project);
     let services = Resource::new(
-        move || (slug(), env(), import.version().get()),
+        move || (slug(), env(), changed()),
         |(p, e, _)| list_services(p, e),
     );
     let config = Resource::new(
-        move || (slug(), env(), import.version().get()),
+        move || (slug(), env(), changed()),
         |(p, e, _)| nginx_config(p, e),
     );
     let flashed = Resource::new(|| (), |_| take_import_plan());
@@ -75,22 +90,36 @@ pub fn StackPage() -> impl IntoView {
                     <section class="card">
                         <h2>"Services"</h2>
                         {match list {
-                            Ok(list) if list.is_empty() => view! { <p class="empty">"No services yet: import a docker-compose file below."</p> }.into_any(),
+                            Ok(list) if list.is_empty() => view! { <p class="empty">"No services yet: import a docker-compose file below, or add one."</p> }.into_any(),
                             Ok(list) => view! {
                                 <table class="data" id="services">
-                                    <thead><tr><th>"Name"</th><th>"Image"</th><th>"Replicas"</th><th>"CPU"</th><th>"Memory"</th><th>"Ports"</th><th>"Env"</th></tr></thead>
+                                    <thead><tr><th>"Name"</th><th>"Image"</th><th>"Replicas"</th><th>"CPU"</th><th>"Memory"</th><th>"Ports"</th><th>"Env"</th>{can_edit.then(|| view! { <th></th> })}</tr></thead>
                                     <tbody>
-                                        {list.into_iter().map(|s| view! {
-                                            <tr>
-                                                <td>{s.name}</td>
+                                        {list.into_iter().map(|s| { let name = s.name.clone(); let text = ServiceText::of(&s.spec); view! {
+                                            <tr data-name=s.name.clone()>
+                                                <td>{s.name.clone()}</td>
                                                 <td><code>{s.spec.image.clone()}</code></td>
                                                 <td>{s.spec.replicas}</td>
                                                 <td>{s.spec.resources.cpu_limit.map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</td>
                                                 <td>{mem(s.spec.resources.memory_limit)}</td>
                                                 <td class="small">{s.spec.ports.iter().map(|p| format!("{}:{}", p.host_port.map(|h| h.to_string()).unwrap_or_default(), p.container_port)).collect::<Vec<_>>().join(", ")}</td>
                                                 <td class="small">{s.spec.env.len()}</td>
+                                                {can_edit.then(|| view! {
+                                                    <td>
+                                                        <details class="edit-service">
+                                                            <summary>"Edit"</summary>
+                                                            <ServiceForm project=slug() env=env() service=text editing=true action=edit id=format!("edit-service-{name}")/>
+                                                        </details>
+                                                        <ActionForm action=delete attr:class="inline delete-service">
+                                                            <input type="hidden" name="project" value=slug()/>
+                                                            <input type="hidden" name="env" value=env()/>
+                                                            <input type="hidden" name="name" value=name/>
+                                                            <button type="submit" class="danger small">"Delete"</button>
+                                                        </ActionForm>
+                                                    </td>
+                                                }.into_any())}
                                             </tr>
-                                        }).collect_view()}
+                                        }}).collect_view()}
                                     </tbody>
                                 </table>
                             }.into_any(),
@@ -101,7 +130,16 @@ pub fn StackPage() -> impl IntoView {
                             " · "
                             <a href=format!("/api/v1/projects/{}/environments/{}/export/env", slug(), env())>"Export .env (secrets as ${NAME})"</a>
                         </p>
+                        <OtherError err=delete_err fields=&[]/>
                     </section>
+                    {can_edit.then(|| view! {
+                        <section class="card">
+                            <details id="new-service-card">
+                                <summary>"New service"</summary>
+                                <ServiceForm project=slug() env=env() service=ServiceText { replicas: "1".into(), ..Default::default() } editing=false action=create id="new-service"/>
+                            </details>
+                        </section>
+                    })}
                     {can_edit.then(|| view! {
                         <section class="card">
                             <h2>"Import"</h2>

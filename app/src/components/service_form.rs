@@ -1,0 +1,106 @@
+//! The service form: a new service, or an existing one pre-filled (its name fixed). Each
+//! field's text format is shown next to it; errors come back next to their field.
+use crate::components::forms::{action_error, FieldError, OtherError};
+use crate::components::spec_text::ServiceText;
+use crate::serverfns::services::PutService;
+use leptos::prelude::*;
+
+const FIELDS: &[&str] = &[
+    "name",
+    "image",
+    "replicas",
+    "command",
+    "env_vars",
+    "ports",
+    "volumes",
+    "cpu_limit",
+    "memory_limit",
+    "cpu_reservation",
+    "memory_reservation",
+    "http_port",
+    "health_path",
+    "health_command",
+    "health_interval",
+    "health_timeout",
+    "health_retries",
+    "health_start_period",
+    "pre_deploy",
+];
+
+/// A one-line input with its label and error.
+#[component]
+fn Field(
+    err: Signal<Option<crate::error::AppError>>,
+    name: &'static str,
+    label: &'static str,
+    value: String,
+    #[prop(optional)] placeholder: &'static str,
+) -> impl IntoView {
+    view! {
+        <label>{label}<input name=name value=value placeholder=placeholder spellcheck="false"/><FieldError err field=name/></label>
+    }
+}
+
+/// A textarea with its label, format hint and error.
+#[component]
+fn Lines(
+    err: Signal<Option<crate::error::AppError>>,
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: String,
+) -> impl IntoView {
+    view! {
+        <label>{label}" "<span class="muted small">{hint}</span>
+            <textarea name=name rows="3" spellcheck="false">{value}</textarea>
+        </label>
+        <FieldError err field=name/>
+    }
+}
+
+#[component]
+pub fn ServiceForm(
+    project: String,
+    env: String,
+    service: ServiceText,
+    /// True for an existing service: the name is its key and stays.
+    editing: bool,
+    action: ServerAction<PutService>,
+    #[prop(into)] id: String,
+) -> impl IntoView {
+    let err = action_error(action);
+    let s = service;
+    view! {
+        <ActionForm action attr:id=id attr:class="service-form">
+            <input type="hidden" name="project" value=project/>
+            <input type="hidden" name="env" value=env/>
+            <div class="row">
+                <label>"Name"<input name="name" required maxlength="63" value=s.name readonly=editing placeholder="authoring"/><FieldError err field="name"/></label>
+                <label class="grow">"Image"<input name="image" required value=s.image placeholder="idp-cms/authoring:${GIT_SHA}" spellcheck="false"/><FieldError err field="image"/></label>
+                <Field err name="replicas" label="Replicas" value=s.replicas placeholder="1"/>
+                <Field err name="http_port" label="HTTP port" value=s.http_port placeholder="8000"/>
+            </div>
+            <Field err name="command" label="Command (shell-like; empty: the image's)" value=s.command/>
+            <Lines err name="env_vars" label="Environment" hint="KEY=value, one per line" value=s.env/>
+            <Lines err name="ports" label="Ports" hint="127.0.0.1:8080:80/tcp, 8080:80 or 80, one per line" value=s.ports/>
+            <Lines err name="volumes" label="Volumes" hint="source:/target[:ro], one per line" value=s.volumes/>
+            <div class="row">
+                <Field err name="cpu_limit" label="CPU limit" value=s.cpu_limit placeholder="2"/>
+                <Field err name="memory_limit" label="Memory limit" value=s.memory_limit placeholder="4G"/>
+                <Field err name="cpu_reservation" label="CPU reservation" value=s.cpu_reservation placeholder="0.5"/>
+                <Field err name="memory_reservation" label="Memory reservation" value=s.memory_reservation placeholder="1G"/>
+            </div>
+            <div class="row">
+                <Field err name="health_path" label="Health: HTTP path" value=s.health_path placeholder="/api/health"/>
+                <Field err name="health_command" label="or command" value=s.health_command placeholder="pg_isready -U app"/>
+                <Field err name="health_interval" label="Interval (s)" value=s.health_interval/>
+                <Field err name="health_timeout" label="Timeout (s)" value=s.health_timeout/>
+                <Field err name="health_retries" label="Retries" value=s.health_retries/>
+                <Field err name="health_start_period" label="Start period (s)" value=s.health_start_period/>
+            </div>
+            <Lines err name="pre_deploy" label="Pre-deploy jobs, in order" hint="migrate: python manage.py migrate --noinput (name before the first colon)" value=s.pre_deploy/>
+            <OtherError err fields=FIELDS/>
+            <button type="submit" class="primary">{if editing { "Save service" } else { "Create service" }}</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,325 @@
+//! The form texts of `spec_text` read back into specs (server side: it uses the compose
+//! parsers). Errors name the form field and the line.
+use super::spec_text::{ServiceText, SiteText};
+use crate::error::AppError;
+use stack::model::{
+    HealthCheck, Job, JsonAssertion, PortSpec, Resources, Route, RouteTarget, ServiceSpec,
+    SiteHosts, SiteSpec, SmokeCheck, TlsFiles, VolumeSpec,
+};
+use std::collections::BTreeMap;
+
+type Result<T> = std::result::Result<T, AppError>;
+
+/// The non-blank lines of a textarea with their 1-based numbers.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+}
+
+fn bad(field: &str, line: usize, message: impl std::fmt::Display) -> AppError {
+    AppError::invalid(field, format!("line {line}: {message}"))
+}
+
+/// An optional number: empty is `None`.
+fn number<T: std::str::FromStr>(field: &str, text: &str, what: &str) -> Result<Option<T>> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse()
+        .map(Some)
+        .map_err(|_| AppError::invalid(field, format!("{t:?} is not {what}")))
+}
+
+/// Seconds, with an optional `s` suffix.
+fn secs(field: &str, text: &str) -> Result<Option<u32>> {
+    let t = text.trim();
+    number(
+        field,
+        t.strip_suffix('s').unwrap_or(t),
+        "a whole number of seconds",
+    )
+}
+
+/// `env: word word ...` lines.
+fn per_env<'a>(field: &str, text: &'a str) -> Result<Vec<(usize, String, Vec<&'a str>)>> {
+    let mut out: Vec<(usize, String, Vec<&str>)> = Vec::new();
+    for (n, line) in lines(text) {
+        let (env, rest) = line
+            .split_once(':')
+            .ok_or_else(|| bad(field, n, "expected `environment: ...`"))?;
+        let env = env.trim();
+        if env.is_empty() || env.contains(char::is_whitespace) {
+            return Err(bad(field, n, "expected an environment slug before ':'"));
+        }
+        if out.iter().any(|(_, e, _)| e == env) {
+            return Err(bad(field, n, format!("environment {env} is listed twice")));
+        }
+        out.push((n, env.to_string(), rest.split_whitespace().collect()));
+    }
+    Ok(out)
+}
+
+pub fn parse_hosts(text: &str) -> Result<BTreeMap<String, SiteHosts>> {
+    let mut hosts = BTreeMap::new();
+    for (n, env, names) in per_env("hosts", text)? {
+        let Some((primary, aliases)) = names.split_first() else {
+            return Err(bad("hosts", n, format!("{env}: no hostname")));
+        };
+        let h = SiteHosts {
+            primary: primary.to_string(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        };
+        hosts.insert(env, h);
+    }
+    Ok(hosts)
+}
+
+pub fn parse_tls(text: &str) -> Result<BTreeMap<String, TlsFiles>> {
+    let mut tls = BTreeMap::new();
+    for (n, env, files) in per_env("tls", text)? {
+        let [certificate, key] = files[..] else {
+            return Err(bad("tls", n, "expected `environment: certificate key`"));
+        };
+        let files = TlsFiles {
+            certificate: certificate.into(),
+            certificate_key: key.into(),
+        };
+        tls.insert(env, files);
+    }
+    Ok(tls)
+}
+
+pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
+    lines(text)
+        .map(|(n, line)| {
+            let (path, target) = line.split_once("->").ok_or_else(|| {
+                bad(
+                    "routes",
+                    n,
+                    "expected `/path/ -> service NAME` or `/path/ -> files ROOT [EXPIRES]`",
+                )
+            })?;
+            let words: Vec<&str> = target.split_whitespace().collect();
+            let target = match words[..] {
+                ["service", service] => RouteTarget::Service {
+                    service: service.into(),
+                },
+                ["files", root] => RouteTarget::Files {
+                    root: root.into(),
+                    expires: String::new(),
+                },
+                ["files", root, expires] => RouteTarget::Files {
+                    root: root.into(),
+                    expires: expires.into(),
+                },
+                _ => {
+                    return Err(bad(
+                        "routes",
+                        n,
+                        "the target is `service NAME` or `files ROOT [EXPIRES]`",
+                    ))
+                }
+            };
+            Ok(Route {
+                path: path.trim().to_string(),
+                target,
+            })
+        })
+        .collect()
+}
+
+pub fn parse_smoke_checks(text: &str) -> Result<Vec<SmokeCheck>> {
+    lines(text)
+        .map(|(n, line)| {
+            let mut parts = line.split('|').map(str::trim);
+            let path = parts.next().unwrap_or_default().to_string();
+            let assertions = parts
+                .map(|a| {
+                    if let Some((pointer, value)) = a.split_once("==") {
+                        Ok(JsonAssertion::Equals {
+                            pointer: pointer.trim().into(),
+                            value: value.trim().into(),
+                        })
+                    } else if let Some(pointer) = a.strip_suffix("non-empty") {
+                        Ok(JsonAssertion::NonEmpty {
+                            pointer: pointer.trim().into(),
+                        })
+                    } else {
+                        Err(bad(
+                            "smoke_checks",
+                            n,
+                            format!("{a:?}: use `.pointer non-empty` or `.pointer == value`"),
+                        ))
+                    }
+                })
+                .collect::<Result<_>>()?;
+            Ok(SmokeCheck { path, assertions })
+        })
+        .collect()
+}
+
+pub fn parse_site(t: &SiteText) -> Result<SiteSpec> {
+    Ok(SiteSpec {
+        name: t.name.trim().to_string(),
+        hosts: parse_hosts(&t.hosts)?,
+        routes: parse_routes(&t.routes)?,
+        health_path: t.health_path.trim().to_string(),
+        smoke_checks: parse_smoke_checks(&t.smoke_checks)?,
+        tls: parse_tls(&t.tls)?,
+        cache_timeout_secs: secs("cache_timeout_secs", &t.cache_timeout_secs)?.unwrap_or(0),
+    })
+}
+
+fn command(field: &str, line: Option<usize>, text: &str) -> Result<Vec<String>> {
+    stack::compose::shell_split(text).map_err(|m| match line {
+        Some(n) => bad(field, n, m),
+        None => AppError::invalid(field, m),
+    })
+}
+
+pub fn parse_env(text: &str) -> Result<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    for (n, line) in lines(text) {
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| bad("env", n, "expected KEY=value"))?;
+        if env.insert(k.trim().to_string(), v.to_string()).is_some() {
+            return Err(bad("env", n, format!("{} is set twice", k.trim())));
+        }
+    }
+    Ok(env)
+}
+
+pub fn parse_ports(text: &str) -> Result<Vec<PortSpec>> {
+    lines(text)
+        .map(|(n, line)| {
+            let line = line.trim();
+            let (addr, protocol) = line.split_once('/').unwrap_or((line, ""));
+            let port = |s: &str| {
+                s.parse::<u16>()
+                    .map_err(|_| bad("ports", n, format!("{s:?} is not a port (1-65535)")))
+            };
+            let parts: Vec<&str> = addr.split(':').collect();
+            let (host_ip, host, container) = match parts[..] {
+                [c] => ("", "", c),
+                [h, c] => ("", h, c),
+                [ip, h, c] => (ip, h, c),
+                _ => return Err(bad("ports", n, "use [IP:][HOST:]CONTAINER[/PROTOCOL]")),
+            };
+            Ok(PortSpec {
+                host_ip: host_ip.into(),
+                host_port: if host.is_empty() {
+                    None
+                } else {
+                    Some(port(host)?)
+                },
+                container_port: port(container)?,
+                protocol: protocol.into(),
+            })
+        })
+        .collect()
+}
+
+pub fn parse_volumes(text: &str) -> Result<Vec<VolumeSpec>> {
+    lines(text)
+        .map(|(n, line)| {
+            let line = line.trim();
+            let (rest, read_only) = match line.strip_suffix(":ro") {
+                Some(r) => (r, true),
+                None => (line.strip_suffix(":rw").unwrap_or(line), false),
+            };
+            let (source, target) = rest
+                .split_once(':')
+                .ok_or_else(|| bad("volumes", n, "expected source:/target[:ro]"))?;
+            Ok(VolumeSpec {
+                source: source.into(),
+                target: target.into(),
+                read_only,
+            })
+        })
+        .collect()
+}
+
+pub fn parse_jobs(text: &str) -> Result<Vec<Job>> {
+    lines(text)
+        .map(|(n, line)| {
+            let (name, cmd) = line
+                .split_once(':')
+                .ok_or_else(|| bad("pre_deploy", n, "expected `name: command`"))?;
+            Ok(Job {
+                name: name.trim().into(),
+                command: command("pre_deploy", Some(n), cmd)?,
+                timeout_secs: 0,
+            })
+        })
+        .collect()
+}
+
+fn memory(field: &str, text: &str) -> Result<Option<u64>> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    stack::compose::parse_memory(t)
+        .map(Some)
+        .map_err(|m| AppError::invalid(field, m))
+}
+
+fn health(t: &ServiceText) -> Result<Option<HealthCheck>> {
+    let fields = [
+        &t.health_path,
+        &t.health_command,
+        &t.health_interval,
+        &t.health_timeout,
+        &t.health_retries,
+        &t.health_start_period,
+    ];
+    if fields.iter().all(|f| f.trim().is_empty()) {
+        return Ok(None);
+    }
+    let h = HealthCheck {
+        http_path: t.health_path.trim().into(),
+        command: command("health_command", None, &t.health_command)?,
+        interval_secs: secs("health_interval", &t.health_interval)?.unwrap_or(0),
+        timeout_secs: secs("health_timeout", &t.health_timeout)?.unwrap_or(0),
+        retries: number("health_retries", &t.health_retries, "a whole number")?.unwrap_or(0),
+        start_period_secs: secs("health_start_period", &t.health_start_period)?.unwrap_or(0),
+    };
+    if !h.http_path.is_empty() && !h.command.is_empty() {
+        return Err(AppError::invalid(
+            "health_path",
+            "give an HTTP path or a command, not both",
+        ));
+    }
+    Ok(Some(h))
+}
+
+pub fn parse_service(t: &ServiceText) -> Result<ServiceSpec> {
+    let replicas = number("replicas", &t.replicas, "a whole number from 0 to 100")?;
+    Ok(ServiceSpec {
+        name: t.name.trim().into(),
+        image: t.image.trim().into(),
+        replicas: replicas.unwrap_or(1),
+        command: command("command", None, &t.command)?,
+        env: parse_env(&t.env)?,
+        ports: parse_ports(&t.ports)?,
+        volumes: parse_volumes(&t.volumes)?,
+        resources: Resources {
+            cpu_limit: number("cpu_limit", &t.cpu_limit, "a number of CPUs")?,
+            memory_limit: memory("memory_limit", &t.memory_limit)?,
+            cpu_reservation: number("cpu_reservation", &t.cpu_reservation, "a number of CPUs")?,
+            memory_reservation: memory("memory_reservation", &t.memory_reservation)?,
+        },
+        health: health(t)?,
+        pre_deploy: parse_jobs(&t.pre_deploy)?,
+        http_port: number("http_port", &t.http_port, "a port (1-65535)")?,
+    })
+}
+
+#[cfg(test)]
+#[path = "spec_parse_tests.rs"]
+mod tests;

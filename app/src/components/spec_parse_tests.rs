@@ -1,0 +1,236 @@
+//! The form texts round-trip: spec → text → spec gives the spec back.
+use super::*;
+use crate::components::spec_text::{ServiceText, SiteText};
+
+fn seed_site() -> SiteSpec {
+    SiteSpec {
+        name: "site-a".into(),
+        hosts: parse_hosts("production: site-a.com www.site-a.com\nstaging: a.staging.test").unwrap(),
+        routes: parse_routes(
+            "/static/ -> files /app/static/ 1y\n/media/ -> files /app/media/\n/api/ -> service authoring\n/admin/ -> service authoring\n/ -> service portal",
+        )
+        .unwrap(),
+        health_path: "/api/health".into(),
+        smoke_checks: parse_smoke_checks("/api/feed?size=1 | .items non-empty | .debug.site == ${HOST}").unwrap(),
+        tls: parse_tls("production: /etc/nginx/ssl/site-a.com.crt /etc/nginx/ssl/site-a.com.key").unwrap(),
+        cache_timeout_secs: 300,
+    }
+}
+
+#[test]
+fn site_text_parses_into_the_spec() {
+    let s = seed_site();
+    let prod = &s.hosts["production"];
+    assert_eq!(prod.primary, "site-a.com");
+    assert_eq!(prod.aliases, vec!["www.site-a.com".to_string()]);
+    assert_eq!(s.routes.len(), 5);
+    assert_eq!(
+        s.routes[0].target,
+        RouteTarget::Files {
+            root: "/app/static/".into(),
+            expires: "1y".into()
+        }
+    );
+    assert_eq!(
+        s.routes[4].target,
+        RouteTarget::Service {
+            service: "portal".into()
+        }
+    );
+    assert_eq!(
+        s.smoke_checks[0].assertions,
+        vec![
+            JsonAssertion::NonEmpty {
+                pointer: ".items".into()
+            },
+            JsonAssertion::Equals {
+                pointer: ".debug.site".into(),
+                value: "${HOST}".into()
+            },
+        ]
+    );
+    assert_eq!(
+        s.tls["production"].certificate_key,
+        "/etc/nginx/ssl/site-a.com.key"
+    );
+}
+
+#[test]
+fn site_round_trips() {
+    let s = seed_site();
+    let text = SiteText::of(&s);
+    assert_eq!(parse_site(&text).unwrap(), s);
+    assert_eq!(
+        text.hosts,
+        "production: site-a.com www.site-a.com\nstaging: a.staging.test"
+    );
+    assert_eq!(
+        parse_site(&SiteText {
+            name: "x".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .name,
+        "x"
+    );
+}
+
+#[test]
+fn site_errors_name_field_and_line() {
+    let e = parse_hosts("production: a.com\n\nstaging:").unwrap_err();
+    assert_eq!(
+        e,
+        AppError::invalid("hosts", "line 3: staging: no hostname")
+    );
+    let e = parse_routes("/api/ -> service a\n/x -> elsewhere").unwrap_err();
+    assert!(
+        matches!(e, AppError::Invalid { ref field, ref message } if field == "routes" && message.starts_with("line 2:"))
+    );
+    let e = parse_smoke_checks("/ | .a is b").unwrap_err();
+    assert_eq!(e.field(), Some("smoke_checks"));
+    assert_eq!(
+        parse_tls("production: only-one").unwrap_err().field(),
+        Some("tls")
+    );
+    let t = SiteText {
+        cache_timeout_secs: "-1".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        parse_site(&t).unwrap_err().field(),
+        Some("cache_timeout_secs")
+    );
+}
+
+fn full_service() -> ServiceSpec {
+    ServiceSpec {
+        name: "authoring".into(),
+        image: "idp-cms/authoring:${GIT_SHA}".into(),
+        replicas: 2,
+        command: vec!["gunicorn".into(), "-b".into(), "0.0.0.0:8000".into(), "it's here".into(), "".into()],
+        env: [("DJANGO_SETTINGS".to_string(), "cms.prod".to_string()), ("cluster.name".into(), "a=b c".into())].into(),
+        ports: parse_ports("127.0.0.1:8080:80/tcp\n8080:80\n80\n127.0.0.1::9000/udp").unwrap(),
+        volumes: parse_volumes("media:/app/media\n./conf:/etc/conf:ro").unwrap(),
+        resources: Resources {
+            cpu_limit: Some(2.0),
+            memory_limit: Some(4 << 30),
+            cpu_reservation: Some(0.5),
+            memory_reservation: Some(1536 << 20),
+        },
+        health: Some(HealthCheck {
+            http_path: "/api/health".into(),
+            command: vec![],
+            interval_secs: 30,
+            timeout_secs: 5,
+            retries: 3,
+            start_period_secs: 0,
+        }),
+        pre_deploy: parse_jobs("migrate: python manage.py migrate --noinput\ncollectstatic: python manage.py collectstatic --noinput").unwrap(),
+        http_port: Some(8000),
+    }
+}
+
+#[test]
+fn service_round_trips() {
+    let s = full_service();
+    let text = ServiceText::of(&s);
+    assert_eq!(text.memory_limit, "4G");
+    assert_eq!(text.memory_reservation, "1536M");
+    assert_eq!(
+        text.ports,
+        "127.0.0.1:8080:80/tcp\n8080:80\n80\n127.0.0.1::9000/udp"
+    );
+    assert_eq!(text.volumes, "media:/app/media\n./conf:/etc/conf:ro");
+    assert_eq!(parse_service(&text).unwrap(), s);
+    // A command health check, and none at all.
+    let mut c = s.clone();
+    c.health = Some(HealthCheck {
+        command: vec!["CMD".into(), "pg_isready".into()],
+        interval_secs: 10,
+        ..Default::default()
+    });
+    c.command = vec![];
+    c.resources = Resources::default();
+    assert_eq!(parse_service(&ServiceText::of(&c)).unwrap(), c);
+    c.health = None;
+    assert_eq!(parse_service(&ServiceText::of(&c)).unwrap(), c);
+}
+
+#[test]
+fn service_parts_parse() {
+    assert_eq!(
+        parse_jobs("migrate: python manage.py migrate --noinput").unwrap()[0]
+            .command
+            .len(),
+        4
+    );
+    assert_eq!(
+        parse_jobs("migrate: python manage.py migrate").unwrap()[0].name,
+        "migrate"
+    );
+    let p = &parse_ports("127.0.0.1:8080:80/tcp").unwrap()[0];
+    assert_eq!(
+        (
+            p.host_ip.as_str(),
+            p.host_port,
+            p.container_port,
+            p.protocol.as_str()
+        ),
+        ("127.0.0.1", Some(8080), 80, "tcp")
+    );
+    assert!(parse_volumes("/data:/var/lib:ro").unwrap()[0].read_only);
+}
+
+#[test]
+fn service_errors_name_field_and_line() {
+    let base = ServiceText::of(&full_service());
+    let field = |t: ServiceText| parse_service(&t).unwrap_err().field().map(str::to_string);
+    assert_eq!(
+        field(ServiceText {
+            replicas: "-1".into(),
+            ..base.clone()
+        })
+        .as_deref(),
+        Some("replicas")
+    );
+    assert_eq!(
+        field(ServiceText {
+            memory_limit: "4Q".into(),
+            ..base.clone()
+        })
+        .as_deref(),
+        Some("memory_limit")
+    );
+    assert_eq!(
+        field(ServiceText {
+            command: "echo 'x".into(),
+            ..base.clone()
+        })
+        .as_deref(),
+        Some("command")
+    );
+    assert_eq!(
+        field(ServiceText {
+            health_command: "curl x".into(),
+            ..base.clone()
+        })
+        .as_deref(),
+        Some("health_path")
+    );
+    let e = parse_ports("80\n99999").unwrap_err();
+    assert!(
+        matches!(e, AppError::Invalid { ref field, ref message } if field == "ports" && message.starts_with("line 2:"))
+    );
+    assert_eq!(
+        parse_env("A=1\nnope").unwrap_err(),
+        AppError::invalid("env", "line 2: expected KEY=value")
+    );
+    assert_eq!(
+        parse_volumes("novolume").unwrap_err().field(),
+        Some("volumes")
+    );
+    assert_eq!(
+        parse_jobs("migrate").unwrap_err().field(),
+        Some("pre_deploy")
+    );
+}
