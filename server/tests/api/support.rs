@@ -11,6 +11,9 @@ use std::time::Duration;
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// A request that takes longer fails its test instead of hanging the suite.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct TestApp {
     pub url: String,
     pub state: AppState,
@@ -96,6 +99,7 @@ impl Drop for TestApp {
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
@@ -103,6 +107,7 @@ pub fn browser() -> reqwest::Client {
 
 pub fn plain() -> reqwest::Client {
     reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
