@@ -19,7 +19,6 @@ pub struct TestApp {
     pub state: AppState,
     pub config: Config,
     pub data_dir: tempfile::TempDir,
-    pub logs: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -43,6 +42,17 @@ pub async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
     Some(format!("{prefix}/{name}"))
 }
 
+fn server_runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("server runtime")
+    })
+}
+
 pub async fn spawn() -> TestApp {
     spawn_with(|_| {}).await
 }
@@ -52,14 +62,17 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db_url = fresh_database(data_dir.path()).await;
     let mut config = Config::for_data_dir(data_dir.path().to_path_buf(), db_url);
     tweak(&mut config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let state = berth_server::build_state(&config).await.expect("state");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let cfg = config.clone();
-    let server = tokio::spawn(async move {
+    // Every test's server runs on one shared runtime that outlives the tests: Leptos keeps
+    // process-wide state, and a server on a test's own runtime could be left with work
+    // parked on another test's runtime after that one ended.
+    let server = server_runtime().spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
         berth_server::launch_with_listener(cfg, listener, async move {
             let _ = rx.await;
         })
@@ -71,7 +84,6 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         state,
         config,
         data_dir,
-        logs: Default::default(),
         shutdown: Some(tx),
         server: Some(server),
     };
