@@ -33,7 +33,9 @@ PG_CLUSTER := $(CURDIR)/scripts/pg-cluster.sh
 
 CLIPPY_SERVER := $(CARGO) clippy -p server -p app -p stack --features app/ssr,stack/engine --all-targets -- -D warnings
 CLIPPY_FRONTEND := $(CARGO) clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
-TEST_CMD := $(CARGO) test -p app -p server -p stack --features app/ssr,stack/engine
+# One server at a time, as in production (one Berth per process): Leptos keeps process-wide
+# state, and concurrent in-process servers occasionally left a page render waiting.
+TEST_CMD := $(CARGO) test -p app -p server -p stack --features app/ssr,stack/engine -- --test-threads=1
 
 DEMO_PASSWORD_DEFAULT := demo-password-123
 DEMO_LOGIN_PATH ?= /login
