@@ -1,0 +1,47 @@
+//! `/_demo/*`: runtime toggles for the watchdog and health-check tests.
+
+use super::{Request, State};
+use crate::http::response::Response;
+use std::time::Duration;
+
+/// The longest latency `/_demo/slow` accepts.
+pub const MAX_SLOW_MS: u64 = 60_000;
+/// Exit code of a requested crash, as with `DEMO_CRASH`.
+pub const CRASH_EXIT_CODE: i32 = 3;
+/// Long enough for the 202 to reach the client before the process goes.
+const CRASH_DELAY: Duration = Duration::from_millis(100);
+
+/// `POST /_demo/health?state=unhealthy|healthy`.
+pub fn health(state: &State, req: &Request<'_>) -> Response {
+    let healthy = match req.param("state").as_deref() {
+        Some("healthy") => true,
+        Some("unhealthy") => false,
+        _ => return Response::error(400, "state must be healthy or unhealthy"),
+    };
+    state.set_healthy(healthy);
+    Response::json(200, format!("{{\"healthy\":{healthy}}}"))
+}
+
+/// `POST /_demo/slow?ms=N`: extra latency on every later request (0 turns it off).
+pub fn slow(state: &State, req: &Request<'_>) -> Response {
+    let ms = req.param("ms").and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(ms) = ms.filter(|ms| *ms <= MAX_SLOW_MS) else {
+        return Response::error(400, "ms must be an integer from 0 to 60000");
+    };
+    state.set_slow(Duration::from_millis(ms));
+    Response::json(200, format!("{{\"slow_ms\":{ms}}}"))
+}
+
+/// `POST /_demo/crash`: answers 202, then the process exits with code 3.
+pub fn crash(state: &State, _req: &Request<'_>) -> Response {
+    let exit = state.exit_hook();
+    std::thread::spawn(move || {
+        std::thread::sleep(CRASH_DELAY);
+        crate::log::error(format_args!(
+            "berth-demo: crash requested via /_demo/crash, exiting with code {CRASH_EXIT_CODE}"
+        ));
+        exit(CRASH_EXIT_CODE);
+    });
+    let body = format!("{{\"status\":\"crashing\",\"exit_code\":{CRASH_EXIT_CODE}}}");
+    Response::json(202, body).closing()
+}
