@@ -4,7 +4,7 @@
 #   make build      build the release binary (static assets embedded)
 #   make test       every check: fmt, clippy, tests on SQLite, tests on PostgreSQL, browser tests
 #   make bench      the benchmarks
-#   make demo       a throwaway demo instance with an admin user
+#   make demo       Berth with a demo project deployed on Docker (needs a Docker engine)
 #   make dev        cargo leptos watch
 #
 # Missing tools are installed first by scripts/ensure-deps.sh (as root on Debian).
@@ -37,8 +37,6 @@ CLIPPY_FRONTEND := $(CARGO) clippy -p frontend --target wasm32-unknown-unknown -
 # state, and concurrent in-process servers occasionally left a page render waiting.
 TEST_CMD := $(CARGO) test -p app -p server -p stack --features app/ssr,stack/engine -- --test-threads=1
 
-DEMO_PASSWORD_DEFAULT := demo-password-123
-DEMO_LOGIN_PATH ?= /login
 
 # $(call phase,TARGET): run `make TARGET` with a banner and its wall-clock time.
 define phase
@@ -51,7 +49,7 @@ define phase
 	fi
 endef
 
-.PHONY: help deps deps-browser deps-pg deps-nginx build run dev test fmt fmt-check clippy \
+.PHONY: help deps deps-browser deps-pg deps-nginx deps-runtime build run dev test fmt fmt-check clippy \
         test-unit test-pg test-e2e bench demo clean
 
 help:
@@ -67,6 +65,10 @@ deps-browser:
 
 deps-nginx:
 	@$(ENSURE_DEPS) --no-rust --nginx
+
+# What the deploy tests run on: nginx and a Docker engine (started when not running).
+deps-runtime:
+	@$(ENSURE_DEPS) --no-rust --nginx --docker
 
 deps-pg:
 	@$(ENSURE_DEPS) --no-rust --pg
@@ -87,21 +89,10 @@ run: build
 dev: deps
 	$(CARGO) leptos watch
 
-demo: build
-	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/berth-demo.XXXXXX"); \
-	password="$${BERTH_DEMO_PASSWORD:-$(DEMO_PASSWORD_DEFAULT)}"; \
-	listen="$${BERTH_LISTEN:-127.0.0.1:3000}"; \
-	unset BERTH_DATABASE_URL; \
-	export BERTH_DATA_DIR="$$dir" BERTH_LISTEN="$$listen"; \
-	printf '%s\n' "$$password" | $(BERTH_BIN) admin create --username admin --role admin --password-stdin; \
-	echo; \
-	echo "Berth demo"; \
-	echo "  data dir: $$dir (delete it when done)"; \
-	echo "  log in:   http://$$listen$(DEMO_LOGIN_PATH)"; \
-	echo "  username: admin"; \
-	echo "  password: $$password"; \
-	echo; \
-	exec $(BERTH_BIN) serve
+# A running Berth with the demo project (four sites, staging and production) deployed on the
+# local Docker engine behind an nginx of its own: see scripts/demo.sh.
+demo: build deps-runtime
+	BERTH_BIN="$(BERTH_BIN)" bash scripts/demo.sh
 
 # ---- checks ---------------------------------------------------------------------------------
 fmt:
@@ -120,12 +111,12 @@ clippy: deps | $(SITE_DIR)
 	$(CLIPPY_FRONTEND)
 
 # Unit and integration tests on SQLite (the default database).
-test-unit: deps-nginx | $(SITE_DIR)
+test-unit: deps-runtime | $(SITE_DIR)
 	env -u BERTH_TEST_DATABASE_URL $(TEST_CMD)
 
 # The same tests on a throwaway PostgreSQL server; the tests create one database per test on
 # it. The cluster is stopped and deleted however the tests end.
-test-pg: deps-pg | $(SITE_DIR)
+test-pg: deps-pg deps-runtime | $(SITE_DIR)
 	@export BERTH_PG_DIR="$$(mktemp -d "$${TMPDIR:-/tmp}/berth-pg-test.XXXXXX")"; \
 	trap '$(PG_CLUSTER) stop' EXIT; \
 	url="$$($(PG_CLUSTER) start)"; \
@@ -133,7 +124,7 @@ test-pg: deps-pg | $(SITE_DIR)
 	BERTH_TEST_DATABASE_URL="$$url" $(TEST_CMD)
 
 # Browser tests: release build, then node's test runner on end2end/tests with real chromium.
-test-e2e: deps-browser build
+test-e2e: deps-browser deps-runtime build
 	cd end2end && BERTH_BIN="$(BERTH_BIN)" node --test --test-concurrency=1 tests/
 
 test:
@@ -147,7 +138,7 @@ test:
 # ---- benchmarks -----------------------------------------------------------------------------
 # The release build, then scripts/bench.sh: `cargo bench -p server --bench foundation` once,
 # and the idle memory and load measurements of the release binary. Results: BENCHMARKS.md.
-bench: build
+bench: build deps-runtime
 	CARGO="$(CARGO)" BERTH_BIN="$(BERTH_BIN)" bash scripts/bench.sh
 
 clean:

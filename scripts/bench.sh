@@ -2,6 +2,9 @@
 # Berth benchmarks (what `make bench` runs):
 #   1. `cargo bench -p server --bench foundation`: argon2id cost, GET /projects under load
 #      (in-process server, in-repo load generator), audit append rate, audit verify of 1M events;
+#   1b. `cargo bench -p server --bench zero_downtime`: failed requests under steady load through
+#      nginx during Berth's rolling update vs a `docker compose up -d`-style stop-then-start,
+#      and Berth's own time per deploy (Docker engine and nginx needed);
 #   2. the release binary: idle memory (VmRSS) of `berth serve`, and GET /projects under `wrk`
 #      with a signed-in session cookie (skipped when wrk cannot be found or installed).
 # Everything listens on 127.0.0.1 only, uses temporary data directories, and is time-bounded.
@@ -29,6 +32,9 @@ if [ -z "${BERTH_BENCH_SKIP_CARGO:-}" ]; then
   "$CARGO" bench -p server --bench foundation
   echo "==> cargo bench -p stack --features engine"
   "$CARGO" bench -p stack --features engine --bench stack
+  # Needs the Docker engine and nginx (make bench runs scripts/ensure-deps.sh --docker first).
+  echo "==> cargo bench -p server --bench zero_downtime"
+  "$CARGO" bench -p server --bench zero_downtime
 fi
 
 echo

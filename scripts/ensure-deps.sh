@@ -10,6 +10,7 @@
 #   --browser  also chromium (/usr/bin/chromium), node >= 20 + npm, end2end/node_modules
 #   --pg       also the PostgreSQL server binaries (initdb, pg_ctl, postgres)
 #   --nginx    also nginx and openssl (the generated proxy config is checked with `nginx -t`)
+#   --docker   also a running Docker engine (docker.io; dockerd is started when not running)
 #   --no-rust  skip the default (Rust/wasm build tool) checks
 #   --check    only check, never install (also: BERTH_NO_INSTALL=1)
 #
@@ -25,6 +26,7 @@ LOG="${BERTH_DEPS_LOG:-${TMPDIR:-/tmp}/berth-ensure-deps.log}"
 want_browser=0
 want_pg=0
 want_nginx=0
+want_docker=0
 want_rust=1
 check_only="${BERTH_NO_INSTALL:-0}"
 for arg in "$@"; do
@@ -32,9 +34,10 @@ for arg in "$@"; do
     --browser) want_browser=1 ;;
     --pg) want_pg=1 ;;
     --nginx) want_nginx=1 ;;
+    --docker) want_docker=1 ;;
     --no-rust) want_rust=0 ;;
     --check) check_only=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "ensure-deps: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -247,6 +250,40 @@ if [[ "$want_browser" == 1 ]]; then
   else
     step "end2end/node_modules" "MISSING"
     missing+=("end2end/node_modules: (cd end2end && npm ci)")
+  fi
+fi
+
+# ---- Docker engine (deploy tests, `make demo`) -------------------------------------------
+docker_up() { docker info >/dev/null 2>&1; }
+if [[ "$want_docker" == 1 ]]; then
+  if ! command -v dockerd >/dev/null 2>&1; then
+    if [[ "$can_install" == 1 ]]; then
+      step "docker engine" "installing (apt-get install docker.io)"
+      apt_install docker.io
+    else
+      step "docker engine" "MISSING"
+      missing+=("Docker engine: apt-get install docker.io, then start dockerd")
+    fi
+  fi
+  if command -v dockerd >/dev/null 2>&1; then
+    if docker_up; then
+      step "docker engine" "ok ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
+    elif [[ "$can_install" == 1 ]]; then
+      # No init system in containers and CI sandboxes: start the daemon in the background.
+      step "docker engine" "starting dockerd (log: ${TMPDIR:-/tmp}/berth-dockerd.log)"
+      nohup dockerd >"${TMPDIR:-/tmp}/berth-dockerd.log" 2>&1 &
+      for _ in $(seq 1 60); do docker_up && break; sleep 0.5; done
+      if docker_up; then
+        step "docker engine" "ok ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
+      else
+        step "docker engine" "FAILED to start (see ${TMPDIR:-/tmp}/berth-dockerd.log)"
+        tail -n 20 "${TMPDIR:-/tmp}/berth-dockerd.log" >&2 || true
+        missing+=("a running Docker engine (dockerd did not start)")
+      fi
+    else
+      step "docker engine" "NOT RUNNING"
+      missing+=("a running Docker engine: start dockerd (or set DOCKER_HOST)")
+    fi
   fi
 fi
 

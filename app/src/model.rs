@@ -354,3 +354,154 @@ pub struct ImportItem {
     /// 1-based line in the file.
     pub line: usize,
 }
+
+/// A deploy: one run of the pipeline (deploy, rollback, redeploy, scale or restart).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeployView {
+    pub id: i64,
+    pub project: String,
+    pub environment: String,
+    /// `deploy`, `rollback`, `redeploy`, `scale` or `restart`.
+    pub kind: String,
+    /// `queued`, `running`, `succeeded`, `failed`, `rolled_back` (failed, previous release
+    /// restored), `cancelled`, `superseded` or `interrupted`.
+    pub status: String,
+    /// The release rolled out (number), once created.
+    pub release: Option<i64>,
+    /// The release that was current when it started.
+    pub previous_release: Option<i64>,
+    /// Why it failed, first thing shown.
+    pub cause: String,
+    pub reason: String,
+    pub git_sha: String,
+    pub actor: String,
+    /// `manual`, `api`, `webhook`, `watchdog`, `cli`.
+    pub trigger: String,
+    pub cancel_requested: bool,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    /// Queued deploys ahead of this one in its environment.
+    pub queue_position: Option<i64>,
+}
+
+impl DeployView {
+    pub fn finished(&self) -> bool {
+        !matches!(self.status.as_str(), "queued" | "running")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeployStepView {
+    pub position: i64,
+    /// `validate`, `release`, `pull`, `pre_deploy`, `rollout`, `health_gate`, `rollback`, `finish`…
+    pub name: String,
+    /// `pending`, `running`, `ok`, `failed`, `skipped`, `cancelled`.
+    pub status: String,
+    pub detail: String,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// One line of a deploy's log (secret values already masked).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeployLogLine {
+    pub seq: i64,
+    pub step: String,
+    pub ts: i64,
+    /// `info`, `stdout`, `stderr`, `error`.
+    pub stream: String,
+    pub line: String,
+}
+
+/// A deploy with its steps and (part of) its log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeployDetail {
+    pub deploy: DeployView,
+    pub steps: Vec<DeployStepView>,
+    pub log: Vec<DeployLogLine>,
+}
+
+/// An immutable release of an environment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReleaseView {
+    pub number: i64,
+    pub config_version: i64,
+    /// Service name → image (`reference@id`).
+    pub images: Vec<ReleaseImage>,
+    pub git_sha: String,
+    pub reason: String,
+    pub trigger: String,
+    pub actor: String,
+    pub created_at: i64,
+    /// When it last became current (never: `None`).
+    pub deployed_at: Option<i64>,
+    pub current: bool,
+    /// Its images are still on the engine: it can be rolled back to.
+    pub kept: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReleaseImage {
+    pub service: String,
+    pub reference: String,
+    /// `sha256:…` image id.
+    pub id: String,
+    /// `repo@sha256:…` when the image came from a registry.
+    pub digest: Option<String>,
+    pub replicas: u32,
+}
+
+/// A container of an environment, as the containers view shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ContainerView {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub release: Option<i64>,
+    pub replica: Option<i64>,
+    pub image: String,
+    /// `running`, `exited`, …
+    pub state: String,
+    /// `healthy`, `unhealthy`, `starting` or empty (no health check).
+    pub health: String,
+    pub started_at: Option<i64>,
+    pub cpu_percent: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    pub memory_limit: Option<u64>,
+    /// Where the proxy reaches it (`127.0.0.1:49153`).
+    pub address: Option<String>,
+}
+
+/// The environment's runtime: engine status, current release and containers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RuntimeView {
+    /// Engine version, or why it cannot be reached.
+    pub engine: String,
+    pub engine_ok: bool,
+    pub current_release: Option<i64>,
+    pub containers: Vec<ContainerView>,
+}
+
+/// The watchdog of an environment: probes every site, restarts, alerts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WatchdogView {
+    pub enabled: bool,
+    pub interval_secs: i64,
+    pub failure_threshold: i64,
+    /// Generic JSON webhook for alerts (empty: none).
+    pub webhook_url: String,
+    pub consecutive_failures: i64,
+    pub last_check_at: Option<i64>,
+    pub last_status: String,
+    pub last_alert_at: Option<i64>,
+}

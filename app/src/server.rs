@@ -3,6 +3,7 @@ pub mod audit;
 pub mod authz;
 pub mod context;
 pub mod db;
+pub mod deploy;
 pub mod edge;
 pub mod environments;
 pub mod error;

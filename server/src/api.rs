@@ -1,12 +1,14 @@
 //! The REST API under `/api/v1`: thin handlers over the service layer.
 pub mod audit;
 pub mod caller;
+pub mod deploys;
 pub mod environments;
 pub mod error;
 pub mod json;
 pub mod members;
 pub mod openapi;
 pub mod projects;
+pub mod runtime;
 pub mod stack_config;
 pub mod system;
 pub mod tokens;
@@ -14,7 +16,7 @@ pub mod users;
 pub mod variables;
 
 use app::server::AppState;
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 pub fn routes() -> Router<AppState> {
@@ -23,6 +25,57 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{username}", axum::routing::patch(users::update))
         .route("/projects", get(projects::list).post(projects::create))
+        .route(
+            "/projects/{project}/environments/{env}/deploys",
+            get(deploys::list).post(deploys::create),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/rollback",
+            post(deploys::rollback),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/redeploy",
+            post(deploys::redeploy),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/scale",
+            post(deploys::scale),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/restart",
+            post(deploys::restart),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/releases",
+            get(deploys::releases),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/deploy-settings",
+            get(deploys::get_settings).put(deploys::put_settings),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/containers",
+            get(runtime::list),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/containers/{id}/logs",
+            get(runtime::logs),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/containers/{id}/restart",
+            post(runtime::restart),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/containers/{id}/stop",
+            post(runtime::stop),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/watchdog",
+            get(runtime::get_watchdog).put(runtime::put_watchdog),
+        )
+        .route("/deploys/{id}", get(deploys::get))
+        .route("/deploys/{id}/cancel", post(deploys::cancel))
+        .route("/deploys/{id}/log", get(deploys::log))
         .route(
             "/projects/{project}",
             get(projects::get).delete(projects::delete),

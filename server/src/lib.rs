@@ -53,6 +53,17 @@ pub async fn launch_with_listener(
         );
     }
     spawn_session_sweeper(state.clone());
+    // The deploy runner and the watchdog stop taking work when the server shuts down.
+    let workers = tokio_util::sync::CancellationToken::new();
+    app::server::deploy::runner::spawn(state.clone(), workers.clone());
+    app::server::deploy::watchdog::spawn(state.clone(), workers.clone());
+    let shutdown = {
+        let workers = workers.clone();
+        async move {
+            shutdown.await;
+            workers.cancel();
+        }
+    };
     let app = router::build(state, &config, addr);
     tracing::info!(%addr, "Berth is listening");
     axum::serve(

@@ -13,6 +13,8 @@ mod authorization;
 mod bad_input;
 #[path = "api/cli.rs"]
 mod cli;
+#[path = "api/deploy_requests.rs"]
+mod deploy_requests;
 #[path = "api/env_versions.rs"]
 mod env_versions;
 #[path = "api/operations.rs"]

@@ -78,6 +78,7 @@ fn main() {
         https_port: Some(443),
         redirect_http: true,
         hsts_max_age: 31_536_000,
+        ..Default::default()
     };
     let input = RenderInput {
         environment: "production",

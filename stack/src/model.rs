@@ -151,12 +151,75 @@ pub enum JsonAssertion {
 pub struct ProxySettings {
     /// Port nginx listens on for plain HTTP (80 in production; a loopback port in tests).
     pub http_port: u16,
+    /// Address nginx listens on (`127.0.0.1` for loopback only; empty: all addresses).
+    pub listen_address: String,
     /// Port for TLS (443), when sites have certificates.
     pub https_port: Option<u16>,
     /// Redirect HTTP to HTTPS for sites with certificates.
     pub redirect_http: bool,
     /// `Strict-Transport-Security` max-age, seconds (0: no header).
     pub hsts_max_age: u32,
+    /// How Berth installs the generated configuration and reloads nginx.
+    pub manager: ProxyManager,
+}
+
+/// How the deploy engine drives the environment's nginx.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProxyManager {
+    /// `host` (nginx on the Docker host, driven by commands), `container` (an nginx
+    /// container, driven through Docker) or empty (Berth does not manage a proxy: upstreams
+    /// are not switched and the health gate probes the containers directly).
+    pub mode: String,
+    /// Where the generated file goes: a path on the Berth machine (`host`) or inside the
+    /// nginx container (`container`), e.g. `/etc/nginx/conf.d/berth-shop-production.conf`.
+    pub config_path: String,
+    /// `host` mode: the check command, as argv (default `nginx -t`).
+    pub test_command: Vec<String>,
+    /// `host` mode: the reload command, as argv (default `nginx -s reload`).
+    pub reload_command: Vec<String>,
+    /// `container` mode: the nginx container's name.
+    pub container: String,
+}
+
+/// How deploys of an environment behave; every wait has a limit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeploySettings {
+    /// `if_missing` (use a local image when present) or `always` (pull every deploy).
+    pub pull_policy: String,
+    /// How long a deploy waits for an image to become pullable.
+    pub pull_timeout_secs: u32,
+    /// How long a new container may take to become healthy.
+    pub ready_timeout_secs: u32,
+    /// The health gate through the proxy: give up after this long...
+    pub gate_timeout_secs: u32,
+    /// ...probing every this many seconds (`health_check.sh`: 300 and 10).
+    pub gate_interval_secs: u32,
+    /// After a container leaves the proxy: let in-flight requests finish for this long.
+    pub drain_secs: u32,
+    /// SIGTERM, then this long before SIGKILL.
+    pub stop_grace_secs: u32,
+    /// A pre-deploy job without its own timeout gets this one.
+    pub job_timeout_secs: u32,
+    /// Releases whose images are kept for rollback (the current one included).
+    pub keep_releases: u32,
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        DeploySettings {
+            pull_policy: "if_missing".into(),
+            pull_timeout_secs: 300,
+            ready_timeout_secs: 120,
+            gate_timeout_secs: 300,
+            gate_interval_secs: 10,
+            drain_secs: 2,
+            stop_grace_secs: 10,
+            job_timeout_secs: 600,
+            keep_releases: 5,
+        }
+    }
 }
 
 /// A problem in an input file, pointing at where it is.

@@ -120,6 +120,14 @@ pub fn render(input: &RenderInput) -> Result<String, Vec<RenderError>> {
     if proxy.https_port == Some(0) {
         errors.push("", "proxy.https_port", "must be a port number (1-65535)");
     }
+    if !proxy.listen_address.is_empty() && proxy.listen_address.parse::<std::net::IpAddr>().is_err()
+    {
+        errors.push(
+            "",
+            "proxy.listen_address",
+            "must be an IP address (e.g. 127.0.0.1) or empty for all addresses",
+        );
+    }
     if proxy.https_port == Some(proxy.http_port) {
         errors.push("", "proxy.https_port", "must differ from the HTTP port");
     }
@@ -355,10 +363,10 @@ fn write_config(
         let _ = writeln!(out, "# site: {}", comment_safe(site.name));
         out.push_str("server {\n");
         if !redirect {
-            let _ = writeln!(out, "    listen {};", proxy.http_port);
+            let _ = writeln!(out, "    listen {};", listen(proxy, proxy.http_port));
         }
         if let Some(port) = https_port {
-            let _ = writeln!(out, "    listen {port} ssl http2;");
+            let _ = writeln!(out, "    listen {} ssl http2;", listen(proxy, port));
         }
         let _ = writeln!(out, "    server_name {};", site.names.join(" "));
         out.push_str("    server_tokens off;\n");
@@ -431,7 +439,7 @@ fn write_config(
             "# HTTP to HTTPS. `$host`, not `$server_name`: aliases keep their own name.\n",
         );
         out.push_str("server {\n");
-        let _ = writeln!(out, "    listen {};", proxy.http_port);
+        let _ = writeln!(out, "    listen {};", listen(proxy, proxy.http_port));
         let _ = writeln!(out, "    server_name {};", redirected.join(" "));
         out.push_str("    server_tokens off;\n");
         let https = proxy.https_port.unwrap_or(443);
@@ -636,6 +644,15 @@ fn check_expires(expires: &str) -> Result<(), String> {
             "`{}` is not an nginx time (e.g. `30d`, `1y`, `max`, `off`)",
             show(expires)
         ))
+    }
+}
+
+/// A `listen` argument: `port`, `127.0.0.1:port` or `[::1]:port`.
+fn listen(proxy: &ProxySettings, port: u16) -> String {
+    match proxy.listen_address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(a)) => format!("[{a}]:{port}"),
+        Ok(a) => format!("{a}:{port}"),
+        Err(_) => port.to_string(),
     }
 }
 

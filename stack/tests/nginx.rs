@@ -167,6 +167,7 @@ fn production() -> ProxySettings {
         https_port: Some(443),
         redirect_http: true,
         hsts_max_age: 31_536_000,
+        ..Default::default()
     }
 }
 
@@ -347,6 +348,7 @@ fn plain_http_environment() {
         https_port: None,
         redirect_http: true,
         hsts_max_age: 31_536_000,
+        ..Default::default()
     };
     let config = render(&RenderInput {
         environment: ENV,
@@ -384,6 +386,7 @@ fn tls_without_redirect_listens_on_both_ports() {
         https_port: Some(18443),
         redirect_http: false,
         hsts_max_age: 0,
+        ..Default::default()
     };
     let config = render(&RenderInput {
         environment: ENV,

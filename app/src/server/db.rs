@@ -40,6 +40,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "audit_rowid",
         sql: include_str!("../../../migrations/sqlite/0003_audit_rowid.sql"),
     },
+    Migration {
+        version: 4,
+        name: "deploys",
+        sql: include_str!("../../../migrations/sqlite/0004_deploys.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -57,6 +62,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "audit_rowid",
         sql: include_str!("../../../migrations/postgres/0003_audit_rowid.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "deploys",
+        sql: include_str!("../../../migrations/postgres/0004_deploys.sql"),
     },
 ];
 

@@ -35,6 +35,7 @@ pub fn default_proxy() -> ProxySettings {
         https_port: Some(443),
         redirect_http: true,
         hsts_max_age: 31_536_000,
+        ..Default::default()
     }
 }
 

@@ -37,6 +37,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     pub settings: Arc<Settings>,
     pub secrets: Arc<SecretBox>,
+    /// The deploy runner's in-process state (cancel tokens, wake-ups).
+    pub deploys: Arc<super::deploy::Hub>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             throttle: Arc::new(Throttle::default()),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
+            deploys: Arc::new(super::deploy::Hub::default()),
         }
     }
 }

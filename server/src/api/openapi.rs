@@ -17,7 +17,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Berth API", description = "Manage projects, members, tokens and the audit log."),
+    info(title = "Berth API", description = "Manage projects, environments, configuration, deploys, releases, containers, members, tokens and the audit log."),
     paths(
         super::users::me, super::users::list, super::users::create, super::users::update,
         super::projects::list, super::projects::create, super::projects::get, super::projects::delete,
@@ -36,6 +36,12 @@ impl Modify for BearerAuth {
         super::stack_config::import_env, super::stack_config::import_compose,
         super::stack_config::nginx_conf, super::stack_config::nginx_check,
         super::stack_config::export_compose, super::stack_config::export_env,
+        super::deploys::create, super::deploys::list, super::deploys::rollback,
+        super::deploys::redeploy, super::deploys::scale, super::deploys::restart,
+        super::deploys::releases, super::deploys::get, super::deploys::cancel, super::deploys::log,
+        super::deploys::get_settings, super::deploys::put_settings,
+        super::runtime::list, super::runtime::logs, super::runtime::restart, super::runtime::stop,
+        super::runtime::get_watchdog, super::runtime::put_watchdog,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -26,6 +26,8 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
                 app::server::db::Dialect::Postgres => "postgres",
             },
         },
+        "docker": docker_status().await,
+        "deploys": { "running_here": state.deploys.running() },
         "version": env!("CARGO_PKG_VERSION"),
     });
     (status, Json(body)).into_response()
@@ -38,4 +40,18 @@ pub async fn metrics(State(metrics): State<Metrics>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     res
+}
+
+/// The local Docker engine (`DOCKER_HOST`, else the unix socket). Its absence does not make
+/// Berth unhealthy: it still serves everything but deploys to that engine.
+async fn docker_status() -> serde_json::Value {
+    let engine = match engine::Engine::connect("", None) {
+        Ok(e) => e,
+        Err(e) => return json!({ "status": "unreachable", "error": e.to_string() }),
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), engine.ping()).await {
+        Ok(Ok(version)) => json!({ "status": "ok", "version": version }),
+        Ok(Err(e)) => json!({ "status": "unreachable", "error": e.to_string() }),
+        Err(_) => json!({ "status": "unreachable", "error": "no answer within 2 s" }),
+    }
 }

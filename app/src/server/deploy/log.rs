@@ -1,0 +1,249 @@
+//! A deploy's log and steps as they happen: every line is redacted (secret values masked),
+//! numbered and written by one background writer in batches, so producers (Docker log
+//! streams, the pipeline) never wait on the database.
+use super::super::db::Db;
+use super::super::now_ms;
+use stack::interpolate::Redactor;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+enum Msg {
+    Line {
+        seq: i64,
+        step: String,
+        ts: i64,
+        stream: &'static str,
+        line: String,
+    },
+    Flush(oneshot::Sender<()>),
+}
+
+/// The log of one deploy. Cheap to clone.
+#[derive(Clone)]
+pub struct DeployLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    deploy_id: i64,
+    seq: AtomicI64,
+    step: Mutex<String>,
+    redactor: Mutex<Redactor>,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// Time spent waiting on others (Docker, containers, jobs, drains, the health gate).
+    waited_us: AtomicI64,
+}
+
+/// Longest line kept; longer lines are cut (a runaway job must not fill the database).
+const MAX_LINE: usize = 8 * 1024;
+
+impl DeployLog {
+    /// Starts the writer. `after_seq`: the last line already stored (resumed deploys).
+    pub fn start(db: Db, deploy_id: i64, after_seq: i64) -> DeployLog {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(writer(db.clone(), deploy_id, rx));
+        DeployLog {
+            inner: Arc::new(Inner {
+                db,
+                deploy_id,
+                seq: AtomicI64::new(after_seq),
+                step: Mutex::new(String::new()),
+                redactor: Mutex::new(Redactor::default()),
+                tx,
+                waited_us: AtomicI64::new(0),
+            }),
+        }
+    }
+
+    /// Counts `d` as time spent waiting on the engine, containers or the network rather than
+    /// in Berth itself (what the overhead figure at the end of every deploy excludes).
+    pub fn waited(&self, d: std::time::Duration) {
+        self.inner
+            .waited_us
+            .fetch_add(d.as_micros() as i64, Ordering::Relaxed);
+    }
+
+    /// Times `f` as waiting (see [`DeployLog::waited`]).
+    pub async fn wait_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        let t0 = std::time::Instant::now();
+        let r = f.await;
+        self.waited(t0.elapsed());
+        r
+    }
+
+    pub fn waited_total(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.inner.waited_us.load(Ordering::Relaxed).max(0) as u64)
+    }
+
+    pub fn deploy_id(&self) -> i64 {
+        self.inner.deploy_id
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// From now on, these secret values are masked in every line.
+    pub fn set_redactor(&self, r: Redactor) {
+        *self
+            .inner
+            .redactor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = r;
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        self.inner
+            .redactor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .redact(text)
+    }
+
+    fn set_step(&self, step: &str) {
+        *self.inner.step.lock().unwrap_or_else(|p| p.into_inner()) = step.to_string();
+    }
+
+    fn push(&self, stream: &'static str, text: &str) {
+        let step = self
+            .inner
+            .step
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for raw in text.lines() {
+            let mut line = self.redact(raw.trim_end_matches('\r'));
+            if line.len() > MAX_LINE {
+                let mut cut = MAX_LINE;
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                line.truncate(cut);
+                line.push_str(" …(cut)");
+            }
+            let seq = self.inner.seq.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = self.inner.tx.send(Msg::Line {
+                seq,
+                step: step.clone(),
+                ts: now_ms(),
+                stream,
+                line,
+            });
+        }
+    }
+
+    pub fn info(&self, text: impl AsRef<str>) {
+        self.push("info", text.as_ref());
+    }
+    pub fn error(&self, text: impl AsRef<str>) {
+        self.push("error", text.as_ref());
+    }
+    pub fn stdout(&self, text: impl AsRef<str>) {
+        self.push("stdout", text.as_ref());
+    }
+    pub fn stderr(&self, text: impl AsRef<str>) {
+        self.push("stderr", text.as_ref());
+    }
+
+    /// Waits until every line pushed so far is stored.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.tx.send(Msg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Records the start of a step; its lines are tagged with its name.
+    pub async fn step_start(&self, position: i64, name: &str) {
+        self.set_step(name);
+        let now = now_ms();
+        let r = sqlx::query(
+            "INSERT INTO deploy_steps (deploy_id, position, name, status, started_at) VALUES ($1, $2, $3, 'running', $4)",
+        )
+        .bind(self.inner.deploy_id)
+        .bind(position)
+        .bind(name)
+        .bind(now)
+        .execute(&self.inner.db.pool)
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, deploy = self.inner.deploy_id, "could not record a step");
+        }
+        self.info(format!("── {name}"));
+    }
+
+    /// Records the end of a step: `ok`, `failed`, `skipped` or `cancelled`.
+    pub async fn step_end(&self, position: i64, status: &str, detail: &str) {
+        let detail = self.redact(detail);
+        let r = sqlx::query(
+            "UPDATE deploy_steps SET status = $1, detail = $2, finished_at = $3 WHERE deploy_id = $4 AND position = $5",
+        )
+        .bind(status)
+        .bind(&detail)
+        .bind(now_ms())
+        .bind(self.inner.deploy_id)
+        .bind(position)
+        .execute(&self.inner.db.pool)
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, deploy = self.inner.deploy_id, "could not record a step");
+        }
+        self.flush().await;
+    }
+}
+
+async fn writer(db: Db, deploy_id: i64, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut batch = Vec::new();
+    let mut waiters = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Line {
+                    seq,
+                    step,
+                    ts,
+                    stream,
+                    line,
+                } => batch.push((seq, step, ts, stream, line)),
+                Msg::Flush(w) => waiters.push(w),
+            }
+            if batch.len() < 200 {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(e) = insert(&db, deploy_id, &batch).await {
+                tracing::warn!(error = %e, deploy = deploy_id, "could not store deploy log lines");
+            }
+            batch.clear();
+        }
+        for w in waiters.drain(..) {
+            let _ = w.send(());
+        }
+    }
+}
+
+async fn insert(
+    db: &Db,
+    deploy_id: i64,
+    batch: &[(i64, String, i64, &'static str, String)],
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    for (seq, step, ts, stream, line) in batch {
+        sqlx::query(
+            "INSERT INTO deploy_logs (deploy_id, seq, step, ts, stream, line) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(deploy_id)
+        .bind(seq)
+        .bind(step)
+        .bind(ts)
+        .bind(*stream)
+        .bind(line)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}

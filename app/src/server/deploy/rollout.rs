@@ -1,0 +1,527 @@
+//! Rolling updates: bring an environment's containers to a release, one replica at a time,
+//! start-first. A new container serves only after it is ready; an old one leaves the proxy
+//! (config checked, nginx reloaded) and drains before it is stopped. Rollbacks, scaling,
+//! restarts and reconciliation after a crash all use the same [`Rollout::converge`].
+use super::log::DeployLog;
+use super::plan::{self, EnvInfo};
+use super::store::{Plan, PlanImage};
+use engine::proxy::Proxy;
+use engine::{ContainerInfo, ContainerSpec, Engine, Probe};
+use stack::model::{DeploySettings, RouteTarget, ServiceSpec};
+use stack::nginx::Upstream;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const LABEL_MANAGED: &str = "berth.managed";
+pub const LABEL_PROJECT: &str = "berth.project";
+pub const LABEL_ENV: &str = "berth.environment";
+pub const LABEL_SERVICE: &str = "berth.service";
+pub const LABEL_RELEASE: &str = "berth.release";
+pub const LABEL_REPLICA: &str = "berth.replica";
+pub const LABEL_DEPLOY: &str = "berth.deploy";
+pub const LABEL_ROLE: &str = "berth.role";
+
+/// The Docker network of an environment; services find each other by name on it.
+pub fn network_name(env: &EnvInfo) -> String {
+    format!("berth-{}-{}", env.project, env.slug)
+}
+
+pub fn env_labels(env: &EnvInfo) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (LABEL_MANAGED.to_string(), "1".to_string()),
+        (LABEL_PROJECT.to_string(), env.project.clone()),
+        (LABEL_ENV.to_string(), env.slug.clone()),
+    ])
+}
+
+/// One container serving a service through the proxy.
+#[derive(Clone, Debug, PartialEq)]
+struct Member {
+    id: String,
+    server: String,
+}
+
+fn label_i64(c: &ContainerInfo, key: &str) -> Option<i64> {
+    c.labels.get(key).and_then(|v| v.parse().ok())
+}
+
+/// Everything a rollout needs.
+pub struct Rollout<'a> {
+    pub engine: &'a Engine,
+    pub proxy: Option<&'a Proxy>,
+    pub env: &'a EnvInfo,
+    pub settings: &'a DeploySettings,
+    pub log: &'a DeployLog,
+    pub cancel: CancellationToken,
+    pub deploy_id: i64,
+    /// Fully resolved variables of the environment (secrets included; never logged).
+    pub resolved: BTreeMap<String, String>,
+}
+
+/// What to converge.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Replace containers even when they already run this release (redeploy, restart).
+    pub replace_all: bool,
+    /// Only these services (empty: all).
+    pub services: Vec<String>,
+}
+
+impl Scope {
+    fn includes(&self, service: &str) -> bool {
+        self.services.is_empty() || self.services.iter().any(|s| s == service)
+    }
+}
+
+impl Rollout<'_> {
+    fn managed_by_proxy(&self) -> bool {
+        self.proxy.is_some()
+    }
+
+    fn in_container_proxy(&self) -> bool {
+        matches!(self.proxy, Some(Proxy::Container { .. }))
+    }
+
+    /// The containers of this environment that Berth started (all states).
+    pub async fn containers(&self) -> Result<Vec<ContainerInfo>, String> {
+        self.engine
+            .list(&[
+                (LABEL_PROJECT, self.env.project.as_str()),
+                (LABEL_ENV, self.env.slug.as_str()),
+            ])
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn server_of(&self, c: &ContainerInfo, spec: &ServiceSpec) -> Option<String> {
+        let port = spec.http_port?;
+        if self.in_container_proxy() {
+            Some(format!("{}:{port}", c.name.trim_start_matches('/')))
+        } else {
+            c.http_addr.map(|a| a.to_string())
+        }
+    }
+
+    /// Renders the proxy configuration for these upstreams and applies it (checked, then
+    /// reloaded). Without a managed proxy, does nothing.
+    async fn apply_proxy(
+        &self,
+        plan: &Plan,
+        upstreams: &BTreeMap<String, Vec<Member>>,
+    ) -> Result<(), String> {
+        let Some(proxy) = self.proxy else {
+            return Ok(());
+        };
+        let config = render_proxy(plan, &self.env.slug, upstreams)?;
+        proxy
+            .apply(&config)
+            .await
+            .map_err(|e| format!("proxy: {e}"))?;
+        let servers: usize = upstreams.values().map(Vec::len).sum();
+        self.log.info(format!(
+            "proxy: configuration checked and nginx reloaded ({servers} upstream server(s))"
+        ));
+        Ok(())
+    }
+
+    /// Brings every service in `scope` to `plan` (release `release`), rolling.
+    pub async fn converge(&self, plan: &Plan, release: i64, scope: &Scope) -> Result<(), String> {
+        let existing = self.containers().await?;
+        let mut upstreams: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+        for c in existing.iter().filter(|c| serving(c)) {
+            let service = c.labels.get(LABEL_SERVICE).cloned().unwrap_or_default();
+            let Some(spec) = plan.services.iter().find(|s| s.name == service) else {
+                continue;
+            };
+            if let Some(server) = self.server_of(c, spec) {
+                upstreams.entry(service).or_default().push(Member {
+                    id: c.id.clone(),
+                    server,
+                });
+            }
+        }
+        self.engine
+            .ensure_network(&network_name(self.env), &env_labels(self.env))
+            .await
+            .map_err(|e| e.to_string())?;
+        // A job container still here was left by an interrupted deploy (jobs remove their
+        // own container when they end).
+        for c in existing
+            .iter()
+            .filter(|c| c.labels.get(LABEL_ROLE).map(String::as_str) == Some("job"))
+        {
+            self.log.info(format!(
+                "removing {} (a job container left behind)",
+                c.name.trim_start_matches('/')
+            ));
+            self.stop_remove(&c.id).await;
+        }
+        for spec in plan.services.iter().filter(|s| scope.includes(&s.name)) {
+            self.check_cancel()?;
+            let mine: Vec<&ContainerInfo> = existing
+                .iter()
+                .filter(|c| c.labels.get(LABEL_SERVICE) == Some(&spec.name))
+                .filter(|c| c.labels.get(LABEL_ROLE).map(String::as_str) != Some("job"))
+                .collect();
+            self.converge_service(plan, release, spec, &mine, scope, &mut upstreams)
+                .await?;
+        }
+        // Services the release no longer has.
+        let gone: Vec<&ContainerInfo> = existing
+            .iter()
+            .filter(|c| {
+                let s = c
+                    .labels
+                    .get(LABEL_SERVICE)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                scope.includes(s) && !plan.services.iter().any(|p| p.name == s)
+            })
+            .collect();
+        if !gone.is_empty() {
+            for c in &gone {
+                for members in upstreams.values_mut() {
+                    members.retain(|m| m.id != c.id);
+                }
+            }
+            self.apply_proxy(plan, &upstreams).await?;
+            for c in gone {
+                self.log.info(format!(
+                    "removing {} (service no longer in the release)",
+                    c.name
+                ));
+                self.stop_remove(&c.id).await;
+            }
+        }
+        self.apply_proxy(plan, &upstreams).await
+    }
+
+    async fn converge_service(
+        &self,
+        plan: &Plan,
+        release: i64,
+        spec: &ServiceSpec,
+        mine: &[&ContainerInfo],
+        scope: &Scope,
+        upstreams: &mut BTreeMap<String, Vec<Member>>,
+    ) -> Result<(), String> {
+        let current = |c: &ContainerInfo| {
+            !scope.replace_all
+                && label_i64(c, LABEL_RELEASE) == Some(release)
+                && c.state == "running"
+                && c.health.as_deref() != Some("unhealthy")
+        };
+        let replicas = i64::from(spec.replicas);
+        let mut keep: BTreeMap<i64, String> = BTreeMap::new();
+        let mut old: Vec<ContainerInfo> = Vec::new();
+        for c in mine {
+            match label_i64(c, LABEL_REPLICA) {
+                Some(r) if r < replicas && current(c) && !keep.contains_key(&r) => {
+                    keep.insert(r, c.id.clone());
+                }
+                _ => old.push((*c).clone()),
+            }
+        }
+        let stop_first = !spec.ports.is_empty();
+        if stop_first && (0..replicas).any(|r| !keep.contains_key(&r)) && !old.is_empty() {
+            self.log.info(format!(
+                "service `{}` publishes fixed host ports: its old containers stop before the new ones start",
+                spec.name
+            ));
+            self.retire(plan, &spec.name, std::mem::take(&mut old), upstreams)
+                .await?;
+        }
+        let image = plan.images.get(&spec.name).cloned().unwrap_or_default();
+        for replica in 0..replicas {
+            if keep.contains_key(&replica) {
+                continue;
+            }
+            self.check_cancel()?;
+            let started = self
+                .start_ready(plan, release, spec, &image, replica)
+                .await?;
+            if let Some(server) = started.1 {
+                upstreams
+                    .entry(spec.name.clone())
+                    .or_default()
+                    .push(Member {
+                        id: started.0.clone(),
+                        server,
+                    });
+            }
+            // Retire the old container of this replica (or any old one).
+            let pos = old
+                .iter()
+                .position(|c| label_i64(c, LABEL_REPLICA) == Some(replica) && c.state == "running")
+                .or_else(|| old.iter().position(|c| c.state == "running"));
+            let victims = match pos {
+                Some(p) => vec![old.remove(p)],
+                None => Vec::new(),
+            };
+            if victims.is_empty() {
+                self.apply_proxy(plan, upstreams).await?;
+            } else {
+                self.retire(plan, &spec.name, victims, upstreams).await?;
+            }
+        }
+        if !old.is_empty() {
+            self.retire(plan, &spec.name, old, upstreams).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes containers out of the proxy, lets them drain, stops and removes them.
+    async fn retire(
+        &self,
+        plan: &Plan,
+        service: &str,
+        victims: Vec<ContainerInfo>,
+        upstreams: &mut BTreeMap<String, Vec<Member>>,
+    ) -> Result<(), String> {
+        let was_serving = victims.iter().any(|v| {
+            upstreams
+                .get(service)
+                .is_some_and(|m| m.iter().any(|m| m.id == v.id))
+        });
+        if let Some(members) = upstreams.get_mut(service) {
+            members.retain(|m| !victims.iter().any(|v| v.id == m.id));
+        }
+        self.apply_proxy(plan, upstreams).await?;
+        if was_serving && self.managed_by_proxy() && self.settings.drain_secs > 0 {
+            let drain = Duration::from_secs(u64::from(self.settings.drain_secs));
+            self.log.wait_on(tokio::time::sleep(drain)).await;
+        }
+        for v in victims {
+            self.log.info(format!(
+                "stopping {} (release {})",
+                v.name.trim_start_matches('/'),
+                v.labels
+                    .get(LABEL_RELEASE)
+                    .map(String::as_str)
+                    .unwrap_or("?")
+            ));
+            self.stop_remove(&v.id).await;
+        }
+        Ok(())
+    }
+
+    async fn stop_remove(&self, id: &str) {
+        let grace = Duration::from_secs(u64::from(self.settings.stop_grace_secs));
+        if let Err(e) = self.log.wait_on(self.engine.stop_remove(id, grace)).await {
+            self.log
+                .error(format!("could not remove container {id}: {e}"));
+        }
+    }
+
+    fn check_cancel(&self) -> Result<(), String> {
+        if self.cancel.is_cancelled() {
+            Err("cancelled".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The container spec of one replica of a service in a release.
+    pub fn container_spec(
+        &self,
+        spec: &ServiceSpec,
+        image: &PlanImage,
+        release: i64,
+        replica: i64,
+        role: &str,
+    ) -> Result<ContainerSpec, String> {
+        let env = plan::service_env(spec, &self.resolved).map_err(|e| e.join("; "))?;
+        let mut labels = env_labels(self.env);
+        labels.insert(LABEL_SERVICE.into(), spec.name.clone());
+        labels.insert(LABEL_RELEASE.into(), release.to_string());
+        labels.insert(LABEL_REPLICA.into(), replica.to_string());
+        labels.insert(LABEL_DEPLOY.into(), self.deploy_id.to_string());
+        labels.insert(LABEL_ROLE.into(), role.into());
+        let name = match role {
+            "job" => format!(
+                "berth-{}-{}-{}-job-{}-{replica}",
+                self.env.project, self.env.slug, spec.name, self.deploy_id
+            ),
+            _ => format!(
+                "berth-{}-{}-{}-r{release}-{replica}-d{}",
+                self.env.project, self.env.slug, spec.name, self.deploy_id
+            ),
+        };
+        Ok(ContainerSpec {
+            name,
+            image: if image.id.is_empty() {
+                image.reference.clone()
+            } else {
+                image.id.clone()
+            },
+            command: spec.command.clone(),
+            env,
+            labels,
+            network: Some(network_name(self.env)),
+            aliases: vec![spec.name.clone()],
+            http_port: spec.http_port,
+            publish_http: spec.http_port.is_some() && !self.in_container_proxy(),
+            ports: if role == "job" {
+                Vec::new()
+            } else {
+                spec.ports.clone()
+            },
+            volumes: spec.volumes.clone(),
+            cpu_limit: spec.resources.cpu_limit,
+            memory_limit: spec.resources.memory_limit,
+            health: spec
+                .health
+                .clone()
+                .filter(|h| !h.command.is_empty() && role != "job"),
+            restart: role != "job",
+        })
+    }
+
+    /// Starts one replica and waits until it is ready; on failure removes it and says why
+    /// (with its last log lines in the deploy log).
+    async fn start_ready(
+        &self,
+        plan: &Plan,
+        release: i64,
+        spec: &ServiceSpec,
+        image: &PlanImage,
+        replica: i64,
+    ) -> Result<(String, Option<String>), String> {
+        let cspec = self.container_spec(spec, image, release, replica, "service")?;
+        self.log.info(format!(
+            "starting {} ({}, replica {replica})",
+            cspec.name, image.reference
+        ));
+        let started = self
+            .log
+            .wait_on(self.engine.start(&cspec))
+            .await
+            .map_err(|e| format!("service `{}`: {e}", spec.name))?;
+        let probe = probe_for(plan, spec);
+        let timeout = Duration::from_secs(u64::from(self.settings.ready_timeout_secs));
+        let t0 = std::time::Instant::now();
+        if let Err(e) = self
+            .log
+            .wait_on(
+                self.engine
+                    .wait_ready(&started.id, &probe, timeout, self.cancel.clone()),
+            )
+            .await
+        {
+            self.log.error(format!(
+                "service `{}` replica {replica} did not become ready: {e}",
+                spec.name
+            ));
+            if !matches!(e, engine::EngineError::Exited { .. }) {
+                self.tail_logs(&started.id).await;
+            }
+            self.stop_remove(&started.id).await;
+            return Err(format!(
+                "service `{}` replica {replica} did not become ready: {e}",
+                spec.name
+            ));
+        }
+        self.log.info(format!(
+            "{} is ready ({} ms, {})",
+            started.name,
+            t0.elapsed().as_millis(),
+            probe_name(&probe)
+        ));
+        let server = spec.http_port.and_then(|port| {
+            if self.in_container_proxy() {
+                Some(format!("{}:{port}", started.name))
+            } else {
+                started.http_addr.map(|a| a.to_string())
+            }
+        });
+        Ok((started.id, server))
+    }
+
+    async fn tail_logs(&self, id: &str) {
+        use futures_util::StreamExt;
+        let mut s = self.engine.logs(id, 20, false);
+        let mut n = 0;
+        while let Ok(Some(Ok(line))) = tokio::time::timeout(Duration::from_secs(3), s.next()).await
+        {
+            self.log.stderr(format!("  | {}", line.text));
+            n += 1;
+            if n >= 20 {
+                break;
+            }
+        }
+    }
+}
+
+/// Whether a container is up and may take traffic.
+fn serving(c: &ContainerInfo) -> bool {
+    c.state == "running"
+        && c.health.as_deref() != Some("unhealthy")
+        && c.labels.get(LABEL_ROLE).map(String::as_str) != Some("job")
+}
+
+/// How readiness of a service's container is judged: its Docker health check when it has a
+/// command, else an HTTP probe (its own health path, or the health path of a site it
+/// serves), else "still running after 2 s".
+pub fn probe_for(plan: &Plan, spec: &ServiceSpec) -> Probe {
+    if spec.health.as_ref().is_some_and(|h| !h.command.is_empty()) {
+        return Probe::DockerHealth;
+    }
+    if spec.http_port.is_some() {
+        if let Some(h) = spec.health.as_ref().filter(|h| !h.http_path.is_empty()) {
+            return Probe::Http {
+                path: h.http_path.clone(),
+            };
+        }
+        let site_path = plan.sites.iter().find_map(|site| {
+            let serves = site.routes.iter().any(
+                |r| matches!(&r.target, RouteTarget::Service { service } if *service == spec.name),
+            );
+            (serves && !site.health_path.is_empty()).then(|| site.health_path.clone())
+        });
+        if let Some(path) = site_path {
+            return Probe::Http { path };
+        }
+    }
+    Probe::Running {
+        min_uptime: Duration::from_secs(2),
+    }
+}
+
+fn probe_name(p: &Probe) -> String {
+    match p {
+        Probe::DockerHealth => "Docker health check".into(),
+        Probe::Http { path } => format!("HTTP {path}"),
+        Probe::Running { min_uptime } => format!("running for {} s", min_uptime.as_secs()),
+    }
+}
+
+/// The nginx configuration for a plan with these upstream servers.
+fn render_proxy(
+    plan: &Plan,
+    env_slug: &str,
+    members: &BTreeMap<String, Vec<Member>>,
+) -> Result<String, String> {
+    let upstreams: Vec<Upstream> = plan
+        .services
+        .iter()
+        .map(|s| Upstream {
+            service: s.name.clone(),
+            servers: members
+                .get(&s.name)
+                .map(|m| m.iter().map(|m| m.server.clone()).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    stack::nginx::render(&stack::nginx::RenderInput {
+        environment: env_slug,
+        sites: &plan.sites,
+        upstreams: &upstreams,
+        proxy: &plan.proxy,
+        log_dir: None,
+    })
+    .map_err(|errors| {
+        let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
+        format!("proxy configuration: {first}")
+    })
+}

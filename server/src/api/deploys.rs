@@ -1,0 +1,381 @@
+//! Deploys, releases, rollbacks, scaling and deploy settings:
+//! `…/environments/{env}/deploys`, `/deploys/{id}`, `/deploys/{id}/log` (SSE), …
+use super::caller::Caller;
+use super::error::ApiResult;
+use super::json::ApiJson;
+use app::model::{DeployDetail, DeployView, ReleaseView};
+use app::server::deploy::{self, DeployRequest};
+use app::server::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeploy {
+    /// Why (shown in the history and the audit log).
+    #[serde(default)]
+    pub reason: String,
+    /// The commit being deployed; fills `${GIT_SHA}` in image references.
+    #[serde(default)]
+    pub git_sha: String,
+    /// Replace deploys of this environment still waiting in the queue (default true).
+    #[serde(default)]
+    pub supersede: Option<bool>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// The release number to go back to.
+    pub release: i64,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleBody {
+    /// Service → replicas, e.g. `{"web": 3}`.
+    pub replicas: BTreeMap<String, u32>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartBody {
+    /// Services to restart (rolling); empty: all.
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// At most this many (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DetailQuery {
+    /// Only log lines after this sequence number.
+    pub after: Option<i64>,
+}
+
+fn trigger_of(ctx: &app::server::Ctx) -> String {
+    match ctx.actor {
+        app::server::Actor::Token(..) => "api".into(),
+        app::server::Actor::Webhook(_) => "webhook".into(),
+        app::server::Actor::System => "cli".into(),
+        _ => "manual".into(),
+    }
+}
+
+async fn queue(
+    state: &AppState,
+    ctx: &app::server::Ctx,
+    project: &str,
+    env: &str,
+    req: DeployRequest,
+) -> ApiResult<(StatusCode, Json<DeployView>)> {
+    let d = deploy::request(state, ctx, project, env, req).await?;
+    Ok((StatusCode::ACCEPTED, Json(d)))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/deploys", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path)), request_body = NewDeploy,
+    responses((status = 202, body = DeployView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+    ApiJson(b): ApiJson<NewDeploy>,
+) -> ApiResult<(StatusCode, Json<DeployView>)> {
+    let req = DeployRequest {
+        kind: "deploy".into(),
+        reason: b.reason,
+        git_sha: b.git_sha,
+        trigger: trigger_of(&ctx),
+        supersede: b.supersede.unwrap_or(true),
+        ..Default::default()
+    };
+    queue(&state, &ctx, &project, &env, req).await
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/deploys", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path), ListQuery),
+    responses((status = 200, body = Vec<DeployView>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<DeployView>>> {
+    Ok(Json(
+        deploy::list(&state, &ctx, &project, &env, q.limit.unwrap_or(50)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/rollback", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path)), request_body = RollbackBody,
+    responses((status = 202, body = DeployView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn rollback(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+    ApiJson(b): ApiJson<RollbackBody>,
+) -> ApiResult<(StatusCode, Json<DeployView>)> {
+    let req = DeployRequest {
+        kind: "rollback".into(),
+        reason: b.reason,
+        release: Some(b.release),
+        trigger: trigger_of(&ctx),
+        ..Default::default()
+    };
+    queue(&state, &ctx, &project, &env, req).await
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/redeploy", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path)), request_body = ReasonBody,
+    responses((status = 202, body = DeployView), (status = 409, body = super::error::ErrorBody)))]
+pub async fn redeploy(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+    ApiJson(b): ApiJson<ReasonBody>,
+) -> ApiResult<(StatusCode, Json<DeployView>)> {
+    let req = DeployRequest {
+        kind: "redeploy".into(),
+        reason: b.reason,
+        trigger: trigger_of(&ctx),
+        ..Default::default()
+    };
+    queue(&state, &ctx, &project, &env, req).await
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/scale", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path)), request_body = ScaleBody,
+    responses((status = 202, body = DeployView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn scale(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+    ApiJson(b): ApiJson<ScaleBody>,
+) -> ApiResult<(StatusCode, Json<DeployView>)> {
+    let req = DeployRequest {
+        kind: "scale".into(),
+        reason: b.reason,
+        scale: b.replicas,
+        trigger: trigger_of(&ctx),
+        ..Default::default()
+    };
+    queue(&state, &ctx, &project, &env, req).await
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/restart", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path)), request_body = RestartBody,
+    responses((status = 202, body = DeployView), (status = 409, body = super::error::ErrorBody)))]
+pub async fn restart(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+    ApiJson(b): ApiJson<RestartBody>,
+) -> ApiResult<(StatusCode, Json<DeployView>)> {
+    let req = DeployRequest {
+        kind: "restart".into(),
+        reason: b.reason,
+        services: b.services,
+        trigger: trigger_of(&ctx),
+        ..Default::default()
+    };
+    queue(&state, &ctx, &project, &env, req).await
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/releases", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path)),
+    responses((status = 200, body = Vec<ReleaseView>)))]
+pub async fn releases(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<ReleaseView>>> {
+    Ok(Json(deploy::releases(&state, &ctx, &project, &env).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/deploys/{id}", tag = "deploys",
+    params(("id" = i64, Path), DetailQuery),
+    responses((status = 200, body = DeployDetail), (status = 404, body = super::error::ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> ApiResult<Json<DeployDetail>> {
+    Ok(Json(
+        deploy::detail(&state, &ctx, id, q.after.unwrap_or(0), 10_000).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/deploys/{id}/cancel", tag = "deploys",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = DeployView), (status = 409, body = super::error::ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<DeployView>> {
+    Ok(Json(deploy::cancel(&state, &ctx, id).await?))
+}
+
+fn wants_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+/// The deploy's log. With `Accept: text/event-stream`: server-sent events — `line` events
+/// (JSON `DeployLogLine`, event id = its sequence number, so `Last-Event-ID` resumes),
+/// `status` events when the deploy's status changes, and a final `end` event. Otherwise the
+/// lines so far as JSON.
+#[utoipa::path(get, path = "/api/v1/deploys/{id}/log", tag = "deploys",
+    params(("id" = i64, Path), DetailQuery),
+    responses((status = 200, description = "JSON lines, or an SSE stream for Accept: text/event-stream")))]
+pub async fn log(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    let after = resume.or(q.after).unwrap_or(0);
+    // Authorizes (and 404s) before any stream starts.
+    let (lines, view) = deploy::log_since(&state, &ctx, id, after).await?;
+    if !wants_sse(&headers) {
+        return Ok(Json(serde_json::json!({ "deploy": view, "lines": lines })).into_response());
+    }
+    let stream = async_stream(state, ctx, id, after);
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+fn async_stream(
+    state: AppState,
+    ctx: app::server::Ctx,
+    id: i64,
+    after: i64,
+) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
+    struct S {
+        state: AppState,
+        ctx: app::server::Ctx,
+        id: i64,
+        after: i64,
+        status: String,
+        pending: std::collections::VecDeque<Event>,
+        done: bool,
+        first: bool,
+    }
+    let init = S {
+        state,
+        ctx,
+        id,
+        after,
+        status: String::new(),
+        pending: Default::default(),
+        done: false,
+        first: true,
+    };
+    futures_util::stream::unfold(init, |mut s| async move {
+        loop {
+            if let Some(ev) = s.pending.pop_front() {
+                return Some((Ok(ev), s));
+            }
+            if s.done {
+                return None;
+            }
+            if !s.first {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            s.first = false;
+            let (lines, view) = match deploy::log_since(&s.state, &s.ctx, s.id, s.after).await {
+                Ok(v) => v,
+                Err(e) => {
+                    s.pending
+                        .push_back(Event::default().event("error").data(e.to_string()));
+                    s.done = true;
+                    continue;
+                }
+            };
+            let batch = lines.len();
+            for l in lines {
+                s.after = l.seq;
+                let data = serde_json::to_string(&l).unwrap_or_default();
+                s.pending.push_back(
+                    Event::default()
+                        .event("line")
+                        .id(l.seq.to_string())
+                        .data(data),
+                );
+            }
+            if view.status != s.status {
+                s.status = view.status.clone();
+                let data = serde_json::to_string(&view).unwrap_or_default();
+                s.pending
+                    .push_back(Event::default().event("status").data(data));
+            }
+            // The runner stores every line before it records the end, so once the deploy
+            // has finished and a poll returned less than a full page, nothing is left.
+            if view.finished() && batch < 2_000 {
+                s.pending
+                    .push_back(Event::default().event("end").data(view.status.clone()));
+                s.done = true;
+            }
+        }
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/deploy-settings", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path)),
+    responses((status = 200, description = "timeouts, intervals, pull policy, releases kept")))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+) -> ApiResult<Json<stack::model::DeploySettings>> {
+    Ok(Json(deploy::settings(&state, &ctx, &project, &env).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/projects/{project}/environments/{env}/deploy-settings", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path)),
+    request_body(content = Object, description = "DeploySettings"),
+    responses((status = 200, description = "saved"), (status = 422, body = super::error::ErrorBody)))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env)): Path<(String, String)>,
+    ApiJson(b): ApiJson<stack::model::DeploySettings>,
+) -> ApiResult<Json<stack::model::DeploySettings>> {
+    Ok(Json(
+        deploy::set_settings(&state, &ctx, &project, &env, b).await?,
+    ))
+}

@@ -1,0 +1,16 @@
+//! Deploy engine tests on the real Docker engine and a real nginx (both started by `make
+//! test`); they fail, not skip, when either is missing. The demo images are built from this
+//! repository (`scripts/demo-image.sh`).
+#[path = "api/support.rs"]
+mod support;
+
+#[path = "deploy/fixture.rs"]
+mod fixture;
+#[path = "deploy/operations.rs"]
+mod operations;
+#[path = "deploy/pipeline.rs"]
+mod pipeline;
+#[path = "deploy/recovery.rs"]
+mod recovery;
+#[path = "deploy/stage.rs"]
+mod stage;
