@@ -31,11 +31,13 @@ SITE_DIR := $(CURDIR)/target/site
 ENSURE_DEPS := $(CURDIR)/scripts/ensure-deps.sh
 PG_CLUSTER := $(CURDIR)/scripts/pg-cluster.sh
 
-CLIPPY_SERVER := $(CARGO) clippy -p server -p app -p stack --features app/ssr,stack/engine --all-targets -- -D warnings
+CLIPPY_SERVER := $(CARGO) clippy -p server -p app -p stack -p engine -p berth-demo --features app/ssr,stack/engine --all-targets -- -D warnings
 CLIPPY_FRONTEND := $(CARGO) clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 # One server at a time, as in production (one Berth per process): Leptos keeps process-wide
 # state, and concurrent in-process servers occasionally left a page render waiting.
-TEST_CMD := $(CARGO) test -p app -p server -p stack --features app/ssr,stack/engine -- --test-threads=1
+TEST_CMD := $(CARGO) test -p app -p server -p stack -p engine -p berth-demo --features app/ssr,stack/engine -- --test-threads=1
+# On PostgreSQL only the crates that touch the database run again.
+TEST_PG_CMD := $(CARGO) test -p app -p server --features app/ssr,stack/engine -- --test-threads=1
 
 
 # $(call phase,TARGET): run `make TARGET` with a banner and its wall-clock time.
@@ -121,7 +123,7 @@ test-pg: deps-pg deps-runtime | $(SITE_DIR)
 	trap '$(PG_CLUSTER) stop' EXIT; \
 	url="$$($(PG_CLUSTER) start)"; \
 	echo "BERTH_TEST_DATABASE_URL=$$url"; \
-	BERTH_TEST_DATABASE_URL="$$url" $(TEST_CMD)
+	BERTH_TEST_DATABASE_URL="$$url" $(TEST_PG_CMD)
 
 # Browser tests: release build, then node's test runner on end2end/tests with real chromium.
 test-e2e: deps-browser deps-runtime build

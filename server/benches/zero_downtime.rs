@@ -55,7 +55,7 @@ fn docker(args: &[&str]) -> String {
 
 /// `docker compose up -d` with a changed image: the old containers are stopped and removed,
 /// then the new ones are created and started on the same published ports.
-async fn compose_style(s: &Stage) -> (Report, Duration) {
+async fn compose_style(s: &Stage) -> (Report, (Duration, Duration)) {
     let ports = [fixture::free_port(), fixture::free_port()];
     let label = format!("berth.project={}", s.project);
     let run = |i: usize, tag: &str| {
@@ -124,7 +124,23 @@ async fn compose_style(s: &Stage) -> (Report, Duration) {
         for i in 0..2 {
             run(i, "v2");
         }
-        t0.elapsed()
+        let replaced = t0.elapsed();
+        // Until the site answers through nginx again (nginx also keeps failed servers out
+        // for `fail_timeout`, 10 s by default).
+        let client = reqwest::Client::new();
+        loop {
+            let ok = client
+                .get(format!("{}/api/health", s.nginx.base()))
+                .header("host", "site-a.local")
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok || t0.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (replaced, t0.elapsed())
     })
     .await
 }
@@ -178,9 +194,13 @@ fn main() {
                 overheads.push(o.2);
             }
         }
-        let (report, took) = compose_style(&s).await;
+        let (report, (took, down)) = compose_style(&s).await;
         print("compose-style stop-then-start", &report);
-        println!("    stop + rm + run took {} ms", took.as_millis());
+        println!(
+            "    stop + rm + run took {} ms; the site answered again after {} ms",
+            took.as_millis(),
+            down.as_millis()
+        );
         overheads.sort_unstable();
         println!(
             "Berth overhead per deploy (beyond waits): median {} ms, max {} ms",
