@@ -18,7 +18,7 @@ use std::time::Duration;
 
 async fn engine_for(state: &AppState, env_id: i64) -> ServiceResult<(plan::EnvInfo, Engine)> {
     let env = plan::env_info(&state.db, env_id).await?;
-    let engine = super::pipeline::connect(state, &env)
+    let engine = super::connect::connect(state, &env)
         .await
         .map_err(ServiceError::Conflict)?;
     Ok((env, engine))

@@ -180,8 +180,15 @@ pub fn assert_json(v: &Value, a: &JsonAssertion, host: &str) -> Result<(), Strin
             let want = value.replace("${HOST}", host);
             match lookup(v, pointer) {
                 Some(Value::String(s)) if *s == want => Ok(()),
-                Some(other) if other.to_string() == want => Ok(()),
-                Some(other) => Err(format!("{pointer} is {other}, expected {want}")),
+                Some(other) => {
+                    // Numbers and booleans compare by their JSON text (`42`, `true`).
+                    let text = other.to_string();
+                    if text == want {
+                        Ok(())
+                    } else {
+                        Err(format!("{pointer} is {text}, expected {want}"))
+                    }
+                }
                 None => Err(format!("{pointer} is missing")),
             }
         }

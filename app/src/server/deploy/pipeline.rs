@@ -1,11 +1,12 @@
 //! One deploy, start to end: validate → pull → release → pre-deploy jobs → rolling update →
 //! health gate → finish, with an automatic rollback when the rollout or the gate fails.
 //! Rollbacks, redeploys, scaling, restarts and reconciliation run the same steps they need.
-use super::super::now_ms;
 use super::super::AppState;
+use super::connect::{connect, gate_base, proxy_for};
 use super::gate;
 use super::log::DeployLog;
 use super::plan::{self, EnvInfo};
+use super::release::{config_version, create_release, mark_current, prune_images};
 use super::rollout::{Rollout, Scope};
 use super::store::{self, DeployRow, Plan, PlanImage, Release};
 use engine::proxy::Proxy;
@@ -41,78 +42,6 @@ impl Outcome {
             Outcome::RolledBack(c) | Outcome::Failed(c) | Outcome::Cancelled(c) => c,
         }
     }
-}
-
-/// Connects to the environment's Docker engine (TLS material from its secrets).
-pub async fn connect(state: &AppState, env: &EnvInfo) -> Result<Engine, String> {
-    let tls = if env.docker_host.starts_with("tcp://") {
-        let mut found = BTreeMap::new();
-        for name in super::super::environments::DOCKER_TLS_SECRETS {
-            let aad = stack::seal::aad(&env.project, Some(&env.slug), name);
-            let sealed: Option<String> = sqlx::query_scalar(
-                "SELECT sealed FROM variables WHERE environment_id = $1 AND name = $2 AND is_secret = 1",
-            )
-            .bind(env.id)
-            .bind(name)
-            .fetch_optional(&state.db.pool)
-            .await
-            .map_err(|e| e.to_string())?
-            .flatten();
-            if let Some(s) = sealed {
-                found.insert(
-                    name,
-                    state.secrets.open(&aad, &s).map_err(|e| e.to_string())?,
-                );
-            }
-        }
-        if found.len() == 3 {
-            Some(engine::TlsMaterial {
-                ca_pem: found["DOCKER_TLS_CA_CERT"].clone(),
-                cert_pem: found["DOCKER_TLS_CLIENT_CERT"].clone(),
-                key_pem: found["DOCKER_TLS_CLIENT_KEY"].clone(),
-            })
-        } else {
-            None
-        }
-    } else {
-        None
-    };
-    Engine::connect(&env.docker_host, tls.as_ref()).map_err(|e| e.to_string())
-}
-
-/// The proxy Berth drives for this plan, if any.
-pub fn proxy_for(plan: &Plan, engine: &Engine) -> Option<Proxy> {
-    let m = &plan.proxy.manager;
-    let or = |v: &Vec<String>, d: &[&str]| {
-        if v.is_empty() {
-            d.iter().map(|s| s.to_string()).collect()
-        } else {
-            v.clone()
-        }
-    };
-    match m.mode.as_str() {
-        "host" => Some(Proxy::Host {
-            config_path: m.config_path.clone().into(),
-            test: or(&m.test_command, &["nginx", "-t"]),
-            reload: or(&m.reload_command, &["nginx", "-s", "reload"]),
-        }),
-        "container" => Some(Proxy::Container {
-            engine: engine.clone(),
-            container: m.container.clone(),
-            config_path: if m.config_path.is_empty() {
-                "/etc/nginx/conf.d/berth.conf".into()
-            } else {
-                m.config_path.clone()
-            },
-        }),
-        _ => None,
-    }
-}
-
-/// Where the health gate sends its requests: the proxy's HTTP port on this machine.
-fn gate_base(plan: &Plan) -> Option<String> {
-    (!plan.proxy.manager.mode.is_empty() && plan.proxy.http_port != 0)
-        .then(|| format!("http://127.0.0.1:{}", plan.proxy.http_port))
 }
 
 /// A running deploy.
@@ -530,7 +459,7 @@ impl Run {
                 for (service, reference) in refs {
                     let log = self.log.clone();
                     let sink = move |line: String| log.info(line);
-                    let fut = engine.ensure_image(reference, policy.clone(), auth.as_ref(), timeout, &sink);
+                    let fut = engine.ensure_image(reference, policy, auth.as_ref(), timeout, &sink);
                     let img = tokio::select! {
                         r = self.log.wait_on(fut) => r.map_err(|e| failed(format!("service `{service}`: {e}")))?,
                         _ = self.cancel.cancelled() => return Err(failed("cancelled")),
@@ -767,148 +696,6 @@ impl Run {
             Outcome::Cancelled("cancelled before anything was switched".into())
         } else {
             o
-        }
-    }
-}
-
-async fn config_version(state: &AppState, env_id: i64) -> i64 {
-    sqlx::query_scalar(
-        "SELECT COALESCE(MAX(number), 0) FROM config_versions WHERE environment_id = $1",
-    )
-    .bind(env_id)
-    .fetch_one(&state.db.pool)
-    .await
-    .unwrap_or(0)
-}
-
-/// Records an immutable release and links the deploy to it.
-async fn create_release(
-    state: &AppState,
-    row: &DeployRow,
-    env: &EnvInfo,
-    plan: &Plan,
-    version: i64,
-) -> Result<Release, super::super::ServiceError> {
-    let mut tx = state.db.begin_write().await?;
-    let number: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(number), 0) + 1 FROM releases WHERE environment_id = $1",
-    )
-    .bind(env.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let body = serde_json::to_string(plan)
-        .map_err(|e| super::super::ServiceError::Internal(e.to_string()))?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO releases (environment_id, number, config_version, plan, git_sha, reason, trigger_kind, actor, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-    )
-    .bind(env.id)
-    .bind(number)
-    .bind(version)
-    .bind(&body)
-    .bind(&row.params.git_sha)
-    .bind(&row.params.reason)
-    .bind(&row.trigger)
-    .bind(&row.actor)
-    .bind(now_ms())
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE deploys SET release_id = $1 WHERE id = $2")
-        .bind(id)
-        .bind(row.id)
-        .execute(&mut *tx)
-        .await?;
-    super::super::audit::append(
-        &mut tx,
-        &super::super::Ctx::system(),
-        super::super::audit::NewEvent::new(
-            "release.create",
-            format!("project:{}/env:{}/release:{number}", env.project, env.slug),
-        )
-        .project(env.project_id)
-        .summary(serde_json::json!({
-            "deploy": row.id,
-            "config_version": version,
-            "requested_by": row.actor,
-            "images": plan.images.iter().map(|(s, i)| (s.clone(), i.id.clone())).collect::<BTreeMap<_, _>>(),
-        })),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Release {
-        id,
-        environment_id: env.id,
-        number,
-        plan: plan.clone(),
-    })
-}
-
-async fn mark_current(
-    state: &AppState,
-    env: &EnvInfo,
-    release: &Release,
-) -> Result<(), super::super::ServiceError> {
-    let mut tx = state.db.begin_write().await?;
-    store::ensure_runtime(&mut tx, env.id).await?;
-    let now = now_ms();
-    sqlx::query(
-        "UPDATE environment_runtime SET current_release_id = $1, updated_at = $2 WHERE environment_id = $3",
-    )
-    .bind(release.id)
-    .bind(now)
-    .bind(env.id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE releases SET deployed_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(release.id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Removes the images of releases no longer kept (not the ones a kept release uses).
-async fn prune_images(
-    state: &AppState,
-    engine: &Engine,
-    env: &EnvInfo,
-    keep: u32,
-    log: &DeployLog,
-) {
-    let Ok(kept) = store::kept_release_ids(&state.db, env.id, i64::from(keep)).await else {
-        return;
-    };
-    let Ok(rows) = sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM releases WHERE environment_id = $1 AND deployed_at IS NOT NULL",
-    )
-    .bind(env.id)
-    .fetch_all(&state.db.pool)
-    .await
-    else {
-        return;
-    };
-    let mut keep_images = std::collections::BTreeSet::new();
-    let mut drop_images = std::collections::BTreeSet::new();
-    for id in rows {
-        let Ok(r) = store::release(&state.db, id).await else {
-            continue;
-        };
-        for img in r.plan.images.values() {
-            if kept.contains(&id) {
-                keep_images.insert(img.id.clone());
-            } else {
-                drop_images.insert(img.id.clone());
-            }
-        }
-    }
-    for id in drop_images.difference(&keep_images) {
-        match engine.remove_image(id).await {
-            Ok(()) => log.info(format!(
-                "removed image {id} (older than the last {keep} releases)"
-            )),
-            Err(engine::EngineError::NotFound(_)) => {}
-            Err(e) => log.info(format!("kept image {id}: {e}")),
         }
     }
 }
