@@ -1,32 +1,20 @@
 use std::time::Duration;
 
-use engine::{CancellationToken, EngineError, Probe};
+use engine::EngineError;
 use stack::model::PortSpec;
 
-use crate::support::{engine, get, Guard, TEST_LABEL};
+use crate::support::{get, setup, wait_http, TEST_LABEL};
 
 const GRACE: Duration = Duration::from_secs(5);
 
 #[tokio::test]
 async fn start_publishes_the_http_port_on_loopback() {
-    let engine = engine().await;
-    let guard = Guard::new("publish");
+    let (engine, guard) = setup("publish").await;
     let started = engine.start(&guard.demo("web")).await.unwrap();
     let addr = started.http_addr.expect("the http port is published");
     assert!(addr.ip().is_loopback(), "{addr}");
     assert_eq!(started.name, guard.name("web"));
-    let probe = Probe::Http {
-        path: "/api/health".into(),
-    };
-    engine
-        .wait_ready(
-            &started.id,
-            &probe,
-            Duration::from_secs(20),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    wait_http(&engine, &started.id, 20).await;
     let (status, _) = get(addr, "localhost", "/api/health").await.unwrap();
     assert_eq!(status, 200);
     let info = engine.inspect(&started.id).await.unwrap().unwrap();
@@ -40,8 +28,7 @@ async fn start_publishes_the_http_port_on_loopback() {
 
 #[tokio::test]
 async fn a_stopped_container_of_the_same_name_is_replaced() {
-    let engine = engine().await;
-    let guard = Guard::new("replace");
+    let (engine, guard) = setup("replace").await;
     let first = engine.start(&guard.demo("web")).await.unwrap();
     let err = engine.start(&guard.demo("web")).await.unwrap_err();
     assert!(matches!(err, EngineError::Conflict(_)), "{err:?}");
@@ -53,8 +40,7 @@ async fn a_stopped_container_of_the_same_name_is_replaced() {
 
 #[tokio::test]
 async fn a_taken_port_is_port_taken_and_leaves_no_container() {
-    let engine = engine().await;
-    let guard = Guard::new("port-taken");
+    let (engine, guard) = setup("port-taken").await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut spec = guard.demo("web");
@@ -77,8 +63,7 @@ async fn a_taken_port_is_port_taken_and_leaves_no_container() {
 
 #[tokio::test]
 async fn stop_remove_is_idempotent() {
-    let engine = engine().await;
-    let guard = Guard::new("stop-remove");
+    let (engine, guard) = setup("stop-remove").await;
     let started = engine.start(&guard.demo("web")).await.unwrap();
     engine.stop_remove(&started.id, GRACE).await.unwrap();
     assert_eq!(engine.inspect(&started.id).await.unwrap(), None);
@@ -91,8 +76,7 @@ async fn stop_remove_is_idempotent() {
 
 #[tokio::test]
 async fn stop_then_restart() {
-    let engine = engine().await;
-    let guard = Guard::new("stop-restart");
+    let (engine, guard) = setup("stop-restart").await;
     let started = engine.start(&guard.demo("web")).await.unwrap();
     engine.stop(&started.id, GRACE).await.unwrap();
     let stopped = engine.inspect(&started.id).await.unwrap().unwrap();
@@ -107,8 +91,7 @@ async fn stop_then_restart() {
 
 #[tokio::test]
 async fn list_filters_by_labels() {
-    let engine = engine().await;
-    let guard = Guard::new("list");
+    let (engine, guard) = setup("list").await;
     for role in ["a", "b"] {
         let mut spec = guard.demo(role);
         spec.labels.insert("berth.role".into(), role.into());
@@ -139,8 +122,7 @@ async fn list_filters_by_labels() {
 
 #[tokio::test]
 async fn stats_report_memory_against_the_limit() {
-    let engine = engine().await;
-    let guard = Guard::new("stats");
+    let (engine, guard) = setup("stats").await;
     let mut spec = guard.demo("web");
     spec.memory_limit = Some(64 << 20);
     spec.cpu_limit = Some(0.5);
@@ -157,8 +139,7 @@ async fn stats_report_memory_against_the_limit() {
 
 #[tokio::test]
 async fn inspecting_an_unknown_container_is_none() {
-    let engine = engine().await;
-    let guard = Guard::new("unknown");
+    let (engine, guard) = setup("unknown").await;
     assert_eq!(engine.inspect(&guard.name("nope")).await.unwrap(), None);
     let err = engine.stats(&guard.name("nope")).await.unwrap_err();
     assert!(matches!(err, EngineError::NotFound(_)), "{err:?}");
@@ -166,8 +147,7 @@ async fn inspecting_an_unknown_container_is_none() {
 
 #[tokio::test]
 async fn a_missing_image_is_image_missing_at_start() {
-    let engine = engine().await;
-    let guard = Guard::new("start-missing");
+    let (engine, guard) = setup("start-missing").await;
     let mut spec = guard.demo("web");
     spec.image = format!("{}:v9", guard.name("nowhere"));
     let err = engine.start(&spec).await.unwrap_err();

@@ -1,9 +1,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use engine::{CancellationToken, EngineError, LogLine, LogStream};
+use engine::{CancellationToken, Engine, EngineError, LogLine, LogStream};
 
-use crate::support::{engine, Guard};
+use crate::support::{cancel_after, setup, Guard};
 
 fn migrate(guard: &Guard) -> engine::ContainerSpec {
     let mut spec = guard.demo("migrate");
@@ -14,28 +14,32 @@ fn migrate(guard: &Guard) -> engine::ContainerSpec {
     spec
 }
 
-#[tokio::test]
-async fn a_job_streams_its_lines_and_returns_zero() {
-    let engine = engine().await;
-    let guard = Guard::new("job-ok");
-    let spec = migrate(&guard);
-    let lines: Mutex<Vec<LogLine>> = Mutex::new(Vec::new());
+/// Runs `spec` as a job for at most `secs` seconds, without cancellation: its result and the
+/// lines it logged.
+async fn run(
+    engine: &Engine,
+    spec: &engine::ContainerSpec,
+    secs: u64,
+) -> (Result<i64, EngineError>, Vec<LogLine>) {
+    let lines = Mutex::new(Vec::new());
     let code = engine
         .run_job(
-            &spec,
-            Duration::from_secs(30),
+            spec,
+            Duration::from_secs(secs),
             CancellationToken::new(),
             &|line| lines.lock().unwrap().push(line),
         )
-        .await
-        .unwrap();
-    assert_eq!(code, 0);
-    let texts: Vec<String> = lines
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|l| l.text.clone())
-        .collect();
+        .await;
+    (code, lines.into_inner().unwrap())
+}
+
+#[tokio::test]
+async fn a_job_streams_its_lines_and_returns_zero() {
+    let (engine, guard) = setup("job-ok").await;
+    let spec = migrate(&guard);
+    let (code, lines) = run(&engine, &spec, 30).await;
+    assert_eq!(code.unwrap(), 0);
+    let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
     assert!(
         texts.contains(&"Running migrations:".to_owned()),
         "{texts:?}"
@@ -54,22 +58,11 @@ async fn a_job_streams_its_lines_and_returns_zero() {
 
 #[tokio::test]
 async fn a_failing_job_returns_its_exit_code_and_stderr() {
-    let engine = engine().await;
-    let guard = Guard::new("job-fail");
+    let (engine, guard) = setup("job-fail").await;
     let mut spec = migrate(&guard);
     spec.env = vec![("DEMO_MIGRATE_FAIL".into(), "1".into())];
-    let lines: Mutex<Vec<LogLine>> = Mutex::new(Vec::new());
-    let code = engine
-        .run_job(
-            &spec,
-            Duration::from_secs(30),
-            CancellationToken::new(),
-            &|line| lines.lock().unwrap().push(line),
-        )
-        .await
-        .unwrap();
-    assert_eq!(code, 1);
-    let lines = lines.into_inner().unwrap();
+    let (code, lines) = run(&engine, &spec, 30).await;
+    assert_eq!(code.unwrap(), 1);
     assert!(
         lines
             .iter()
@@ -81,20 +74,11 @@ async fn a_failing_job_returns_its_exit_code_and_stderr() {
 
 #[tokio::test]
 async fn a_job_past_its_timeout_is_killed_and_removed() {
-    let engine = engine().await;
-    let guard = Guard::new("job-timeout");
+    let (engine, guard) = setup("job-timeout").await;
     let mut spec = migrate(&guard);
     spec.command = Vec::new(); // serves until stopped
     let begun = Instant::now();
-    let err = engine
-        .run_job(
-            &spec,
-            Duration::from_secs(2),
-            CancellationToken::new(),
-            &|_| {},
-        )
-        .await
-        .unwrap_err();
+    let err = run(&engine, &spec, 2).await.0.unwrap_err();
     assert!(matches!(err, EngineError::Timeout(_)), "{err:?}");
     assert!(err.to_string().contains(&spec.name), "{err}");
     assert!(
@@ -107,16 +91,10 @@ async fn a_job_past_its_timeout_is_killed_and_removed() {
 
 #[tokio::test]
 async fn a_cancelled_job_is_killed_and_removed() {
-    let engine = engine().await;
-    let guard = Guard::new("job-cancel");
+    let (engine, guard) = setup("job-cancel").await;
     let mut spec = migrate(&guard);
     spec.command = Vec::new();
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        trigger.cancel();
-    });
+    let cancel = cancel_after(Duration::from_millis(800));
     let err = engine
         .run_job(&spec, Duration::from_secs(60), cancel, &|_| {})
         .await

@@ -1,32 +1,14 @@
 use std::time::Duration;
 
-use engine::{CancellationToken, LogStream, Probe};
+use engine::LogStream;
 use futures_util::StreamExt;
 
-use crate::support::{engine, get, Guard};
-
-async fn ready_demo(engine: &engine::Engine, guard: &Guard) -> engine::Started {
-    let started = engine.start(&guard.demo("web")).await.unwrap();
-    let probe = Probe::Http {
-        path: "/api/health".into(),
-    };
-    engine
-        .wait_ready(
-            &started.id,
-            &probe,
-            Duration::from_secs(20),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
-    started
-}
+use crate::support::{get, setup, start_ready};
 
 #[tokio::test]
 async fn logs_tail_returns_the_last_lines() {
-    let engine = engine().await;
-    let guard = Guard::new("logs-tail");
-    let started = ready_demo(&engine, &guard).await;
+    let (engine, guard) = setup("logs-tail").await;
+    let started = start_ready(&engine, &guard.demo("web")).await;
     let addr = started.http_addr.unwrap();
     for path in ["/api/health?n=1", "/api/health?n=2", "/api/health?n=3"] {
         get(addr, "localhost", path).await.unwrap();
@@ -54,9 +36,8 @@ async fn logs_tail_returns_the_last_lines() {
 
 #[tokio::test]
 async fn logs_follow_streams_new_lines() {
-    let engine = engine().await;
-    let guard = Guard::new("logs-follow");
-    let started = ready_demo(&engine, &guard).await;
+    let (engine, guard) = setup("logs-follow").await;
+    let started = start_ready(&engine, &guard.demo("web")).await;
     let mut follow = engine.logs(&started.id, 0, true);
     // The stream asks Docker only once polled, so requests keep coming until one shows up.
     let addr = started.http_addr.unwrap();
@@ -82,8 +63,7 @@ async fn logs_follow_streams_new_lines() {
 
 #[tokio::test]
 async fn logs_of_an_unknown_container_are_not_found() {
-    let engine = engine().await;
-    let guard = Guard::new("logs-unknown");
+    let (engine, guard) = setup("logs-unknown").await;
     let items: Vec<_> = engine.logs(&guard.name("nope"), 10, false).collect().await;
     assert_eq!(items.len(), 1);
     assert!(

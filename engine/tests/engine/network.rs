@@ -1,24 +1,37 @@
 use std::time::Duration;
 
-use engine::{CancellationToken, Probe};
+use engine::{ContainerSpec, Engine};
 
-use crate::support::{docker, engine, Guard};
+use crate::support::{docker, setup, wait_http, Guard};
 
-#[tokio::test]
-async fn containers_join_the_network_under_their_alias() {
-    let engine = engine().await;
-    let guard = Guard::new("network");
+/// Creates the test's network `<guard>-net` and returns its name.
+async fn network(engine: &Engine, guard: &Guard) -> String {
     let network = guard.name("net");
     engine
         .ensure_network(&network, &guard.labels())
         .await
         .unwrap();
+    network
+}
+
+/// The demo site, named `<guard>-<suffix>`, attached to `network`.
+fn demo_on(guard: &Guard, suffix: &str, network: &str) -> ContainerSpec {
+    ContainerSpec {
+        network: Some(network.to_owned()),
+        ..guard.demo(suffix)
+    }
+}
+
+#[tokio::test]
+async fn containers_join_the_network_under_their_alias() {
+    let (engine, guard) = setup("network").await;
+    let network = network(&engine, &guard).await;
+    // Ensuring it again is a no-op.
     engine
         .ensure_network(&network, &guard.labels())
         .await
         .unwrap();
-    let mut spec = guard.demo("web-1");
-    spec.network = Some(network.clone());
+    let mut spec = demo_on(&guard, "web-1", &network);
     spec.aliases = vec!["web".into()];
     spec.publish_http = false;
     let started = engine.start(&spec).await.unwrap();
@@ -31,32 +44,17 @@ async fn containers_join_the_network_under_their_alias() {
     assert!(aliases.contains("\"web\""), "{aliases}");
 
     // Without a published port, the HTTP probe reaches the container on its network.
-    let probe = Probe::Http {
-        path: "/api/health".into(),
-    };
-    engine
-        .wait_ready(
-            &started.id,
-            &probe,
-            Duration::from_secs(20),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    wait_http(&engine, &started.id, 20).await;
 }
 
 #[tokio::test]
 async fn a_network_in_use_is_not_removed_until_empty() {
-    let engine = engine().await;
-    let guard = Guard::new("network-rm");
-    let network = guard.name("net");
-    engine
-        .ensure_network(&network, &guard.labels())
+    let (engine, guard) = setup("network-rm").await;
+    let network = network(&engine, &guard).await;
+    let started = engine
+        .start(&demo_on(&guard, "web", &network))
         .await
         .unwrap();
-    let mut spec = guard.demo("web");
-    spec.network = Some(network.clone());
-    let started = engine.start(&spec).await.unwrap();
     let err = engine.remove_network(&network).await.unwrap_err();
     assert!(matches!(err, engine::EngineError::Conflict(_)), "{err:?}");
     engine

@@ -1,12 +1,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
 
 use engine::proxy::{Proxy, ProxyError, ReloadWait};
-use engine::{CancellationToken, Probe};
 
-use crate::support::{engine, get, Guard};
+use crate::support::{get, get_body, run_ok, setup, start_ready};
 
 /// A real nginx with its own prefix, listening on a free loopback port, stopped on drop.
 struct Nginx {
@@ -47,28 +45,22 @@ impl Nginx {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             bin,
         };
-        let output = Command::new(&nginx.bin)
-            .args(nginx.base())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "nginx did not start: {}",
-            String::from_utf8_lossy(&output.stderr)
+        run_ok(
+            Command::new(&nginx.bin).args(nginx.base()),
+            "cannot run nginx",
+            "nginx did not start",
         );
         nginx
     }
 
     fn base(&self) -> Vec<String> {
         let prefix = self.dir.path().display().to_string();
-        vec![
-            "-p".into(),
-            prefix.clone(),
-            "-c".into(),
-            format!("{prefix}/nginx.conf"),
-            "-g".into(),
-            format!("pid {prefix}/nginx.pid;"),
-        ]
+        let conf = format!("{prefix}/nginx.conf");
+        let pid = format!("pid {prefix}/nginx.pid;");
+        [("-p", prefix), ("-c", conf), ("-g", pid)]
+            .into_iter()
+            .flat_map(|(flag, value)| [flag.to_owned(), value])
+            .collect()
     }
 
     fn command(&self, extra: &[&str]) -> Vec<String> {
@@ -118,29 +110,10 @@ impl Drop for Nginx {
     }
 }
 
-async fn body(addr: SocketAddr, host: &str) -> (u16, String) {
-    let (status, text) = get(addr, host, "/").await.unwrap();
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-    (status, body)
-}
-
 #[tokio::test]
 async fn applied_config_routes_by_host_to_a_demo_container() {
-    let engine = engine().await;
-    let guard = Guard::new("proxy-route");
-    let started = engine.start(&guard.demo("web")).await.unwrap();
-    let probe = Probe::Http {
-        path: "/api/health".into(),
-    };
-    engine
-        .wait_ready(
-            &started.id,
-            &probe,
-            Duration::from_secs(20),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    let (engine, guard) = setup("proxy-route").await;
+    let started = start_ready(&engine, &guard.demo("web")).await;
     let nginx = Nginx::start();
     let config = format!(
         "server {{ listen {}; server_name site-a.test; location / {{ proxy_pass http://{}; }} }}\n",
@@ -171,7 +144,7 @@ async fn every_apply_serves_the_new_config_as_soon_as_it_returns() {
             .await
             .unwrap();
         assert_eq!(applied.reload, ReloadWait::WorkersReplaced);
-        assert_eq!(body(nginx.addr, "site.test").await, (200, version));
+        assert_eq!(get_body(nginx.addr, "site.test").await, (200, version));
     }
 }
 
@@ -198,7 +171,7 @@ async fn an_invalid_config_is_rejected_and_the_previous_one_keeps_serving() {
     let previous = std::fs::read_to_string(format!("{}.previous", nginx.managed().display()));
     assert_eq!(previous.unwrap(), good);
     assert_eq!(
-        body(nginx.addr, "site.test").await,
+        get_body(nginx.addr, "site.test").await,
         (200, "good".to_owned())
     );
 }
@@ -222,7 +195,7 @@ async fn a_first_config_that_is_invalid_leaves_no_file() {
     assert!(matches!(err, ProxyError::Invalid(_)), "{err:?}");
     assert_eq!(proxy.current().await.unwrap(), None);
     assert!(!nginx.managed().exists());
-    assert_eq!(body(nginx.addr, "site.test").await.0, 404);
+    assert_eq!(get_body(nginx.addr, "site.test").await.0, 404);
 }
 
 #[tokio::test]

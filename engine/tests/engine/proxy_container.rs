@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use engine::proxy::{Proxy, ProxyError, ReloadWait};
-use engine::{CancellationToken, ContainerSpec, Engine, Probe, Started};
+use engine::{Probe, Started};
 
-use crate::support::{engine, get, Guard};
+use crate::support::{get_body, run_ok, setup, start_until, Guard};
 
 const IMAGE: &str = "berth-engine-test-nginx:local";
 const CONFIG: &str = "/etc/nginx/conf.d/berth.conf";
@@ -81,52 +81,33 @@ fn nginx_image() -> &'static str {
     let dockerfile = "FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\n\
                       ENTRYPOINT [\"/usr/sbin/nginx\", \"-g\", \"daemon off;\"]\n";
     std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
-    let output = Command::new("docker")
-        .args(["build", "-q", "-t", IMAGE])
-        .arg(context.path())
-        .output()
-        .expect("these tests need the docker CLI");
-    assert!(
-        output.status.success(),
-        "building the nginx test image failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    run_ok(
+        Command::new("docker")
+            .args(["build", "-q", "-t", IMAGE])
+            .arg(context.path()),
+        "these tests need the docker CLI",
+        "building the nginx test image failed",
     );
     *built = true;
     IMAGE
 }
 
-async fn start_nginx(engine: &Engine, guard: &Guard) -> Started {
-    let spec = ContainerSpec {
-        name: guard.name("nginx"),
-        image: nginx_image().to_owned(),
-        labels: guard.labels(),
-        http_port: Some(8080),
-        publish_http: true,
-        ..Default::default()
-    };
-    let started = engine.start(&spec).await.unwrap();
+/// nginx in a container, published, and a `Proxy::Container` that manages its config.
+/// The guard removes the container.
+async fn nginx_in_container(test: &str) -> (Guard, Started, Proxy) {
+    let (engine, guard) = setup(test).await;
+    let spec = guard.spec("nginx", nginx_image(), 8080);
     // The default server answers 404 once nginx listens.
     let probe = Probe::Running {
         min_uptime: Duration::from_millis(300),
     };
-    engine
-        .wait_ready(
-            &started.id,
-            &probe,
-            Duration::from_secs(20),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
-    started
-}
-
-fn proxy(engine: &Engine, started: &Started) -> Proxy {
-    Proxy::Container {
-        engine: engine.clone(),
+    let started = start_until(&engine, &spec, &probe, 20).await;
+    let proxy = Proxy::Container {
+        engine,
         container: started.id.clone(),
         config_path: CONFIG.to_owned(),
-    }
+    };
+    (guard, started, proxy)
 }
 
 fn site(body: &str) -> String {
@@ -136,21 +117,12 @@ fn site(body: &str) -> String {
 }
 
 async fn body(started: &Started) -> (u16, String) {
-    let (status, text) = get(started.http_addr.unwrap(), "site.test", "/")
-        .await
-        .unwrap();
-    (
-        status,
-        text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned(),
-    )
+    get_body(started.http_addr.unwrap(), "site.test").await
 }
 
 #[tokio::test]
 async fn a_config_uploaded_into_the_container_serves_once_apply_returns() {
-    let engine = engine().await;
-    let guard = Guard::new("proxy-container");
-    let started = start_nginx(&engine, &guard).await;
-    let proxy = proxy(&engine, &started);
+    let (_guard, started, proxy) = nginx_in_container("proxy-container").await;
     assert_eq!(proxy.current().await.unwrap(), None);
     for round in 0..3 {
         let version = format!("round-{round}");
@@ -165,10 +137,7 @@ async fn a_config_uploaded_into_the_container_serves_once_apply_returns() {
 
 #[tokio::test]
 async fn an_invalid_config_in_the_container_is_rolled_back() {
-    let engine = engine().await;
-    let guard = Guard::new("proxy-container-invalid");
-    let started = start_nginx(&engine, &guard).await;
-    let proxy = proxy(&engine, &started);
+    let (_guard, started, proxy) = nginx_in_container("proxy-container-invalid").await;
     proxy.apply(&site("good")).await.unwrap();
     let err = proxy
         .apply("server { bogus_directive on; }")
@@ -184,10 +153,7 @@ async fn an_invalid_config_in_the_container_is_rolled_back() {
 
 #[tokio::test]
 async fn a_first_invalid_config_in_the_container_leaves_nginx_serving() {
-    let engine = engine().await;
-    let guard = Guard::new("proxy-container-first");
-    let started = start_nginx(&engine, &guard).await;
-    let proxy = proxy(&engine, &started);
+    let (_guard, started, proxy) = nginx_in_container("proxy-container-first").await;
     let err = proxy.apply("server { nonsense }").await.unwrap_err();
     assert!(matches!(err, ProxyError::Invalid(_)), "{err:?}");
     // This image has no `rm`, so the file is emptied instead of removed.

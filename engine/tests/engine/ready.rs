@@ -1,15 +1,9 @@
 use std::time::{Duration, Instant};
 
-use engine::{CancellationToken, EngineError, Probe};
+use engine::{Engine, EngineError, Probe, Started};
 use stack::model::HealthCheck;
 
-use crate::support::{engine, Guard};
-
-fn http() -> Probe {
-    Probe::Http {
-        path: "/api/health".into(),
-    }
-}
+use crate::support::{cancel_after, health, setup, wait, Guard};
 
 fn demo_check() -> HealthCheck {
     HealthCheck {
@@ -21,20 +15,32 @@ fn demo_check() -> HealthCheck {
     }
 }
 
+/// Starts the demo with the failure mode `var` (`DEMO_CRASH`, …) switched on.
+async fn start_demo_with(engine: &Engine, guard: &Guard, var: &str) -> Started {
+    engine.start(&guard.demo_with("web", var)).await.unwrap()
+}
+
+/// Waits up to `secs` seconds for `probe`, which must fail, and in less than `within`.
+async fn fails_within(
+    engine: &Engine,
+    id: &str,
+    probe: &Probe,
+    secs: u64,
+    within: Duration,
+) -> EngineError {
+    let begun = Instant::now();
+    let err = wait(engine, id, probe, secs).await.unwrap_err();
+    assert!(begun.elapsed() < within, "took {:?}", begun.elapsed());
+    err
+}
+
 #[tokio::test]
 async fn docker_health_passes_with_the_demo_check() {
-    let engine = engine().await;
-    let guard = Guard::new("docker-health");
+    let (engine, guard) = setup("docker-health").await;
     let mut spec = guard.demo("web");
     spec.health = Some(demo_check());
     let started = engine.start(&spec).await.unwrap();
-    engine
-        .wait_ready(
-            &started.id,
-            &Probe::DockerHealth,
-            Duration::from_secs(30),
-            CancellationToken::new(),
-        )
+    wait(&engine, &started.id, &Probe::DockerHealth, 30)
         .await
         .unwrap();
     let info = engine.inspect(&started.id).await.unwrap().unwrap();
@@ -43,26 +49,9 @@ async fn docker_health_passes_with_the_demo_check() {
 
 #[tokio::test]
 async fn a_crashing_container_fails_early_with_its_exit_code_and_output() {
-    let engine = engine().await;
-    let guard = Guard::new("crash");
-    let mut spec = guard.demo("web");
-    spec.env = vec![("DEMO_CRASH".into(), "1".into())];
-    let started = engine.start(&spec).await.unwrap();
-    let begun = Instant::now();
-    let err = engine
-        .wait_ready(
-            &started.id,
-            &http(),
-            Duration::from_secs(60),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        begun.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        begun.elapsed()
-    );
+    let (engine, guard) = setup("crash").await;
+    let started = start_demo_with(&engine, &guard, "DEMO_CRASH").await;
+    let err = fails_within(&engine, &started.id, &health(), 60, Duration::from_secs(10)).await;
     let EngineError::Exited { code, logs } = &err else {
         panic!("expected Exited, got {err:?}");
     };
@@ -81,24 +70,14 @@ async fn a_crashing_container_fails_early_with_its_exit_code_and_output() {
 
 #[tokio::test]
 async fn a_job_like_container_that_exits_fails_the_running_probe() {
-    let engine = engine().await;
-    let guard = Guard::new("crash-norestart");
-    let mut spec = guard.demo("web");
-    spec.env = vec![("DEMO_CRASH".into(), "1".into())];
+    let (engine, guard) = setup("crash-norestart").await;
+    let mut spec = guard.demo_with("web", "DEMO_CRASH");
     spec.restart = false;
     let started = engine.start(&spec).await.unwrap();
     let probe = Probe::Running {
         min_uptime: Duration::from_secs(3),
     };
-    let err = engine
-        .wait_ready(
-            &started.id,
-            &probe,
-            Duration::from_secs(30),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+    let err = wait(&engine, &started.id, &probe, 30).await.unwrap_err();
     assert!(
         matches!(err, EngineError::Exited { code: 3, .. }),
         "{err:?}"
@@ -107,40 +86,23 @@ async fn a_job_like_container_that_exits_fails_the_running_probe() {
 
 #[tokio::test]
 async fn running_waits_for_the_minimum_uptime() {
-    let engine = engine().await;
-    let guard = Guard::new("running");
+    let (engine, guard) = setup("running").await;
     let started = engine.start(&guard.demo("web")).await.unwrap();
     let begun = Instant::now();
     let probe = Probe::Running {
         min_uptime: Duration::from_secs(1),
     };
-    engine
-        .wait_ready(
-            &started.id,
-            &probe,
-            Duration::from_secs(20),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    wait(&engine, &started.id, &probe, 20).await.unwrap();
     assert!(begun.elapsed() >= Duration::from_secs(1));
 }
 
 #[tokio::test]
 async fn an_unhealthy_container_is_unhealthy() {
-    let engine = engine().await;
-    let guard = Guard::new("unhealthy");
-    let mut spec = guard.demo("web");
-    spec.env = vec![("DEMO_START_UNHEALTHY".into(), "1".into())];
+    let (engine, guard) = setup("unhealthy").await;
+    let mut spec = guard.demo_with("web", "DEMO_START_UNHEALTHY");
     spec.health = Some(demo_check());
     let started = engine.start(&spec).await.unwrap();
-    let err = engine
-        .wait_ready(
-            &started.id,
-            &Probe::DockerHealth,
-            Duration::from_secs(30),
-            CancellationToken::new(),
-        )
+    let err = wait(&engine, &started.id, &Probe::DockerHealth, 30)
         .await
         .unwrap_err();
     let EngineError::Unhealthy(output) = &err else {
@@ -151,22 +113,9 @@ async fn an_unhealthy_container_is_unhealthy() {
 
 #[tokio::test]
 async fn an_http_probe_that_never_answers_200_times_out_naming_the_answer() {
-    let engine = engine().await;
-    let guard = Guard::new("http-timeout");
-    let mut spec = guard.demo("web");
-    spec.env = vec![("DEMO_START_UNHEALTHY".into(), "1".into())];
-    let started = engine.start(&spec).await.unwrap();
-    let begun = Instant::now();
-    let err = engine
-        .wait_ready(
-            &started.id,
-            &http(),
-            Duration::from_secs(3),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
-    assert!(begun.elapsed() < Duration::from_secs(6));
+    let (engine, guard) = setup("http-timeout").await;
+    let started = start_demo_with(&engine, &guard, "DEMO_START_UNHEALTHY").await;
+    let err = fails_within(&engine, &started.id, &health(), 3, Duration::from_secs(6)).await;
     let EngineError::Timeout(message) = &err else {
         panic!("expected Timeout, got {err:?}");
     };
@@ -179,19 +128,11 @@ async fn an_http_probe_that_never_answers_200_times_out_naming_the_answer() {
 
 #[tokio::test]
 async fn waiting_can_be_cancelled() {
-    let engine = engine().await;
-    let guard = Guard::new("ready-cancel");
-    let mut spec = guard.demo("web");
-    spec.env = vec![("DEMO_START_UNHEALTHY".into(), "1".into())];
-    let started = engine.start(&spec).await.unwrap();
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        trigger.cancel();
-    });
+    let (engine, guard) = setup("ready-cancel").await;
+    let started = start_demo_with(&engine, &guard, "DEMO_START_UNHEALTHY").await;
+    let cancel = cancel_after(Duration::from_millis(500));
     let err = engine
-        .wait_ready(&started.id, &http(), Duration::from_secs(30), cancel)
+        .wait_ready(&started.id, &health(), Duration::from_secs(30), cancel)
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::Cancelled), "{err:?}");

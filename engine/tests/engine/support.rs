@@ -1,5 +1,6 @@
-//! What the tests share: the engine, the demo image, unique names, and guards that remove
-//! whatever a test started even when it fails.
+//! What the tests share: the engine, the demo image, unique names, guards that remove
+//! whatever a test started even when it fails, and the start-and-wait and HTTP steps many
+//! tests take.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use engine::{ContainerSpec, Engine};
+use engine::{CancellationToken, ContainerSpec, Engine, EngineError, Probe, Started};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const DEMO_IMAGE: &str = "berth-demo:v1";
@@ -88,16 +89,32 @@ impl Guard {
         reference.to_owned()
     }
 
+    /// `image` serving HTTP on `http_port`, published on a random loopback port, labelled
+    /// for cleanup, not restarted.
+    pub fn spec(&self, suffix: &str, image: &str, http_port: u16) -> ContainerSpec {
+        ContainerSpec {
+            name: self.name(suffix),
+            image: image.to_owned(),
+            labels: self.labels(),
+            http_port: Some(http_port),
+            publish_http: true,
+            ..Default::default()
+        }
+    }
+
     /// The demo site, published on a random loopback port, labelled for cleanup.
     pub fn demo(&self, suffix: &str) -> ContainerSpec {
         ContainerSpec {
-            name: self.name(suffix),
-            image: demo_image().to_owned(),
-            labels: self.labels(),
-            http_port: Some(8000),
-            publish_http: true,
             restart: true,
-            ..Default::default()
+            ..self.spec(suffix, demo_image(), 8000)
+        }
+    }
+
+    /// The demo site with `var=1` set, one of its failure modes (`DEMO_CRASH`, …).
+    pub fn demo_with(&self, suffix: &str, var: &str) -> ContainerSpec {
+        ContainerSpec {
+            env: vec![(var.into(), "1".into())],
+            ..self.demo(suffix)
         }
     }
 }
@@ -121,6 +138,76 @@ impl Drop for Guard {
             docker(&["rmi", image]);
         }
     }
+}
+
+/// The local engine and a guard for the test named `test`.
+pub async fn setup(test: &str) -> (Engine, Guard) {
+    (engine().await, Guard::new(test))
+}
+
+/// The demo's health endpoint, as a probe.
+pub fn health() -> Probe {
+    Probe::Http {
+        path: "/api/health".into(),
+    }
+}
+
+/// Waits up to `secs` seconds for `probe`, without cancellation.
+pub async fn wait(engine: &Engine, id: &str, probe: &Probe, secs: u64) -> Result<(), EngineError> {
+    engine
+        .wait_ready(
+            id,
+            probe,
+            Duration::from_secs(secs),
+            CancellationToken::new(),
+        )
+        .await
+}
+
+/// Waits up to `secs` seconds until the demo's /api/health answers 200; fails the test if not.
+pub async fn wait_http(engine: &Engine, id: &str, secs: u64) {
+    wait(engine, id, &health(), secs).await.unwrap();
+}
+
+/// Starts `spec` and waits up to `secs` seconds for `probe`; fails the test if either fails.
+pub async fn start_until(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    probe: &Probe,
+    secs: u64,
+) -> Started {
+    let started = engine.start(spec).await.unwrap();
+    wait(engine, &started.id, probe, secs).await.unwrap();
+    started
+}
+
+/// Starts `spec` and waits (20 s at most) until its /api/health answers 200.
+pub async fn start_ready(engine: &Engine, spec: &ContainerSpec) -> Started {
+    start_until(engine, spec, &health(), 20).await
+}
+
+/// A token that cancels itself after `delay`.
+pub fn cancel_after(delay: Duration) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        trigger.cancel();
+    });
+    cancel
+}
+
+/// Runs `command`, failing the test with `missing` when it cannot run and with `failed` and
+/// its stderr when it does not succeed.
+pub fn run_ok(command: &mut Command, missing: &str, failed: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{missing}: {e}"));
+    assert!(
+        output.status.success(),
+        "{failed}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Runs the docker CLI, returning its output lines (errors ignored: this is cleanup).
@@ -159,4 +246,11 @@ pub async fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<(u
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not HTTP: {text:?}")))?;
     Ok((status, text))
+}
+
+/// A GET of `/` for `host`: (status, body without the headers); fails the test if unanswered.
+pub async fn get_body(addr: SocketAddr, host: &str) -> (u16, String) {
+    let (status, text) = get(addr, host, "/").await.unwrap();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
 }
