@@ -52,7 +52,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:slug/sites") ssr=SsrMode::Async view=pages::sites::SitesPage/>
                     <Route path=path!("/projects/:slug/environments/:env") ssr=SsrMode::Async view=pages::environment::EnvironmentPage/>
                     <Route path=path!("/projects/:slug/environments/:env/stack") ssr=SsrMode::Async view=pages::stack::StackPage/>
-                    <Route path=path!("/deploys") ssr=SsrMode::Async view=pages::upcoming::DeploysPage/>
+                    <Route path=path!("/projects/:slug/environments/:env/deploys") ssr=SsrMode::Async view=pages::deploys::EnvDeploysPage/>
+                    <Route path=path!("/projects/:slug/environments/:env/containers") ssr=SsrMode::Async view=pages::containers::ContainersPage/>
+                    <Route path=path!("/deploys") ssr=SsrMode::Async view=pages::deploys::RecentDeploysPage/>
+                    <Route path=path!("/deploys/:id") ssr=SsrMode::Async view=pages::deploy::DeployPage/>
                     <Route path=path!("/charts") ssr=SsrMode::Async view=pages::upcoming::MetricsPage/>
                     <Route path=path!("/alerts") ssr=SsrMode::Async view=pages::upcoming::AlertsPage/>
                     <Route path=path!("/backups") ssr=SsrMode::Async view=pages::upcoming::BackupsPage/>

@@ -1,6 +1,9 @@
 //! One module per page.
 pub mod audit;
+pub mod containers;
 pub mod dashboard;
+pub mod deploy;
+pub mod deploys;
 pub mod environment;
 pub mod login;
 pub mod not_found;

@@ -3,6 +3,7 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod call;
+pub mod deploys;
 pub mod environments;
 pub mod members;
 pub mod projects;

@@ -14,11 +14,6 @@ fn Upcoming(title: &'static str, what: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn DeploysPage() -> impl IntoView {
-    view! { <Upcoming title="Deploys" what="No deploys yet. Deploys of your environments, with their steps and live logs, will be listed here."/> }
-}
-
-#[component]
 pub fn MetricsPage() -> impl IntoView {
     view! { <Upcoming title="Metrics" what="No metric sources yet. Request rates, latencies and errors per site will be charted here."/> }
 }

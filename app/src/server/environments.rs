@@ -7,7 +7,7 @@ use super::{now_ms, projects, validate, AppState};
 use crate::model::EnvironmentView;
 use serde_json::json;
 use sqlx::Row;
-use stack::model::ProxySettings;
+use stack::model::{ProxyManager, ProxySettings};
 
 /// What a caller may set on an environment.
 #[derive(Clone, Debug, Default)]
@@ -58,6 +58,13 @@ fn check_proxy(p: &ProxySettings) -> ServiceResult<()> {
             "must differ from the HTTP port",
         ));
     }
+    check_manager(&p.manager)?;
+    if !p.listen_address.is_empty() && p.listen_address.parse::<std::net::IpAddr>().is_err() {
+        return Err(ServiceError::invalid(
+            "proxy.listen_address",
+            "an IP address such as 127.0.0.1, or empty for all addresses",
+        ));
+    }
     if p.hsts_max_age > 2 * 31_536_000 {
         return Err(ServiceError::invalid(
             "proxy.hsts_max_age",
@@ -65,6 +72,38 @@ fn check_proxy(p: &ProxySettings) -> ServiceResult<()> {
         ));
     }
     Ok(())
+}
+
+fn check_manager(m: &ProxyManager) -> ServiceResult<()> {
+    let argv_ok = |v: &[String]| v.iter().all(|a| !a.is_empty() && !a.contains('\0'));
+    match m.mode.as_str() {
+        "" => Ok(()),
+        "host" | "container" => {
+            if m.config_path.trim().is_empty() || !m.config_path.starts_with('/') {
+                return Err(ServiceError::invalid(
+                    "proxy.manager.config_path",
+                    "an absolute path for the generated configuration",
+                ));
+            }
+            if m.mode == "container" && m.container.trim().is_empty() {
+                return Err(ServiceError::invalid(
+                    "proxy.manager.container",
+                    "the nginx container's name",
+                ));
+            }
+            if !argv_ok(&m.test_command) || !argv_ok(&m.reload_command) {
+                return Err(ServiceError::invalid(
+                    "proxy.manager",
+                    "commands are lists of non-empty arguments",
+                ));
+            }
+            Ok(())
+        }
+        _ => Err(ServiceError::invalid(
+            "proxy.manager.mode",
+            "`host`, `container` or empty (not managed)",
+        )),
+    }
 }
 
 /// An environment looked up for a caller who may read its project.
@@ -214,7 +253,7 @@ pub async fn create(
     let branch = branch(&input.branch)?;
     let host = docker_host(&input.docker_host)?;
     check_proxy(&input.proxy)?;
-    if !host.is_empty() {
+    if !host.is_empty() || input.proxy.manager != ProxyManager::default() {
         authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&p)).await?;
     }
     let mut tx = state.db.begin_write().await?;
@@ -278,8 +317,12 @@ pub async fn update(
     let branch = branch(&input.branch)?;
     let host = docker_host(&input.docker_host)?;
     check_proxy(&input.proxy)?;
-    if host != before.docker_host || input.protected != before.protected {
-        // Lifting protection or pointing at another engine is an admin's call.
+    if host != before.docker_host
+        || input.protected != before.protected
+        || input.proxy.manager != before.proxy.manager
+    {
+        // Lifting protection, pointing at another engine, or choosing the commands Berth
+        // runs to drive nginx is an admin's call.
         authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&e.project)).await?;
     }
     let mut tx = state.db.begin_write().await?;

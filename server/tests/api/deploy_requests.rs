@@ -70,7 +70,10 @@ async fn deployers_deploy_unprotected_maintainers_protected_viewers_nothing() {
     assert_eq!(s, 202, "{b}");
     assert_eq!(b["kind"], "deploy");
     assert_eq!(b["git_sha"], "abc123");
-    assert!(b["actor"].as_str().unwrap().starts_with("dee (token "), "{b}");
+    assert!(
+        b["actor"].as_str().unwrap().starts_with("dee (token "),
+        "{b}"
+    );
     let (s, b) = deploy(&app, &max, "production", json!({})).await;
     assert_eq!(s, 202, "{b}");
     // Viewers see the history; the refusals are in the audit log.

@@ -221,3 +221,54 @@ async fn a_remote_docker_host_asks_for_its_tls_secrets() {
         json!(["DOCKER_TLS_CLIENT_CERT", "DOCKER_TLS_CLIENT_KEY"])
     );
 }
+
+#[tokio::test]
+async fn only_admins_choose_the_commands_that_drive_nginx() {
+    let w = world().await;
+    let path = "/projects/shop/environments/production";
+    let manager = json!({
+        "http_port": 8080,
+        "manager": {
+            "mode": "host",
+            "config_path": "/tmp/berth-test.conf",
+            "test_command": ["nginx", "-t"],
+            "reload_command": ["touch", "/tmp/owned"]
+        }
+    });
+    let (s, e) = w
+        .app
+        .api(
+            Method::PATCH,
+            path,
+            Some(&w.maint),
+            Some(json!({"proxy": manager})),
+        )
+        .await;
+    assert_eq!(s, 403, "a maintainer may not set commands Berth runs: {e}");
+    let (_, env) = w.app.api(Method::GET, path, Some(&w.viewer), None).await;
+    assert_eq!(env["proxy"]["manager"]["mode"], "");
+    let bad = json!({"http_port": 8080, "manager": {"mode": "ssh", "config_path": "/x"}});
+    let root = w.admin.clone();
+    let (s, e) = w
+        .app
+        .api(
+            Method::PATCH,
+            path,
+            Some(&root),
+            Some(json!({"proxy": bad})),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["field"], "proxy.manager.mode");
+    let (s, e) = w
+        .app
+        .api(
+            Method::PATCH,
+            path,
+            Some(&root),
+            Some(json!({"proxy": manager})),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["proxy"]["manager"]["mode"], "host");
+}
