@@ -82,6 +82,7 @@ fn main() {
     };
     let input = RenderInput {
         environment: "production",
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,

@@ -50,6 +50,9 @@ pub struct Upstream {
 pub struct RenderInput<'a> {
     /// Environment slug: picks `SiteSpec::hosts[environment]` and `SiteSpec::tls[environment]`.
     pub environment: &'a str,
+    /// Makes the upstream and log-format names unique when one nginx serves several
+    /// environments (`shop_production` → `upstream berth_shop_production_web`); empty: none.
+    pub namespace: &'a str,
     pub sites: &'a [SiteSpec],
     pub upstreams: &'a [Upstream],
     pub proxy: &'a ProxySettings,
@@ -114,6 +117,13 @@ pub fn render(input: &RenderInput) -> Result<String, Vec<RenderError>> {
     let env = input.environment;
     let proxy = input.proxy;
 
+    if !input
+        .namespace
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        errors.push("", "namespace", "only letters, digits, `-` and `_`");
+    }
     if proxy.http_port == 0 {
         errors.push("", "proxy.http_port", "must be a port number (1-65535)");
     }
@@ -334,8 +344,18 @@ fn write_config(
     );
     out.push_str("# Include it in nginx's `http { }` context.\n\n");
 
+    let prefix = if input.namespace.is_empty() {
+        "berth_".to_string()
+    } else {
+        format!("berth_{}_", input.namespace)
+    };
+    let log_format = if input.namespace.is_empty() {
+        LOG_FORMAT.to_string()
+    } else {
+        format!("berth_{}_multi_site", input.namespace)
+    };
     for service in used {
-        let _ = writeln!(out, "upstream berth_{service} {{");
+        let _ = writeln!(out, "upstream {prefix}{service} {{");
         out.push_str("    least_conn;\n");
         let servers = &upstreams[service];
         if servers.is_empty() {
@@ -350,7 +370,7 @@ fn write_config(
 
     let _ = writeln!(
         out,
-        "log_format {LOG_FORMAT} '$remote_addr - $remote_user [$time_local] '\n\
+        "log_format {log_format} '$remote_addr - $remote_user [$time_local] '\n\
          \x20                        '\"$request\" $status $body_bytes_sent '\n\
          \x20                        '\"$http_referer\" \"$http_user_agent\" '\n\
          \x20                        '\"$http_host\" $request_time';\n"
@@ -385,7 +405,7 @@ fn write_config(
             let stem = site.names[0].replace("*.", "wildcard.");
             let dir = dir.trim_end_matches('/');
             out.push('\n');
-            let _ = writeln!(out, "    access_log {dir}/{stem}.access.log {LOG_FORMAT};");
+            let _ = writeln!(out, "    access_log {dir}/{stem}.access.log {log_format};");
             let _ = writeln!(out, "    error_log {dir}/{stem}.error.log;");
         }
         for route in &site.routes {
@@ -393,7 +413,7 @@ fn write_config(
             let _ = writeln!(out, "    location {} {{", route.path);
             match &route.target {
                 RouteTarget::Service { service } => {
-                    let _ = writeln!(out, "        proxy_pass http://berth_{service};");
+                    let _ = writeln!(out, "        proxy_pass http://{prefix}{service};");
                     out.push_str(
                         "        proxy_set_header Host $host;\n\
                          \x20       proxy_set_header X-Real-IP $remote_addr;\n\

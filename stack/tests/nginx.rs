@@ -178,6 +178,7 @@ fn errors_of(
 ) -> Vec<RenderError> {
     render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites,
         upstreams,
         proxy,
@@ -217,6 +218,7 @@ fn seed_stack_renders_like_the_reference_and_passes_nginx_t() {
     let proxy = production();
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,
@@ -352,6 +354,7 @@ fn plain_http_environment() {
     };
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,
@@ -390,6 +393,7 @@ fn tls_without_redirect_listens_on_both_ports() {
     };
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,
@@ -412,6 +416,7 @@ fn tls_without_redirect_listens_on_both_ports() {
     };
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,
@@ -445,6 +450,7 @@ fn a_service_without_servers_gets_a_down_placeholder() {
     };
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,
@@ -466,6 +472,7 @@ fn output_is_deterministic() {
     let proxy = production();
     let input = RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,
@@ -521,6 +528,7 @@ fn environment_picks_its_hosts() {
     let proxy = production();
     let config = render(&RenderInput {
         environment: "staging",
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,
@@ -534,6 +542,7 @@ fn environment_picks_its_hosts() {
     // No sites at all still makes a valid (if empty) config.
     let config = render(&RenderInput {
         environment: "development",
+        namespace: "",
         sites: &sites,
         upstreams: &upstreams,
         proxy: &proxy,
@@ -590,6 +599,7 @@ fn a_hostname_claimed_by_two_sites_is_refused() {
     );
     assert!(render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &sites,
         upstreams: &seed_upstreams(),
         proxy: &production(),
@@ -613,6 +623,7 @@ fn hostnames_follow_rfc_1123() {
         let sites = vec![site("s", good, &[])];
         let input = RenderInput {
             environment: ENV,
+            namespace: "",
             sites: &sites,
             upstreams: &upstreams,
             proxy: &proxy,
@@ -682,6 +693,7 @@ fn routes_are_checked() {
     s.routes.retain(|r| r.path != "/");
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &[s],
         upstreams: &upstreams,
         proxy: &ProxySettings {
@@ -765,6 +777,7 @@ fn injection_is_refused_in_every_field() {
             mutate(&mut s, payload);
             let result = render(&RenderInput {
                 environment: ENV,
+                namespace: "",
                 sites: &[s],
                 upstreams: &upstreams,
                 proxy: &proxy,
@@ -812,6 +825,7 @@ fn injection_is_refused_in_every_field() {
         let log_dir = format!("/var/log/{payload}");
         let errors = render(&RenderInput {
             environment: ENV,
+            namespace: "",
             sites: &[],
             upstreams: &upstreams,
             proxy: &proxy,
@@ -833,6 +847,7 @@ fn injection_is_refused_in_every_field() {
     );
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &[s],
         upstreams: &upstreams,
         proxy: &ProxySettings {
@@ -916,6 +931,7 @@ fn nginx_t_reports_a_broken_config() {
     );
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &sites,
         upstreams: &seed_upstreams(),
         proxy: &production(),
@@ -941,6 +957,7 @@ fn nginx_t_reports_a_broken_config() {
     ];
     let config = render(&RenderInput {
         environment: ENV,
+        namespace: "",
         sites: &seed_sites(None),
         upstreams: &upstreams,
         proxy: &ProxySettings {

@@ -32,6 +32,7 @@ pub async fn nginx_config(
     let proxy: ProxySettings = e.proxy.clone();
     stack::nginx::render(&RenderInput {
         environment: &e.slug,
+        namespace: &format!("{}_{}", project, e.slug),
         sites: &site_specs,
         upstreams: &upstreams,
         proxy: &proxy,

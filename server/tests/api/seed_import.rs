@@ -327,8 +327,8 @@ async fn the_seed_sites_generate_an_nginx_config_that_real_nginx_accepts() {
     for needle in [
         "server_name site-a.com www.site-a.com;",
         "server_name portal.com www.portal.com;",
-        "proxy_pass http://berth_authoring;",
-        "proxy_pass http://berth_portal;",
+        "proxy_pass http://berth_idp-cms_production_authoring;",
+        "proxy_pass http://berth_idp-cms_production_portal;",
         "return 301 https://$host$request_uri;",
         "X-Frame-Options",
     ] {

@@ -298,3 +298,18 @@ async fn one_deploy_at_a_time_the_next_waits_and_cancel_works() {
         .await;
     assert_eq!(code, 409, "an ended deploy cannot be cancelled");
 }
+
+#[tokio::test]
+async fn a_failing_first_deploy_leaves_nothing_running() {
+    let s = Stage::new("d-first").await;
+    s.set_var("IMAGE_TAG", "v2-unhealthy", false).await;
+    let d = s.deploy_and_wait(json!({})).await;
+    assert_eq!(status(&d), "failed", "{}", log_text(&d));
+    assert_eq!(step_status(&d, "rollback"), "ok", "{}", log_text(&d));
+    assert!(s.running().await.is_empty());
+    let (code, _) = s.through_proxy("site-a.local", "/api/health").await;
+    assert_eq!(code, 502, "the upstream placeholder answers fast");
+    s.set_var("IMAGE_TAG", "v1", false).await;
+    assert_eq!(status(&s.deploy_and_wait(json!({})).await), "succeeded");
+    s.assert_serving("v1").await;
+}

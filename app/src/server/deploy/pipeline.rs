@@ -235,6 +235,7 @@ impl Run {
                     .collect();
                 stack::nginx::render(&stack::nginx::RenderInput {
                     environment: &self.env.slug,
+                    namespace: &super::rollout::proxy_namespace(&self.env),
                     sites: &plan.sites,
                     upstreams: &upstreams,
                     proxy: &plan.proxy,
@@ -388,7 +389,11 @@ impl Run {
                     Ok(p) => p,
                     Err(e) => return Outcome::Failed(e.to_string()),
                 };
-                plan.services.clear();
+                // Nothing was ever deployed: every service at zero replicas (the sites'
+                // routes still name them, so the proxy keeps its placeholders).
+                for s in plan.services.iter_mut() {
+                    s.replicas = 0;
+                }
                 (plan, 0)
             }
         };
@@ -655,7 +660,9 @@ impl Run {
             Some(r) => (r.plan.clone(), r.number),
             None => {
                 let mut empty = failed_plan.clone();
-                empty.services.clear();
+                for s in empty.services.iter_mut() {
+                    s.replicas = 0;
+                }
                 (empty, 0)
             }
         };

@@ -22,6 +22,12 @@ pub const LABEL_REPLICA: &str = "berth.replica";
 pub const LABEL_DEPLOY: &str = "berth.deploy";
 pub const LABEL_ROLE: &str = "berth.role";
 
+/// The names Berth's nginx configuration uses for this environment (upstreams, log format),
+/// unique when one nginx serves several environments and projects.
+pub fn proxy_namespace(env: &EnvInfo) -> String {
+    format!("{}_{}", env.project, env.slug)
+}
+
 /// The Docker network of an environment; services find each other by name on it.
 pub fn network_name(env: &EnvInfo) -> String {
     format!("berth-{}-{}", env.project, env.slug)
@@ -113,7 +119,7 @@ impl Rollout<'_> {
         let Some(proxy) = self.proxy else {
             return Ok(());
         };
-        let config = render_proxy(plan, &self.env.slug, upstreams)?;
+        let config = render_proxy(plan, self.env, upstreams)?;
         proxy
             .apply(&config)
             .await
@@ -499,7 +505,7 @@ fn probe_name(p: &Probe) -> String {
 /// The nginx configuration for a plan with these upstream servers.
 fn render_proxy(
     plan: &Plan,
-    env_slug: &str,
+    env: &EnvInfo,
     members: &BTreeMap<String, Vec<Member>>,
 ) -> Result<String, String> {
     let upstreams: Vec<Upstream> = plan
@@ -514,7 +520,8 @@ fn render_proxy(
         })
         .collect();
     stack::nginx::render(&stack::nginx::RenderInput {
-        environment: env_slug,
+        environment: &env.slug,
+        namespace: &proxy_namespace(env),
         sites: &plan.sites,
         upstreams: &upstreams,
         proxy: &plan.proxy,
