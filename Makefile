@@ -2,7 +2,7 @@
 #
 #   make run        build the release binary and start Berth on http://127.0.0.1:3000 (SQLite in ./data)
 #   make build      build the release binary (static assets embedded)
-#   make test       every check: fmt, clippy, tests on SQLite, tests on PostgreSQL, browser tests
+#   make test       every check: fmt, clippy, tests on SQLite and PostgreSQL, browser tests, API fuzzing
 #   make bench      the benchmarks
 #   make demo       Berth with a demo project deployed on Docker (needs a Docker engine)
 #   make dev        cargo leptos watch
@@ -51,12 +51,12 @@ define phase
 	fi
 endef
 
-.PHONY: help deps deps-browser deps-pg deps-nginx deps-runtime build run dev test fmt fmt-check clippy \
-        test-unit test-pg test-e2e bench demo clean
+.PHONY: help deps deps-browser deps-pg deps-nginx deps-runtime deps-fuzz build run dev test fmt fmt-check \
+        clippy test-unit test-pg test-e2e test-fuzz bench demo clean
 
 help:
 	@sed -n '3,9p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
-	@echo "  other targets: fmt fmt-check clippy test-unit test-pg test-e2e deps clean"
+	@echo "  other targets: fmt fmt-check clippy test-unit test-pg test-e2e test-fuzz deps clean"
 
 # ---- dependencies ---------------------------------------------------------------------------
 deps:
@@ -74,6 +74,10 @@ deps-runtime:
 
 deps-pg:
 	@$(ENSURE_DEPS) --no-rust --pg
+
+# schemathesis, pinned, in a Python venv ($$BERTH_VENV, default ~/.cache/berth-venv).
+deps-fuzz:
+	@$(ENSURE_DEPS) --no-rust --schemathesis
 
 # ---- build and run --------------------------------------------------------------------------
 # The server embeds the site at compile time, and cargo-leptos compiles the two at the same
@@ -129,12 +133,19 @@ test-pg: deps-pg deps-runtime | $(SITE_DIR)
 test-e2e: deps-browser deps-runtime build
 	cd end2end && BERTH_BIN="$(BERTH_BIN)" node --test --test-concurrency=1 tests/
 
+# Schema-based fuzzing of the REST API against its OpenAPI document: no request may get a 5xx.
+# The release binary on a throwaway data dir, no Docker engine; reports in $$FUZZ_REPORT
+# (default /tmp/berth-fuzz). See scripts/fuzz-api.sh for the knobs (FUZZ_EXAMPLES, FUZZ_SEED).
+test-fuzz: deps-fuzz build
+	BERTH_BIN="$(BERTH_BIN)" bash scripts/fuzz-api.sh
+
 test:
 	$(call phase,fmt-check)
 	$(call phase,clippy)
 	$(call phase,test-unit)
 	$(call phase,test-pg)
 	$(call phase,test-e2e)
+	$(call phase,test-fuzz)
 	@echo "==> all checks passed"
 
 # ---- benchmarks -----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 # Berth benchmarks (what `make bench` runs):
 #   1. `cargo bench -p server --bench foundation`: argon2id cost, GET /projects under load
 #      (in-process server, in-repo load generator), audit append rate, audit verify of 1M events;
+#   1a. `cargo bench -p server --bench webhook`: GitHub delivery latency p50/p99, alone and under
+#      concurrent load (signature, matching, queueing deploys, recording the delivery);
 #   1b. `cargo bench -p server --bench zero_downtime`: failed requests under steady load through
 #      nginx during Berth's rolling update vs a `docker compose up -d`-style stop-then-start,
 #      and Berth's own time per deploy (Docker engine and nginx needed);
@@ -30,6 +32,8 @@ RSS_TARGET_KB=$((40 * 1024))
 if [ -z "${BERTH_BENCH_SKIP_CARGO:-}" ]; then
   echo "==> cargo bench -p server --bench foundation"
   "$CARGO" bench -p server --bench foundation
+  echo "==> cargo bench -p server --bench webhook"
+  "$CARGO" bench -p server --bench webhook
   echo "==> cargo bench -p stack --features engine"
   "$CARGO" bench -p stack --features engine --bench stack
   # Needs the Docker engine and nginx (make bench runs scripts/ensure-deps.sh --docker first).

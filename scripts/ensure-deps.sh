@@ -2,7 +2,7 @@
 # Make sure the tools that building and testing Berth need are present; install the missing
 # ones when we can (root on Debian), otherwise list them and fail.
 #
-#   scripts/ensure-deps.sh [--browser] [--pg] [--no-rust] [--check]
+#   scripts/ensure-deps.sh [--browser] [--pg] [--nginx] [--docker] [--schemathesis] [--no-rust] [--check]
 #
 #   (default)  rustup target wasm32-unknown-unknown, cargo-leptos 0.3.10,
 #              wasm-bindgen-cli (the version pinned in Cargo.lock), wasm-opt (binaryen
@@ -11,6 +11,8 @@
 #   --pg       also the PostgreSQL server binaries (initdb, pg_ctl, postgres)
 #   --nginx    also nginx and openssl (the generated proxy config is checked with `nginx -t`)
 #   --docker   also a running Docker engine (docker.io; dockerd is started when not running)
+#   --schemathesis  also schemathesis (API fuzzing, `make test-fuzz`), pinned, in a Python
+#              venv at $BERTH_VENV (default ~/.cache/berth-venv)
 #   --no-rust  skip the default (Rust/wasm build tool) checks
 #   --check    only check, never install (also: BERTH_NO_INSTALL=1)
 #
@@ -20,6 +22,7 @@
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.10
+SCHEMATHESIS_VERSION=4.32.5
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOG="${BERTH_DEPS_LOG:-${TMPDIR:-/tmp}/berth-ensure-deps.log}"
 
@@ -27,6 +30,7 @@ want_browser=0
 want_pg=0
 want_nginx=0
 want_docker=0
+want_schemathesis=0
 want_rust=1
 check_only="${BERTH_NO_INSTALL:-0}"
 for arg in "$@"; do
@@ -35,9 +39,10 @@ for arg in "$@"; do
     --pg) want_pg=1 ;;
     --nginx) want_nginx=1 ;;
     --docker) want_docker=1 ;;
+    --schemathesis) want_schemathesis=1 ;;
     --no-rust) want_rust=0 ;;
     --check) check_only=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "ensure-deps: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -283,6 +288,41 @@ if [[ "$want_docker" == 1 ]]; then
     else
       step "docker engine" "NOT RUNNING"
       missing+=("a running Docker engine: start dockerd (or set DOCKER_HOST)")
+    fi
+  fi
+fi
+
+# ---- schemathesis (API fuzzing), in a venv of its own -----------------------------------
+# pip installs into the venv only, so it needs no root; python3 with its venv module is
+# installed with apt when missing.
+if [[ "$want_schemathesis" == 1 ]]; then
+  venv="${BERTH_VENV:-$HOME/.cache/berth-venv}"
+  st_version() { "$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}' || true; }
+  have="$(st_version)"
+  if [[ "$have" == "$SCHEMATHESIS_VERSION" ]]; then
+    step "schemathesis" "ok ($have, $venv)"
+  elif [[ "$check_only" == 1 ]]; then
+    step "schemathesis" "MISSING (have: ${have:-none}, need $SCHEMATHESIS_VERSION in $venv)"
+    missing+=("schemathesis $SCHEMATHESIS_VERSION: scripts/ensure-deps.sh --no-rust --schemathesis")
+  else
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+      if [[ "$can_install" == 1 ]]; then
+        step "python3-venv" "installing (apt-get install python3 python3-venv)"
+        apt_install python3 python3-venv
+      else
+        step "python3-venv" "MISSING"
+        missing+=("python3 with venv and ensurepip: apt-get install python3 python3-venv")
+      fi
+    fi
+    if python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+      step "schemathesis" "installing $SCHEMATHESIS_VERSION (was: ${have:-none}; venv $venv; log: $LOG)"
+      [[ -x "$venv/bin/pip" ]] || run_logged python3 -m venv "$venv"
+      run_logged "$venv/bin/pip" install --disable-pip-version-check -q "schemathesis==$SCHEMATHESIS_VERSION"
+      have="$(st_version)"
+      if [[ "$have" != "$SCHEMATHESIS_VERSION" ]]; then
+        echo "ensure-deps: schemathesis still reports '${have:-nothing}' after install" >&2
+        exit 1
+      fi
     fi
   fi
 fi

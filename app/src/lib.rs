@@ -50,6 +50,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects") ssr=SsrMode::Async view=pages::projects::ProjectsPage/>
                     <Route path=path!("/projects/:slug") ssr=SsrMode::Async view=pages::project::ProjectPage/>
                     <Route path=path!("/projects/:slug/sites") ssr=SsrMode::Async view=pages::sites::SitesPage/>
+                    <Route path=path!("/projects/:slug/webhook") ssr=SsrMode::Async view=pages::webhook::WebhookPage/>
+                    <Route path=path!("/projects/:slug/webhook/deliveries/:id") ssr=SsrMode::Async view=pages::webhook::DeliveryPage/>
                     <Route path=path!("/projects/:slug/environments/:env") ssr=SsrMode::Async view=pages::environment::EnvironmentPage/>
                     <Route path=path!("/projects/:slug/environments/:env/stack") ssr=SsrMode::Async view=pages::stack::StackPage/>
                     <Route path=path!("/projects/:slug/environments/:env/deploys") ssr=SsrMode::Async view=pages::deploys::EnvDeploysPage/>

@@ -16,3 +16,4 @@ pub mod stack;
 pub mod team;
 pub mod tokens;
 pub mod upcoming;
+pub mod webhook;

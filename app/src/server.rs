@@ -24,6 +24,7 @@ pub mod validate;
 pub mod variables;
 pub mod versions;
 pub mod web;
+pub mod webhooks;
 
 pub use context::{Actor, Ctx, RequestMeta};
 pub use db::Db;

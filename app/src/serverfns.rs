@@ -13,3 +13,4 @@ pub mod stack;
 pub mod tokens;
 pub mod users;
 pub mod variables;
+pub mod webhooks;

@@ -14,6 +14,7 @@ pub mod system;
 pub mod tokens;
 pub mod users;
 pub mod variables;
+pub mod webhooks;
 
 use app::server::AppState;
 use axum::routing::{delete, get, post, put};
@@ -164,6 +165,16 @@ pub fn routes() -> Router<AppState> {
             "/projects/{project}/environments/{env}/export/env",
             get(stack_config::export_env),
         )
+        .route(
+            "/projects/{project}/webhook",
+            get(webhooks::get_settings).put(webhooks::put_settings),
+        )
+        .route("/projects/{project}/deliveries", get(webhooks::list))
+        .route("/projects/{project}/deliveries/{id}", get(webhooks::get))
+        .route(
+            "/projects/{project}/deliveries/{id}/replay",
+            post(webhooks::replay),
+        )
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/audit", get(audit::list))
@@ -171,4 +182,5 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/verify", get(audit::verify))
         .route("/openapi.json", get(openapi::document))
         .fallback(error::not_found)
+        .layer(axum::middleware::map_response(error::json_errors))
 }

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod guard;
+pub mod hooks;
 pub mod metrics;
 pub mod router;
 pub mod telemetry;

@@ -110,6 +110,22 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         }
     };
     let api = api::routes().with_state(state.clone());
+    // GitHub's deliveries: up to 25 MB, no session and no cross-site check (signed instead).
+    let hooks = Router::new()
+        .route(
+            "/api/hooks/github/{project}",
+            axum::routing::post(crate::hooks::github),
+        )
+        .with_state(state.clone())
+        .route_layer(from_fn_with_state(
+            server_state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(from_fn(guard::request_meta))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
     Router::new()
         .route("/healthz", get(api::system::healthz))
         .route("/metrics", get(api::system::metrics))
@@ -137,4 +153,5 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .with_state(server_state)
+        .merge(hooks)
 }

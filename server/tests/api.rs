@@ -23,3 +23,5 @@ mod operations;
 mod seed_import;
 #[path = "api/stack_config.rs"]
 mod stack_config;
+#[path = "api/webhooks.rs"]
+mod webhooks;

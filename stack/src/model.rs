@@ -204,6 +204,12 @@ pub struct DeploySettings {
     pub job_timeout_secs: u32,
     /// Releases whose images are kept for rollback (the current one included).
     pub keep_releases: u32,
+    /// What GitHub delivery deploys the environment's branch: `push` (every push),
+    /// `workflow_run` (a successful CI run on a push, after it built the images) or `manual`
+    /// (webhooks never deploy it).
+    pub trigger: String,
+    /// With `workflow_run`: only this workflow (its name or file path); empty: any workflow.
+    pub workflow: String,
 }
 
 impl Default for DeploySettings {
@@ -218,6 +224,8 @@ impl Default for DeploySettings {
             stop_grace_secs: 10,
             job_timeout_secs: 600,
             keep_releases: 5,
+            trigger: "push".into(),
+            workflow: String::new(),
         }
     }
 }

@@ -105,13 +105,23 @@ fn DeploySettingsForm(
                             <option value="always" selected=always>"always"</option>
                         </select>
                     </label>
+                    <label>"Webhook deploys on"
+                        <select name="trigger" disabled=!can_edit>
+                            {[("push", "push to the branch"), ("workflow_run", "successful workflow run"), ("manual", "never (manual only)")].into_iter().map(|(v, l)| view! {
+                                <option value=v selected=s.trigger == v>{l}</option>
+                            }).collect_view()}
+                        </select>
+                        <FieldError err field="trigger"/>
+                    </label>
+                    <label>"Workflow (optional)"<input name="workflow" value=s.workflow.clone() placeholder="any workflow" spellcheck="false" readonly=!can_edit/>
+                        <FieldError err field="workflow"/></label>
                     {SETTINGS_FIELDS.into_iter().zip(values).map(|((name, label), v)| view! {
                         <label>{label}<input name=name inputmode="numeric" size="6" value=v readonly=!can_edit/>
                             <FieldError err field=name/></label>
                     }).collect_view()}
                 </div>
                 {can_edit.then(|| view! { <button type="submit" class="primary">"Save deploy settings"</button> })}
-                <OtherError err fields=&["pull_timeout_secs", "ready_timeout_secs", "gate_timeout_secs", "gate_interval_secs", "drain_secs", "stop_grace_secs", "job_timeout_secs", "keep_releases"]/>
+                <OtherError err fields=&["pull_timeout_secs", "ready_timeout_secs", "gate_timeout_secs", "gate_interval_secs", "drain_secs", "stop_grace_secs", "job_timeout_secs", "keep_releases", "trigger", "workflow"]/>
             </ActionForm>
         </details>
     }

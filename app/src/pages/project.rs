@@ -62,7 +62,7 @@ pub fn ProjectPage() -> impl IntoView {
                     <Title text=format!("{} · Berth", p.name)/>
                     <h1>{p.name.clone()}" "<small class="muted"><code>{p.slug.clone()}</code></small></h1>
                     <p class="muted">"Your role: "{p.my_role.map(|r| r.to_string()).unwrap_or_default()}</p>
-                    <p><a id="sites-link" href=format!("/projects/{}/sites", p.slug)>"Sites →"</a></p>
+                    <p><a id="sites-link" href=format!("/projects/{}/sites", p.slug)>"Sites →"</a>" · "<a id="webhook-link" href=format!("/projects/{}/webhook", p.slug)>"GitHub webhook & deliveries →"</a></p>
                     <EnvironmentsCard list=envs project=slug.clone() can_create=perms.edit create=create_env/>
                     <VariablesCard rows=vars project=slug.clone() env=String::new() perms set=set_var delete=delete_var/>
                     <section class="card">

@@ -45,6 +45,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "deploys",
         sql: include_str!("../../../migrations/sqlite/0004_deploys.sql"),
     },
+    Migration {
+        version: 5,
+        name: "webhooks",
+        sql: include_str!("../../../migrations/sqlite/0005_webhooks.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -67,6 +72,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "deploys",
         sql: include_str!("../../../migrations/postgres/0004_deploys.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "webhooks",
+        sql: include_str!("../../../migrations/postgres/0005_webhooks.sql"),
     },
 ];
 

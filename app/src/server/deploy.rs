@@ -46,6 +46,8 @@ pub struct DeployRequest {
     pub kind: String,
     pub reason: String,
     pub git_sha: String,
+    /// The branch the commit was pushed to (`${GIT_BRANCH}`); empty: the environment's branch.
+    pub git_branch: String,
     /// `rollback`: the release number to go back to.
     pub release: Option<i64>,
     /// `scale`: service → replicas.
@@ -73,6 +75,17 @@ fn check_request(req: &DeployRequest) -> ServiceResult<()> {
         return Err(ServiceError::invalid(
             "git_sha",
             "a hexadecimal commit id (at most 64 characters)",
+        ));
+    }
+    if req.git_branch.len() > 200
+        || req
+            .git_branch
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ServiceError::invalid(
+            "git_branch",
+            "a branch name (at most 200 characters, no spaces)",
         ));
     }
     if req.kind == "rollback" && req.release.is_none() {
@@ -115,10 +128,28 @@ pub async fn request(
     ctx: &Ctx,
     project: &str,
     env: &str,
-    mut req: DeployRequest,
+    req: DeployRequest,
 ) -> ServiceResult<DeployView> {
     let e = env_for_deploy(state, ctx, project, env).await?;
+    let mut tx = state.db.begin_write().await?;
+    let id = enqueue(state, &mut tx, ctx, &e, req).await?;
+    tx.commit().await?;
+    state.deploys.wake();
+    store::deploy_view_by_id(&state.db, id).await
+}
+
+/// Checks a deploy request and queues it inside the caller's transaction (authorized and
+/// audited here); the caller commits and then wakes the runner. Returns the deploy id.
+pub async fn enqueue(
+    state: &AppState,
+    tx: &mut super::db::Tx,
+    ctx: &Ctx,
+    e: &EnvRef,
+    mut req: DeployRequest,
+) -> ServiceResult<i64> {
+    authorize(&state.db, ctx, deploy_action(e.protected), Some(&e.project)).await?;
     req.git_sha = req.git_sha.trim().to_ascii_lowercase();
+    req.git_branch = req.git_branch.trim().to_string();
     req.reason = req.reason.trim().to_string();
     if req.trigger.is_empty() {
         req.trigger = "manual".into();
@@ -141,10 +172,7 @@ pub async fn request(
         }
         _ => None,
     };
-    if matches!(
-        req.kind.as_str(),
-        "redeploy" | "scale" | "restart" | "rollback"
-    ) && req.kind != "rollback"
+    if matches!(req.kind.as_str(), "redeploy" | "scale" | "restart")
         && store::current_release_id(&state.db, e.id).await?.is_none()
     {
         return Err(ServiceError::Conflict(
@@ -154,15 +182,15 @@ pub async fn request(
     let params = store::Params {
         reason: req.reason.clone(),
         git_sha: req.git_sha.clone(),
+        git_branch: req.git_branch.clone(),
         scale: req.scale.clone(),
         services: req.services.clone(),
     };
-    let mut tx = state.db.begin_write().await?;
     if req.kind == "scale" {
-        scale_config(&mut tx, ctx, e.id, &req.scale).await?;
+        scale_config(tx, ctx, e.id, &req.scale).await?;
     }
     let id = store::insert_deploy(
-        &mut tx,
+        tx,
         e.id,
         &req.kind,
         &params,
@@ -178,7 +206,7 @@ pub async fn request(
         )
         .bind(e.id)
         .bind(id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         for old in &ids {
             sqlx::query(
@@ -187,7 +215,7 @@ pub async fn request(
             .bind(now_ms())
             .bind(format!("superseded by deploy #{id}"))
             .bind(old)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         ids
@@ -195,7 +223,7 @@ pub async fn request(
         Vec::new()
     };
     audit::append(
-        &mut tx,
+        tx,
         ctx,
         NewEvent::new(
             &format!("deploy.request.{}", req.kind),
@@ -206,6 +234,7 @@ pub async fn request(
             "deploy": id,
             "reason": req.reason,
             "git_sha": req.git_sha,
+            "git_branch": req.git_branch,
             "release": req.release,
             "scale": req.scale,
             "services": req.services,
@@ -214,9 +243,7 @@ pub async fn request(
         })),
     )
     .await?;
-    tx.commit().await?;
-    state.deploys.wake();
-    store::deploy_view_by_id(&state.db, id).await
+    Ok(id)
 }
 
 /// Scaling changes the configured replicas too, so the next deploy keeps them.

@@ -214,6 +214,8 @@ pub async fn save_deploy_settings(
     stop_grace_secs: String,
     job_timeout_secs: String,
     keep_releases: String,
+    trigger: Option<String>,
+    workflow: Option<String>,
 ) -> Result<DeploySettings, AppError> {
     super::call::run(|c| async move {
         let s = DeploySettings {
@@ -226,6 +228,8 @@ pub async fn save_deploy_settings(
             stop_grace_secs: number("stop_grace_secs", &stop_grace_secs)?,
             job_timeout_secs: number("job_timeout_secs", &job_timeout_secs)?,
             keep_releases: number("keep_releases", &keep_releases)?,
+            trigger: trigger.unwrap_or_else(|| "push".into()).trim().to_string(),
+            workflow: workflow.unwrap_or_default().trim().to_string(),
         };
         Ok(crate::server::deploy::set_settings(&c.state, &c.ctx, &project, &env, s).await?)
     })

@@ -25,6 +25,9 @@ pub struct NewDeploy {
     /// The commit being deployed; fills `${GIT_SHA}` in image references.
     #[serde(default)]
     pub git_sha: String,
+    /// The branch of the commit; fills `${GIT_BRANCH}` (default: the environment's branch).
+    #[serde(default)]
+    pub git_branch: String,
     /// Replace deploys of this environment still waiting in the queue (default true).
     #[serde(default)]
     pub supersede: Option<bool>,
@@ -110,6 +113,7 @@ pub async fn create(
         kind: "deploy".into(),
         reason: b.reason,
         git_sha: b.git_sha,
+        git_branch: b.git_branch,
         trigger: trigger_of(&ctx),
         supersede: b.supersede.unwrap_or(true),
         ..Default::default()

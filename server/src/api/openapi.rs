@@ -17,7 +17,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Berth API", description = "Manage projects, environments, configuration, deploys, releases, containers, members, tokens and the audit log."),
+    info(title = "Berth API", description = "Manage projects, environments, configuration, deploys, releases, containers, GitHub webhook deliveries, members, tokens and the audit log."),
     paths(
         super::users::me, super::users::list, super::users::create, super::users::update,
         super::projects::list, super::projects::create, super::projects::get, super::projects::delete,
@@ -42,6 +42,8 @@ impl Modify for BearerAuth {
         super::deploys::get_settings, super::deploys::put_settings,
         super::runtime::list, super::runtime::logs, super::runtime::restart, super::runtime::stop,
         super::runtime::get_watchdog, super::runtime::put_watchdog,
+        super::webhooks::get_settings, super::webhooks::put_settings, super::webhooks::list,
+        super::webhooks::get, super::webhooks::replay,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -230,3 +230,33 @@ async fn unknown_api_paths_are_json_404s() {
     assert_eq!(s, 404);
     assert_eq!(e["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn unparsable_queries_paths_and_methods_get_json_errors() {
+    let (app, t) = admin().await;
+    for (method, path, status, code) in [
+        (Method::GET, "/audit?limit=AAA", 400, "bad_request"),
+        (
+            Method::GET,
+            "/deploys/9223372036854775808",
+            400,
+            "bad_request",
+        ),
+        (Method::GET, "/deploys/1?after=x", 400, "bad_request"),
+        (Method::TRACE, "/projects", 405, "method_not_allowed"),
+    ] {
+        let (s, e) = app.api(method.clone(), path, Some(&t), None).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {e}"
+        );
+        assert!(
+            !e["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty(),
+            "{path}: {e}"
+        );
+    }
+}

@@ -168,10 +168,13 @@ impl Run {
             .await
             .map_err(|e| failed(format!("secrets: {e}")))?;
         self.log.set_redactor(plan::redactor(&secrets));
-        let mut extra = BTreeMap::new();
-        if !self.row.params.git_sha.is_empty() {
-            extra.insert("GIT_SHA".to_string(), self.row.params.git_sha.clone());
-        }
+        let p = &self.row.params;
+        let branch = if p.git_branch.is_empty() {
+            &self.env.branch
+        } else {
+            &p.git_branch
+        };
+        let extra = plan::git_variables(&p.git_sha, branch);
         let resolved = plan::resolve_all(plan, &secrets, &extra)
             .map_err(|errs| failed(format!("variables: {}", errs.join("; "))))?;
         for s in &plan.services {

@@ -19,11 +19,13 @@ pub struct EnvInfo {
     pub slug: String,
     pub protected: bool,
     pub docker_host: String,
+    /// The branch whose pushes deploy it.
+    pub branch: String,
 }
 
 pub async fn env_info(db: &Db, env_id: i64) -> ServiceResult<EnvInfo> {
     let r = sqlx::query(
-        "SELECT e.id, e.project_id, p.slug, e.slug, e.protected, e.docker_host FROM environments e \
+        "SELECT e.id, e.project_id, p.slug, e.slug, e.protected, e.docker_host, e.branch FROM environments e \
          JOIN projects p ON p.id = e.project_id WHERE e.id = $1",
     )
     .bind(env_id)
@@ -37,6 +39,7 @@ pub async fn env_info(db: &Db, env_id: i64) -> ServiceResult<EnvInfo> {
         slug: r.try_get(3)?,
         protected: r.try_get::<i64, _>(4)? != 0,
         docker_host: r.try_get(5)?,
+        branch: r.try_get(6)?,
     })
 }
 
@@ -146,6 +149,23 @@ pub fn redactor(secrets: &BTreeMap<String, String>) -> Redactor {
     interpolate::redactor(secrets.values().cloned())
 }
 
+/// What a deploy knows about its commit, for image tags and variables: `GIT_SHA`,
+/// `GIT_SHORT_SHA` (7 characters) and `GIT_BRANCH` (the pushed branch, else the environment's).
+pub fn git_variables(sha: &str, branch: &str) -> BTreeMap<String, String> {
+    let mut extra = BTreeMap::new();
+    if !sha.is_empty() {
+        extra.insert("GIT_SHA".to_string(), sha.to_string());
+        extra.insert(
+            "GIT_SHORT_SHA".to_string(),
+            sha.chars().take(7).collect::<String>(),
+        );
+    }
+    if !branch.is_empty() {
+        extra.insert("GIT_BRANCH".to_string(), branch.to_string());
+    }
+    extra
+}
+
 /// The variables of the whole environment resolved, with `extra` (e.g. `GIT_SHA`) as plain
 /// values that win. Errors name variables, never values.
 pub fn resolve_all(
@@ -233,6 +253,24 @@ pub fn registry_auth(resolved: &BTreeMap<String, String>) -> Option<engine::Regi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_variables_give_the_sha_its_short_form_and_the_branch() {
+        let v = git_variables("0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "main");
+        assert_eq!(v["GIT_SHA"], "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c");
+        assert_eq!(v["GIT_SHORT_SHA"], "0d1a26e");
+        assert_eq!(v["GIT_BRANCH"], "main");
+        let spec = ServiceSpec {
+            name: "web".into(),
+            image: "registry/app:${GIT_BRANCH}-${GIT_SHORT_SHA}".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            image_reference(&spec, &v).unwrap(),
+            "registry/app:main-0d1a26e"
+        );
+        assert!(git_variables("", "").is_empty());
+    }
 
     fn plan() -> Plan {
         let mut p = Plan::default();

@@ -42,6 +42,18 @@ fn check_settings(s: &DeploySettings) -> ServiceResult<()> {
             ));
         }
     }
+    if !matches!(s.trigger.as_str(), "push" | "workflow_run" | "manual") {
+        return Err(ServiceError::invalid(
+            "trigger",
+            "`push`, `workflow_run` or `manual`",
+        ));
+    }
+    if s.workflow.chars().count() > 200 || s.workflow.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "workflow",
+            "a workflow name or file path (at most 200 characters)",
+        ));
+    }
     if !matches!(s.pull_policy.as_str(), "if_missing" | "always") {
         return Err(ServiceError::invalid(
             "pull_policy",

@@ -25,6 +25,8 @@ pub const FINISHED: [&str; 6] = [
 pub struct Params {
     pub reason: String,
     pub git_sha: String,
+    /// The branch the commit was pushed to (`${GIT_BRANCH}`; empty: the environment's).
+    pub git_branch: String,
     /// `scale`: service → replicas.
     pub scale: BTreeMap<String, u32>,
     /// `restart`: the services to restart.
