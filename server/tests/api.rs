@@ -23,5 +23,9 @@ mod operations;
 mod seed_import;
 #[path = "api/stack_config.rs"]
 mod stack_config;
+#[path = "api/webhook_burst.rs"]
+mod webhook_burst;
+#[path = "api/webhook_triggers.rs"]
+mod webhook_triggers;
 #[path = "api/webhooks.rs"]
 mod webhooks;

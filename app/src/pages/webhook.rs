@@ -3,6 +3,7 @@
 //! why it deployed, was skipped or was refused; one delivery (`…/webhook/deliveries/:id`)
 //! with its headers and payload and a replay button.
 use crate::components::forms::{action_error, FieldError, OtherError};
+use crate::error::AppError;
 use crate::model::{fmt_ms, DeliveryView, WebhookView};
 use crate::pages::deploys::Status;
 use crate::serverfns::webhooks::{
@@ -99,14 +100,18 @@ fn SetupCard(w: WebhookView) -> impl IntoView {
 }
 
 #[component]
-fn ManageCard(project: String, repository: String) -> impl IntoView {
+fn ManageCard(
+    project: String,
+    repository: String,
+    /// The secret a plain form post generated, taken once per page render.
+    flashed: Resource<Result<Option<String>, AppError>>,
+) -> impl IntoView {
     let set_secret = ServerAction::<SetWebhookSecret>::new();
     let generate = ServerAction::<GenerateWebhookSecret>::new();
     let set_repo = ServerAction::<SetWebhookRepository>::new();
     let secret_err = action_error(set_secret);
     let generate_err = action_error(generate);
     let repo_err = action_error(set_repo);
-    let flashed = Resource::new(|| (), |_| take_webhook_secret());
     let (p1, p2) = (project.clone(), project.clone());
     let shown = move |v: String| {
         view! {
@@ -168,6 +173,9 @@ pub fn WebhookPage() -> impl IntoView {
         move || (slug(), before(), outcome()),
         |(s, b, o)| webhook_page(s, b, o),
     );
+    // Here, not in the card: the card may be built more than once while the page renders,
+    // and the generated secret can be taken from the session only once.
+    let flashed = Resource::new(|| (), |_| take_webhook_secret());
     view! {
         <Title text="GitHub webhook · Berth"/>
         <p class="crumbs"><a href="/projects">"Projects"</a>" / "<a href=move || format!("/projects/{}", slug())>{slug}</a></p>
@@ -183,7 +191,7 @@ pub fn WebhookPage() -> impl IntoView {
                 let repository = p.webhook.repository.clone();
                 view! {
                     <SetupCard w=p.webhook/>
-                    {p.can_manage.then(|| view! { <ManageCard project=project.clone() repository/> })}
+                    {p.can_manage.then(|| view! { <ManageCard project=project.clone() repository flashed/> })}
                     <section class="card">
                         <h2>"Deliveries"</h2>
                         <form method="get" class="row filters" id="delivery-filter">

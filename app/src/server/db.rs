@@ -4,7 +4,36 @@ use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A writing transaction (from [`Db::begin_write`]); use it as a connection (`&mut *tx`).
+/// On SQLite it also holds Berth's in-process write gate until it is committed or dropped,
+/// so that writers queue in order instead of polling SQLite's lock.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -16,6 +45,8 @@ pub enum Dialect {
 pub struct Db {
     pub pool: AnyPool,
     pub dialect: Dialect,
+    /// SQLite has one writer at a time: writers of this process wait here, in order.
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 struct Migration {
@@ -104,7 +135,11 @@ impl Db {
             Dialect::Postgres => opts.max_connections(16),
         };
         let pool = opts.connect(url).await?;
-        Ok(Db { pool, dialect })
+        Ok(Db {
+            pool,
+            dialect,
+            write_gate: Default::default(),
+        })
     }
 
     /// Applies the migrations not yet applied, each in its own transaction.
@@ -141,11 +176,30 @@ impl Db {
     /// (SQLite: the database; PostgreSQL: the audit head row), so concurrent writers queue
     /// instead of failing, and the audit chain stays linear across replicas.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let _: AnyQueryResult =
-            sqlx::query("UPDATE audit_head SET locked = locked + 1 WHERE id = 1")
-                .execute(&mut *tx)
-                .await?;
+        if self.dialect == Dialect::Sqlite {
+            // Writers of this process queue in order on the gate. Other writers (another
+            // process, the deploy log's own batches) may still hold SQLite's lock: SQLite's
+            // busy handler would sleep in growing steps (up to 100 ms each), so wait for
+            // those in short async steps instead.
+            let gate =
+                tokio::time::timeout(SQLITE_WRITE_WAIT, self.write_gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+            let mut tx = Tx {
+                inner: self.pool.begin().await?,
+                _gate: Some(gate),
+            };
+            tx.execute("PRAGMA busy_timeout = 0").await?;
+            let taken = take_write_lock(&mut tx).await;
+            tx.execute("PRAGMA busy_timeout = 10000").await?;
+            taken?;
+            return Ok(tx);
+        }
+        let mut tx = Tx {
+            inner: self.pool.begin().await?,
+            _gate: None,
+        };
+        let _: AnyQueryResult = sqlx::query(WRITE_LOCK).execute(&mut *tx).await?;
         Ok(tx)
     }
 
@@ -154,6 +208,40 @@ impl Db {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+}
+
+/// The first statement of every writing transaction: it takes the write lock.
+const WRITE_LOCK: &str = "UPDATE audit_head SET locked = locked + 1 WHERE id = 1";
+/// How long a SQLite writer waits for the others before giving up (as `busy_timeout`).
+const SQLITE_WRITE_WAIT: Duration = Duration::from_secs(10);
+
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            // SQLITE_BUSY (5) and its extended codes (e.g. 261, 517), or the message.
+            d.code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 5)
+                || d.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+/// Takes SQLite's write lock, retrying every few milliseconds while another writer holds it.
+async fn take_write_lock(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    let deadline = std::time::Instant::now() + SQLITE_WRITE_WAIT;
+    let mut wait = Duration::from_millis(1);
+    loop {
+        match sqlx::query(WRITE_LOCK).execute(&mut **tx).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(4));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -131,7 +131,7 @@ async fn an_inserted_event_is_found() {
         hash: String::new(),
     };
     forged.hash = audit::event_hash(&forged);
-    let mut tx = app.state.db.pool.begin().await.unwrap();
+    let mut tx = app.state.db.begin_write().await.unwrap();
     audit::insert_raw(&mut tx, &forged).await.unwrap();
     tx.commit().await.unwrap();
     let r = audit::verify(&app.state.db).await.unwrap();
