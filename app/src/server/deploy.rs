@@ -363,9 +363,10 @@ pub async fn list(
     project: &str,
     env: &str,
     limit: i64,
+    before: Option<i64>,
 ) -> ServiceResult<Vec<DeployView>> {
     let e = environments::resolve(state, ctx, project, env).await?;
-    store::list_deploys(&state.db, e.id, limit.clamp(1, 500)).await
+    store::list_deploys(&state.db, e.id, limit.clamp(1, 500), before).await
 }
 
 /// Recent deploys of every environment of a project.

@@ -41,7 +41,7 @@ pub async fn deploy_page(id: i64) -> Result<(DeployDetail, bool), AppError> {
 #[server]
 pub async fn list_deploys(project: String, env: String) -> Result<Vec<DeployView>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::deploy::list(&c.state, &c.ctx, &project, &env, 50).await?)
+        Ok(crate::server::deploy::list(&c.state, &c.ctx, &project, &env, 50, None).await?)
     })
     .await
 }

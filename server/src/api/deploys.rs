@@ -72,6 +72,8 @@ pub struct RestartBody {
 pub struct ListQuery {
     /// At most this many (default 50).
     pub limit: Option<i64>,
+    /// Only entries older than this id (the last id of the previous page).
+    pub before: Option<i64>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -131,7 +133,15 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<DeployView>>> {
     Ok(Json(
-        deploy::list(&state, &ctx, &project, &env, q.limit.unwrap_or(50)).await?,
+        deploy::list(
+            &state,
+            &ctx,
+            &project,
+            &env,
+            q.limit.unwrap_or(50),
+            q.before,
+        )
+        .await?,
     ))
 }
 

@@ -214,3 +214,46 @@ async fn queued_deploys_cancel_and_supersede_and_every_step_is_audited() {
         assert!(doc["paths"][p].is_object(), "{p} missing from openapi");
     }
 }
+
+#[tokio::test]
+async fn the_deploy_history_pages_back_with_before() {
+    let app = world().await;
+    let root = app.token("root", Scope::Write).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (s, b) = deploy(
+            &app,
+            &root,
+            "staging",
+            json!({"reason": format!("r{i}"), "supersede": false}),
+        )
+        .await;
+        assert_eq!(s, 202, "{b}");
+        ids.push(b["id"].as_i64().unwrap());
+    }
+    let page = |q: String| {
+        let app = &app;
+        let root = root.clone();
+        async move {
+            let (s, b) = app
+                .api(
+                    Method::GET,
+                    &format!("/projects/shop/environments/staging/deploys?{q}"),
+                    Some(&root),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
+            b.as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page("limit=2".into()).await, vec![ids[2], ids[1]]);
+    assert_eq!(
+        page(format!("limit=2&before={}", ids[1])).await,
+        vec![ids[0]]
+    );
+}

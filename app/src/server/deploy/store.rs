@@ -130,13 +130,20 @@ pub async fn deploy_view_by_id(db: &Db, id: i64) -> ServiceResult<DeployView> {
     deploy_view(&row)
 }
 
-pub async fn list_deploys(db: &Db, env_id: i64, limit: i64) -> ServiceResult<Vec<DeployView>> {
+/// Newest first; `before` pages back (deploys with a smaller id).
+pub async fn list_deploys(
+    db: &Db,
+    env_id: i64,
+    limit: i64,
+    before: Option<i64>,
+) -> ServiceResult<Vec<DeployView>> {
     let sql = format!(
-        "SELECT {DEPLOY_COLS} FROM {DEPLOY_FROM} WHERE d.environment_id = $1 ORDER BY d.id DESC LIMIT $2"
+        "SELECT {DEPLOY_COLS} FROM {DEPLOY_FROM} WHERE d.environment_id = $1 AND d.id < $3 ORDER BY d.id DESC LIMIT $2"
     );
     let rows = sqlx::query(&sql)
         .bind(env_id)
         .bind(limit)
+        .bind(before.unwrap_or(i64::MAX))
         .fetch_all(&db.pool)
         .await?;
     rows.iter().map(deploy_view).collect()
