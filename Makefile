@@ -52,7 +52,7 @@ define phase
 endef
 
 .PHONY: help deps deps-browser deps-pg deps-nginx deps-runtime deps-fuzz build run dev test fmt fmt-check \
-        clippy test-unit test-pg test-e2e test-fuzz bench demo clean
+        clippy test-unit test-pg test-e2e test-fuzz fuzz-api bench demo clean
 
 help:
 	@sed -n '3,9p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -136,7 +136,12 @@ test-e2e: deps-browser deps-runtime build
 # Schema-based fuzzing of the REST API against its OpenAPI document: no request may get a 5xx.
 # The release binary on a throwaway data dir, no Docker engine; reports in $$FUZZ_REPORT
 # (default /tmp/berth-fuzz). See scripts/fuzz-api.sh for the knobs (FUZZ_EXAMPLES, FUZZ_SEED).
-test-fuzz: deps-fuzz build
+test-fuzz: build
+	@$(MAKE) --no-print-directory fuzz-api
+
+# The fuzzing alone, on the release binary as it is (`make test` runs it right after
+# test-e2e has built it, instead of building again).
+fuzz-api: deps-fuzz
 	BERTH_BIN="$(BERTH_BIN)" bash scripts/fuzz-api.sh
 
 test:
@@ -145,7 +150,7 @@ test:
 	$(call phase,test-unit)
 	$(call phase,test-pg)
 	$(call phase,test-e2e)
-	$(call phase,test-fuzz)
+	$(call phase,fuzz-api)
 	@echo "==> all checks passed"
 
 # ---- benchmarks -----------------------------------------------------------------------------
