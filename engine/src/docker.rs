@@ -70,14 +70,47 @@ impl fmt::Debug for Engine {
 
 impl Engine {
     /// `host`: `""` (the `DOCKER_HOST` variable, else the local socket), `unix:///path`, or
-    /// `tcp://host:port` (HTTPS when `tls` is given). Only checks the address; see [`Engine`].
+    /// `tcp://host:port`, which needs `tls`: a remote engine is reached over TLS or not at all
+    /// ([`EngineError::TlsRequired`]); see [`Engine::connect_insecure`] for the one exception.
+    /// Only checks the address; see [`Engine`].
     pub fn connect(host: &str, tls: Option<&TlsMaterial>) -> Result<Engine, EngineError> {
+        Engine::open(host, tls, false)
+    }
+
+    /// Like [`Engine::connect`], but a `tcp://` host without TLS material is reached over
+    /// plain HTTP. Only for a host someone entitled to decide has marked insecure.
+    pub fn connect_insecure(host: &str, tls: Option<&TlsMaterial>) -> Result<Engine, EngineError> {
+        Engine::open(host, tls, true)
+    }
+
+    fn open(
+        host: &str,
+        tls: Option<&TlsMaterial>,
+        allow_plain: bool,
+    ) -> Result<Engine, EngineError> {
+        let from_env = host.trim().is_empty();
         let host = match host.trim() {
             "" => std::env::var("DOCKER_HOST")
                 .ok()
                 .filter(|h| !h.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_SOCKET.to_owned()),
             h => h.to_owned(),
+        };
+        let env_tls;
+        let tls = match tls {
+            Some(t) => Some(t),
+            None if from_env && !host.starts_with("unix://") => {
+                env_tls = docker_cert_path()
+                    .map(read_tls_dir)
+                    .transpose()
+                    .map_err(|e| {
+                        EngineError::Other(format!(
+                            "cannot read the TLS files of DOCKER_CERT_PATH for {host}: {e}"
+                        ))
+                    })?;
+                env_tls.as_ref()
+            }
+            None => None,
         };
         let (target, tls_dir) = if let Some(path) = host.strip_prefix("unix://") {
             (Target::Unix(path.to_owned()), None)
@@ -99,16 +132,19 @@ impl Engine {
                     };
                     (target, Some(dir))
                 }
-                None if host.starts_with("https://") => {
-                    return Err(EngineError::Other(format!(
-                        "Docker engine at {host} needs TLS material (CA, certificate and key)"
+                None if allow_plain && !host.starts_with("https://") => {
+                    (Target::Http(format!("tcp://{addr}")), None)
+                }
+                None => {
+                    return Err(EngineError::TlsRequired(format!(
+                        "the Docker engine at {host} is remote: Berth reaches it only over TLS, \
+                         and no TLS material (CA, client certificate and key) was given"
                     )))
                 }
-                None => (Target::Http(format!("tcp://{addr}")), None),
             }
         } else {
             return Err(EngineError::Other(format!(
-                "unsupported Docker host {host:?}: use unix:///path/to/docker.sock or tcp://host:port"
+                "unsupported Docker host {host:?}: use unix:///path/to/docker.sock or tcp://host:port (with TLS)"
             )));
         };
         Ok(Engine {
@@ -202,6 +238,26 @@ fn write_tls(tls: &TlsMaterial) -> std::io::Result<tempfile::TempDir> {
     Ok(dir)
 }
 
+/// Where the Docker CLI convention keeps TLS files for `DOCKER_HOST`: `DOCKER_CERT_PATH`, or
+/// `~/.docker` when `DOCKER_TLS_VERIFY` is set; `None` when neither is.
+fn docker_cert_path() -> Option<PathBuf> {
+    let set = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    if let Some(dir) = set("DOCKER_CERT_PATH") {
+        return Some(PathBuf::from(dir));
+    }
+    set("DOCKER_TLS_VERIFY")?;
+    set("HOME").map(|h| PathBuf::from(h).join(".docker"))
+}
+
+fn read_tls_dir(dir: PathBuf) -> std::io::Result<TlsMaterial> {
+    let read = |f: &str| std::fs::read_to_string(dir.join(f));
+    Ok(TlsMaterial {
+        ca_pem: read("ca.pem")?,
+        cert_pem: read("cert.pem")?,
+        key_pem: read("key.pem")?,
+    })
+}
+
 fn parse_version(text: &str) -> Option<ClientVersion> {
     let (major, minor) = text.trim().split_once('.')?;
     Some(ClientVersion {
@@ -233,6 +289,54 @@ mod tests {
         assert!(err.to_string().contains("unsupported Docker host"), "{err}");
     }
 
+    fn material() -> TlsMaterial {
+        TlsMaterial {
+            ca_pem: "CA".into(),
+            cert_pem: "CERT".into(),
+            key_pem: "KEY".into(),
+        }
+    }
+
+    fn uses_tls(engine: &Engine) -> bool {
+        matches!(engine.inner.target, Target::Https { .. })
+    }
+
+    #[test]
+    fn a_tcp_host_without_tls_material_is_refused() {
+        let err = Engine::connect("tcp://10.0.0.5:2376", None).unwrap_err();
+        assert!(matches!(err, EngineError::TlsRequired(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("tcp://10.0.0.5:2376"), "{text}");
+        assert!(text.contains("only over TLS"), "{text}");
+        let err = Engine::connect("http://10.0.0.5:2375", None).unwrap_err();
+        assert!(matches!(err, EngineError::TlsRequired(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_tcp_host_with_tls_material_uses_https() {
+        let engine = Engine::connect("tcp://10.0.0.5:2376", Some(&material())).unwrap();
+        assert!(uses_tls(&engine));
+        assert!(format!("{engine:?}").contains("tls: true"), "{engine:?}");
+    }
+
+    #[test]
+    fn plain_tcp_only_when_insecure_is_asked_for_explicitly() {
+        let engine = Engine::connect_insecure("tcp://10.0.0.5:2375", None).unwrap();
+        assert!(!uses_tls(&engine));
+        // TLS material still wins over the insecure mark.
+        let engine = Engine::connect_insecure("tcp://10.0.0.5:2376", Some(&material())).unwrap();
+        assert!(uses_tls(&engine));
+        // An https:// address never goes plain.
+        let err = Engine::connect_insecure("https://10.0.0.5:2376", None).unwrap_err();
+        assert!(matches!(err, EngineError::TlsRequired(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_unix_socket_needs_no_tls() {
+        let engine = Engine::connect("unix:///var/run/docker.sock", None).unwrap();
+        assert!(!uses_tls(&engine));
+    }
+
     #[test]
     fn debug_hides_the_key() {
         let tls = TlsMaterial {
@@ -260,7 +364,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let engine = Engine::connect(&format!("tcp://127.0.0.1:{port}"), None).unwrap();
+        let engine = Engine::connect_insecure(&format!("tcp://127.0.0.1:{port}"), None).unwrap();
         let err = engine.ping().await.unwrap_err();
         assert!(matches!(err, EngineError::Unreachable(_)), "{err:?}");
         assert!(err.to_string().contains("onnection refused"), "{err}");

@@ -25,6 +25,9 @@ pub enum EngineError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    /// A remote (`tcp://`) engine asked for without TLS material, and not marked insecure.
+    #[error("{0}")]
+    TlsRequired(String),
     #[error("{0}")]
     Other(String),
 }
