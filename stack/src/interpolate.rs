@@ -419,23 +419,86 @@ fn percent_encoded(s: &str) -> String {
     out
 }
 
-/// Builds a [`Redactor`] for these secret values. Values shorter than
-/// [`MIN_REDACT_CHARS`] characters are ignored (see there).
-pub fn redactor(secrets: impl IntoIterator<Item = String>) -> Redactor {
-    let mut set = BTreeSet::new();
-    for secret in secrets {
-        for form in [json_escaped(&secret), percent_encoded(&secret), secret] {
-            if form.chars().count() >= MIN_REDACT_CHARS {
-                set.insert(form);
+/// Secrets of at least this many bytes are also masked in their base64 forms (shorter ones
+/// would leave needles of a few characters that match ordinary base64 text).
+pub const MIN_BASE64_BYTES: usize = 8;
+
+const BASE64_STANDARD: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_URL_SAFE: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The base64 characters that depend only on `secret`, when it sits `offset` (0, 1 or 2)
+/// bytes into a 3-byte group of some longer encoded blob. The first 0/2/3 characters mix in
+/// the unknown bytes before it, and the last one (unless the secret ends a group) the bytes
+/// after it; both are dropped, as is padding.
+fn base64_core(secret: &[u8], offset: usize, alphabet: &[u8; 64]) -> String {
+    let mut bytes = vec![0u8; offset];
+    bytes.extend_from_slice(secret);
+    let mut encoded = String::with_capacity(bytes.len() * 4 / 3 + 4);
+    for chunk in bytes.chunks(3) {
+        let group = u32::from(chunk[0]) << 16
+            | u32::from(*chunk.get(1).unwrap_or(&0)) << 8
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..=chunk.len() {
+            encoded.push(alphabet[(group >> (18 - 6 * i)) as usize & 63] as char);
+        }
+    }
+    let skip = [0, 2, 3][offset];
+    let end = if bytes.len() % 3 == 0 {
+        encoded.len()
+    } else {
+        encoded.len() - 1
+    };
+    encoded.get(skip..end).unwrap_or_default().to_string()
+}
+
+/// Every form of one secret that [`Redactor::redact`] looks for.
+fn forms(secret: String) -> Vec<String> {
+    let mut forms = vec![json_escaped(&secret), percent_encoded(&secret)];
+    // A log split into lines before redaction must still lose every line of a PEM key.
+    if secret.contains('\n') {
+        forms.extend(secret.lines().map(str::to_string));
+    }
+    if secret.len() >= MIN_BASE64_BYTES {
+        for offset in 0..3 {
+            for alphabet in [BASE64_STANDARD, BASE64_URL_SAFE] {
+                forms.push(base64_core(secret.as_bytes(), offset, alphabet));
             }
         }
     }
-    let mut needles: Vec<String> = set.into_iter().collect();
-    needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    Redactor { needles }
+    forms.push(secret);
+    forms
+}
+
+/// Builds a [`Redactor`] for these secret values: each value whole, JSON-escaped,
+/// percent-encoded, in base64 (both alphabets, any alignment; values of at least
+/// [`MIN_BASE64_BYTES`]) and, for a multi-line value, each of its lines. Forms shorter than
+/// [`MIN_REDACT_CHARS`] characters are ignored (see there).
+pub fn redactor(secrets: impl IntoIterator<Item = String>) -> Redactor {
+    let mut red = Redactor::default();
+    red.insert(secrets.into_iter().flat_map(forms));
+    red
 }
 
 impl Redactor {
+    /// Adds every needle of `other`: a redactor only ever grows.
+    pub fn extend(&mut self, other: &Redactor) {
+        self.insert(other.needles.iter().cloned());
+    }
+
+    fn insert(&mut self, needles: impl IntoIterator<Item = String>) {
+        let mut set: BTreeSet<String> = self.needles.drain(..).collect();
+        set.extend(
+            needles
+                .into_iter()
+                .filter(|n| n.chars().count() >= MIN_REDACT_CHARS),
+        );
+        self.needles = set.into_iter().collect();
+        self.needles
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    }
+
     /// Whether there is nothing to redact.
     pub fn is_empty(&self) -> bool {
         self.needles.is_empty()

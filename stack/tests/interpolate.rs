@@ -359,3 +359,119 @@ fn redaction_property_no_secret_survives() {
         }
     }
 }
+
+/// A plain base64 encoder for the tests (independent of the one under test).
+fn b64(bytes: &[u8], url_safe: bool, pad: bool) -> String {
+    let alphabet: &[u8] = if url_safe {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..=chunk.len() {
+            out.push(alphabet[(n >> (18 - 6 * i)) as usize & 63] as char);
+        }
+        if pad {
+            for _ in chunk.len()..3 {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+const PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n\
+q8x0Zt3vYb1oXbPz9Vw0ab\n\
+ok\n\
+-----END PRIVATE KEY-----";
+
+#[test]
+fn redactor_masks_a_multi_line_secret_whole_and_line_by_line() {
+    let red = redactor(vec![PEM.to_string()]);
+    // Whole, inside a longer text.
+    assert_eq!(
+        red.redact(&format!("key={PEM}\nnext")),
+        format!("key={MASK}\nnext")
+    );
+    // A log split into lines before redaction still masks every line of the key...
+    for line in PEM.lines().filter(|l| l.chars().count() >= 4) {
+        assert_eq!(
+            red.redact(&format!("[web] {line}")),
+            format!("[web] {MASK}")
+        );
+    }
+    // ...also with Windows line ends, but lines shorter than MIN_REDACT_CHARS are left alone.
+    let crlf = PEM.replace('\n', "\r\n");
+    let out = red.redact(&crlf);
+    assert!(
+        !out.contains("MIIEvQ") && !out.contains("BEGIN PRIVATE"),
+        "{out}"
+    );
+    assert_eq!(red.redact("ok"), "ok");
+    // The JSON-escaped whole (a JSON log line) and the percent-encoded whole.
+    let json = serde_json::json!({ "key": PEM }).to_string();
+    assert_eq!(red.redact(&json), format!("{{\"key\":\"{MASK}\"}}"));
+    assert!(red
+        .redact(
+            &PEM.replace('\n', "%0A")
+                .replace(' ', "%20")
+                .replace('+', "%2B")
+        )
+        .starts_with(MASK));
+}
+
+#[test]
+fn redactor_masks_base64_of_a_secret_at_every_offset_in_both_alphabets() {
+    // Bytes chosen so that the standard and URL-safe encodings differ (`+`/`/` vs `-`/`_`).
+    let secret = "s3cr3t-ÿ>?~ÿþvalue";
+    let red = redactor(vec![secret.to_string()]);
+    let secret_chars = secret.len() * 4 / 3;
+    for prefix_len in 0..7 {
+        for suffix_len in [0, 1, 2, 5] {
+            let blob = format!(
+                "{}{secret}{}",
+                "p".repeat(prefix_len),
+                "s".repeat(suffix_len)
+            );
+            for url_safe in [false, true] {
+                for pad in [false, true] {
+                    let encoded = b64(blob.as_bytes(), url_safe, pad);
+                    let out = red.redact(&format!("data: {encoded} end"));
+                    assert!(out.contains(MASK), "{prefix_len}/{suffix_len}: {out}");
+                    // At most the prefix, suffix and two boundary characters are left.
+                    let left = out.len() - MASK.len() - "data:  end".len();
+                    assert!(
+                        left + secret_chars - 3 <= encoded.len(),
+                        "{prefix_len}/{suffix_len} url_safe={url_safe}: {out} from {encoded}"
+                    );
+                }
+            }
+        }
+    }
+    // Secrets under 8 bytes have no base64 needles (they would match too much).
+    let short = redactor(vec!["abcdefg".to_string()]);
+    assert_eq!(
+        short.redact(&b64(b"abcdefg", false, true)),
+        b64(b"abcdefg", false, true)
+    );
+}
+
+#[test]
+fn redactor_extend_only_grows_and_keeps_the_longest_secret_first() {
+    let mut red = redactor(vec!["hunter2".to_string()]);
+    red.extend(&redactor(vec!["hunter2-longer".to_string()]));
+    red.extend(&redactor(Vec::<String>::new()));
+    assert_eq!(
+        red.redact("a=hunter2-longer b=hunter2"),
+        format!("a={MASK} b={MASK}")
+    );
+    // Extending with the same values again changes nothing.
+    let before = format!("{red:?}");
+    red.extend(&red.clone());
+    assert_eq!(format!("{red:?}"), before);
+}
