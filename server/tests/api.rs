@@ -5,6 +5,8 @@ mod support;
 
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/account_rules.rs"]
+mod account_rules;
 #[path = "api/audit_chain.rs"]
 mod audit_chain;
 #[path = "api/authorization.rs"]

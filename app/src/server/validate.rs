@@ -87,7 +87,9 @@ pub fn duration_ms(field: &str, raw: &str) -> ServiceResult<Option<i64>> {
     if s.is_empty() || s == "never" {
         return Ok(None);
     }
-    let (num, unit) = s.split_at(s.len() - 1);
+    // Split before the last character, not the last byte: input may end in any character.
+    let split = s.char_indices().last().map_or(0, |(i, _)| i);
+    let (num, unit) = s.split_at(split);
     let n: i64 = num
         .parse()
         .ok()
@@ -138,5 +140,12 @@ mod tests {
         assert_eq!(duration_ms("e", "").unwrap(), None);
         assert!(duration_ms("e", "5y").is_err());
         assert!(duration_ms("e", "-1d").is_err());
+    }
+
+    #[test]
+    fn durations_ending_in_a_multibyte_character_are_refused_not_a_panic() {
+        for raw in ["1é", "é", "30日", "1d\u{1F600}", "\u{1F600}"] {
+            assert!(duration_ms("e", raw).is_err(), "{raw}");
+        }
     }
 }
