@@ -7,6 +7,9 @@
 //! `[ip:][host:]container[/proto]` and long syntax), `healthcheck` (`test` as `CMD`,
 //! `CMD-SHELL` or string; `interval`, `timeout`, `start_period`, `retries`; `disable`),
 //! `deploy.replicas` and `deploy.resources.{limits,reservations}.{cpus,memory}`.
+//! Which of the environment's variables a service receives follows compose: with an
+//! `env_file`, all of them; without, only the names `environment` passes through without a
+//! value (plus what its values reference). [`export`] writes it back the same way.
 //!
 //! Every other key is listed in [`ComposeImport::unsupported`] with its path and line —
 //! never silently dropped. Extension keys (`x-...`) are ignored with a note, except
@@ -404,6 +407,8 @@ fn service(
         ..Default::default()
     };
     let mut has_build = false;
+    let mut has_env_file = false;
+    let mut grants = Vec::new();
     let mut health_seen = false;
     let mut berth_ext = None;
     for (key, v) in ctx.entries(path, m)? {
@@ -416,7 +421,7 @@ fn service(
                 }
             }
             "deploy" => deploy(ctx, &kpath, v, &mut spec)?,
-            "environment" => spec.env = environment(ctx, &kpath, v)?,
+            "environment" => (spec.env, grants) = environment(ctx, &kpath, v)?,
             "volumes" => spec.volumes = volumes(ctx, &kpath, v)?,
             "ports" => spec.ports = ports(ctx, &kpath, v)?,
             "healthcheck" => {
@@ -433,10 +438,8 @@ fn service(
                     "not supported: Berth deploys images from a registry; build and push the image in CI",
                 );
             }
-            "env_file" => ctx.note(
-                &kpath,
-                "not imported: import the .env file itself as the environment's variables",
-            ),
+            // Import the .env file itself as the environment's variables.
+            "env_file" => has_env_file = true,
             "container_name" => ctx.note(
                 &kpath,
                 "not supported: Berth names containers itself (replicas need distinct names)",
@@ -448,6 +451,9 @@ fn service(
             _ => ctx.not_modeled(&kpath),
         }
     }
+    // As in compose: without an `env_file` a container gets only what its `environment`
+    // names; with one, every variable (the file's, imported as the environment's).
+    spec.inherit = (!has_env_file).then_some(grants);
     if let Some((kpath, v)) = berth_ext {
         extension(ctx, &kpath, v, &mut spec, health_seen)?;
     }
@@ -641,20 +647,26 @@ fn valid_env_name(name: &str) -> bool {
         && !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-fn environment(
-    ctx: &mut Ctx,
-    path: &[String],
-    v: &Value,
-) -> Result<BTreeMap<String, String>, InputError> {
+/// A service's `environment`: the values it sets, and the names it passes through without a
+/// value (compose takes those from the shell; in Berth they are the environment's variables
+/// the service receives).
+type ServiceEnvironment = (BTreeMap<String, String>, Vec<String>);
+
+fn environment(ctx: &mut Ctx, path: &[String], v: &Value) -> Result<ServiceEnvironment, InputError> {
     let mut env = BTreeMap::new();
-    let pass_through = |ctx: &mut Ctx, p: &[String], name: &str| {
-        ctx.note(
-            p,
-            format!(
-                "`{name}` has no value here (compose takes it from the shell); define it as a \
-                 variable of the environment in Berth"
-            ),
-        );
+    let mut grants: Vec<String> = Vec::new();
+    let mut pass_through = |ctx: &mut Ctx, p: &[String], name: &str| {
+        if !crate::interpolate::is_valid_name(name) {
+            ctx.note(
+                p,
+                format!(
+                    "`{name}` has no value here (compose takes it from the shell), and Berth's \
+                     variables cannot have that name: it is not set"
+                ),
+            );
+        } else if !grants.iter().any(|g| g == name) {
+            grants.push(name.to_string());
+        }
     };
     match v {
         Value::Null => {}
@@ -700,7 +712,7 @@ fn environment(
             ))
         }
     }
-    Ok(env)
+    Ok((env, grants))
 }
 
 fn is_named_volume(source: &str) -> bool {
@@ -1346,8 +1358,19 @@ pub fn export(services: &[ServiceSpec]) -> String {
         if !spec.command.is_empty() {
             m.insert(s("command"), strings(&spec.command));
         }
-        if !spec.env.is_empty() {
-            let env: Mapping = spec.env.iter().map(|(k, v)| (s(k), s(v))).collect();
+        let mut env: Mapping = spec.env.iter().map(|(k, v)| (s(k), s(v))).collect();
+        match &spec.inherit {
+            // Every variable of the environment: the exported .env file.
+            None => {
+                m.insert(s("env_file"), s(".env"));
+            }
+            Some(names) => {
+                for n in names.iter().filter(|n| !spec.env.contains_key(*n)) {
+                    env.insert(s(n), Value::Null);
+                }
+            }
+        }
+        if !env.is_empty() {
             m.insert(s("environment"), Value::Mapping(env));
         }
         if !spec.ports.is_empty() {

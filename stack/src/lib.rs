@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod model;
+pub mod reserved;
 
 #[cfg(feature = "engine")]
 pub mod compose;

@@ -14,8 +14,13 @@ pub struct ServiceSpec {
     pub replicas: u32,
     /// Command override, as argv (empty: the image's default).
     pub command: Vec<String>,
-    /// Environment overrides (win over environment and project variables).
+    /// Environment overrides (win over environment and project variables). A `${NAME}` in a
+    /// value grants the service that variable, whatever [`ServiceSpec::inherit`] says.
     pub env: BTreeMap<String, String>,
+    /// Which of the environment's application variables the service receives: `None`, every
+    /// one of them; `Some(names)`, only these (compose `environment: [NAME]` style). Names
+    /// Berth keeps for itself ([`crate::reserved`]) are never passed, either way.
+    pub inherit: Option<Vec<String>>,
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
     pub resources: Resources,

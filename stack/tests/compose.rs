@@ -152,6 +152,7 @@ fn rich_service_round_trips() {
             ("cluster.name".into(), "c".into()),
             ("NULLISH".into(), "null".into()),
         ]),
+        inherit: Some(vec!["SITE_NAME".into(), "DATABASE_URL".into()]),
         ports: vec![
             PortSpec {
                 host_ip: "127.0.0.1".into(),
@@ -272,16 +273,17 @@ fn environment_forms() {
     assert_eq!(s.env["C"], "x y");
     assert_eq!(s.env["D"], "1.5");
     assert_eq!(s.env["E"], "");
-    // Values taken from the shell are reported, not dropped silently.
+    // Values taken from the shell are the environment's variables the service receives;
+    // a name Berth's variables cannot have is reported, not dropped silently.
     let i =
         ok("services:\n  app:\n    image: a\n    environment:\n      - FROM_SHELL\n      - A=1\n");
     assert_eq!(i.services[0].env.len(), 1);
-    assert_eq!(i.unsupported[0].path, "services.app.environment[0]");
-    assert_eq!(i.unsupported[0].line, 5);
-    assert!(i.unsupported[0].message.contains("FROM_SHELL"));
-    let i = ok("services:\n  app:\n    image: a\n    environment:\n      FROM_SHELL:\n");
-    assert_eq!(i.unsupported[0].path, "services.app.environment.FROM_SHELL");
-    assert_eq!(i.unsupported[0].line, 5);
+    assert_eq!(i.services[0].inherit, Some(vec!["FROM_SHELL".to_string()]));
+    assert!(i.unsupported.is_empty(), "{:?}", i.unsupported);
+    let i = ok("services:\n  app:\n    image: a\n    environment:\n      FROM_SHELL:\n      node.name:\n");
+    assert_eq!(i.services[0].inherit, Some(vec!["FROM_SHELL".to_string()]));
+    assert_eq!(i.unsupported[0].path, "services.app.environment.node.name");
+    assert_eq!(i.unsupported[0].line, 6);
     let e = bad("services:\n  app:\n    image: a\n    environment:\n      - A=1\n      - A=2\n");
     assert_eq!(e.field, "services.app.environment[1]");
     assert_eq!(e.line, 6);
@@ -591,7 +593,6 @@ networks:
             // Merged in from `x-common`: the line of the service that merges it.
             ("services.nginx.restart", 6),
             ("services.authoring.build", 24),
-            ("services.authoring.env_file", 26),
         ]
     );
     assert!(i.unsupported[2].message.contains("extension"));
@@ -750,4 +751,29 @@ fn berth_extension_is_validated() {
         (e.field.as_str(), e.line),
         ("services.a.x-berth.pre_deploy[0]", 6)
     );
+}
+
+#[test]
+fn a_service_receives_what_compose_would_give_it() {
+    // No env_file: only the names `environment` passes through (compose takes them from the
+    // shell; Berth from the environment's variables).
+    let i = ok("services:\n  db:\n    image: a\n    environment:\n      - POSTGRES_USER\n      - POSTGRES_PASSWORD=${DB_PASSWORD}\n      - cluster.name\n  cache:\n    image: b\n");
+    assert_eq!(find(&i, "db").inherit, Some(vec!["POSTGRES_USER".to_string()]));
+    assert_eq!(find(&i, "cache").inherit, Some(vec![]));
+    // An env_file: every variable of the environment.
+    let i = ok("services:\n  web:\n    image: a\n    env_file: .env\n    environment:\n      - ONLY\n");
+    assert_eq!(find(&i, "web").inherit, None);
+    // Both round-trip through export.
+    for inherit in [None, Some(vec![]), Some(vec!["A".to_string(), "B".to_string()])] {
+        let spec = ServiceSpec {
+            name: "web".into(),
+            image: "a".into(),
+            replicas: 1,
+            env: BTreeMap::from([("X".into(), "${A}".into())]),
+            inherit: inherit.clone(),
+            ..Default::default()
+        };
+        let text = export(std::slice::from_ref(&spec));
+        assert_eq!(ok(&text).services[0].inherit, inherit, "{text}");
+    }
 }

@@ -11,6 +11,7 @@ const FIELDS: &[&str] = &[
     "replicas",
     "command",
     "env_vars",
+    "inherit",
     "ports",
     "volumes",
     "cpu_limit",
@@ -82,6 +83,18 @@ pub fn ServiceForm(
             </div>
             <Field err name="command" label="Command (shell-like; empty: the image's)" value=s.command/>
             <Lines err name="env_vars" label="Environment" hint="KEY=value, one per line" value=s.env/>
+            <div class="row">
+                <label>"Receives"
+                    <select name="inherit_mode">
+                        <option value="all" selected=s.inherit_mode != "listed">"every variable of the environment"</option>
+                        <option value="listed" selected=s.inherit_mode == "listed">"only the variables listed"</option>
+                    </select>
+                </label>
+                <label class="grow">"Variables it receives (when listed)"" "<span class="muted small">"names, one per line; ${NAME} in its environment always grants NAME; Berth's own (DOCKER_TLS_*, REGISTRY_*, GITHUB_WEBHOOK_SECRET, BERTH_*) never"</span>
+                    <textarea name="inherit" rows="2" spellcheck="false">{s.inherit}</textarea>
+                </label>
+            </div>
+            <FieldError err field="inherit"/>
             <Lines err name="ports" label="Ports" hint="127.0.0.1:8080:80/tcp, 8080:80 or 80, one per line" value=s.ports/>
             <Lines err name="volumes" label="Volumes" hint="source:/target[:ro], one per line" value=s.volumes/>
             <div class="row">

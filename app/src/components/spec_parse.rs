@@ -298,6 +298,30 @@ fn health(t: &ServiceText) -> Result<Option<HealthCheck>> {
     Ok(Some(h))
 }
 
+/// `all` (or nothing): every application variable; `listed`: only the names given.
+pub fn parse_inherit(mode: &str, names: &str) -> Result<Option<Vec<String>>> {
+    match mode.trim() {
+        "" | "all" => Ok(None),
+        "listed" => {
+            let mut out: Vec<String> = Vec::new();
+            for name in names.split(|c: char| c == ',' || c.is_whitespace()) {
+                if name.is_empty() || out.iter().any(|n| n == name) {
+                    continue;
+                }
+                if !stack::interpolate::is_valid_name(name) {
+                    return Err(AppError::invalid(
+                        "inherit",
+                        format!("`{name}` is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"),
+                    ));
+                }
+                out.push(name.to_string());
+            }
+            Ok(Some(out))
+        }
+        _ => Err(AppError::invalid("inherit", "choose all or listed")),
+    }
+}
+
 pub fn parse_service(t: &ServiceText) -> Result<ServiceSpec> {
     let replicas = number("replicas", &t.replicas, "a whole number from 0 to 100")?;
     Ok(ServiceSpec {
@@ -306,6 +330,7 @@ pub fn parse_service(t: &ServiceText) -> Result<ServiceSpec> {
         replicas: replicas.unwrap_or(1),
         command: command("command", None, &t.command)?,
         env: parse_env(&t.env)?,
+        inherit: parse_inherit(&t.inherit_mode, &t.inherit)?,
         ports: parse_ports(&t.ports)?,
         volumes: parse_volumes(&t.volumes)?,
         resources: Resources {

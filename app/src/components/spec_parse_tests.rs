@@ -109,6 +109,7 @@ fn full_service() -> ServiceSpec {
         replicas: 2,
         command: vec!["gunicorn".into(), "-b".into(), "0.0.0.0:8000".into(), "it's here".into(), "".into()],
         env: [("DJANGO_SETTINGS".to_string(), "cms.prod".to_string()), ("cluster.name".into(), "a=b c".into())].into(),
+        inherit: Some(vec!["DATABASE_URL".into(), "SITE_NAME".into()]),
         ports: parse_ports("127.0.0.1:8080:80/tcp\n8080:80\n80\n127.0.0.1::9000/udp").unwrap(),
         volumes: parse_volumes("media:/app/media\n./conf:/etc/conf:ro").unwrap(),
         resources: Resources {

@@ -176,6 +176,10 @@ pub struct ServiceText {
     pub replicas: String,
     pub command: String,
     pub env: String,
+    /// `all` (every application variable) or `listed` (only the names in `inherit`).
+    pub inherit_mode: String,
+    /// Names, separated by spaces, commas or lines.
+    pub inherit: String,
     pub ports: String,
     pub volumes: String,
     pub cpu_limit: String,
@@ -208,6 +212,8 @@ impl ServiceText {
             replicas: s.replicas.to_string(),
             command: command_text(&s.command),
             env: env_text(&s.env),
+            inherit_mode: if s.inherit.is_some() { "listed" } else { "all" }.into(),
+            inherit: s.inherit.clone().unwrap_or_default().join("\n"),
             ports: ports_text(&s.ports),
             volumes: volumes_text(&s.volumes),
             cpu_limit: opt(s.resources.cpu_limit),

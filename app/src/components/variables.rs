@@ -107,6 +107,7 @@ pub fn VariablesTable(
                                 <code>{v.name.clone()}</code>
                                 {v.secret.then(|| view! { <span class="badge secret">"secret"</span> })}
                                 {overridden.then(|| view! { <span class="badge">"overridden"</span> })}
+                                {stack::reserved::is_reserved(&v.name).then(|| view! { <span class="badge berth" title="Berth reads it itself; it never reaches a container or job">{stack::reserved::RESERVED_NOTE}</span> })}
                             </td>
                             <td>{v.scope.clone()}</td>
                             <td class="value"><Value v=v.clone() project=project.clone() perms/></td>

@@ -9,7 +9,9 @@ use super::{now_ms, versions, AppState};
 use crate::model::ServiceView;
 use serde_json::json;
 use sqlx::Row;
+use stack::interpolate;
 use stack::model::ServiceSpec;
+use stack::reserved;
 
 /// Checks a spec; errors name the field.
 pub fn check(spec: &ServiceSpec) -> ServiceResult<()> {
@@ -50,6 +52,35 @@ pub fn check(spec: &ServiceSpec) -> ServiceResult<()> {
         }
         super::secrets::check_references(v)
             .map_err(|e| ServiceError::invalid("env", format!("{k}: {e}")))?;
+        if reserved::is_reserved(k) {
+            return Err(ServiceError::invalid(
+                "env",
+                format!("{k}: the name is {}", reserved::RESERVED_NOTE),
+            ));
+        }
+        if let Some(r) = interpolate::references(v)
+            .into_iter()
+            .find(|r| reserved::is_reserved(r))
+        {
+            return Err(ServiceError::invalid(
+                "env",
+                format!("{k}: ${{{r}}} is {}", reserved::RESERVED_NOTE),
+            ));
+        }
+    }
+    for name in spec.inherit.iter().flatten() {
+        if !interpolate::is_valid_name(name) {
+            return Err(ServiceError::invalid(
+                "inherit",
+                format!("`{name}` is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"),
+            ));
+        }
+        if reserved::is_reserved(name) {
+            return Err(ServiceError::invalid(
+                "inherit",
+                format!("`{name}` is {}", reserved::RESERVED_NOTE),
+            ));
+        }
     }
     for p in &spec.ports {
         if p.container_port == 0 || !matches!(p.protocol.as_str(), "" | "tcp" | "udp") {
@@ -87,11 +118,27 @@ pub fn check(spec: &ServiceSpec) -> ServiceResult<()> {
             ));
         }
     }
-    for job in &spec.pre_deploy {
+    for (i, job) in spec.pre_deploy.iter().enumerate() {
         if job.name.trim().is_empty() || job.command.is_empty() {
             return Err(ServiceError::invalid(
                 "pre_deploy",
                 "each job needs a name and a command",
+            ));
+        }
+        // The name becomes part of a container name.
+        if !stack::compose::is_valid_service_name(&job.name) {
+            return Err(ServiceError::invalid(
+                "pre_deploy",
+                format!(
+                    "job {}: use lowercase letters, digits, '-' and '_' in its name, starting with a letter or digit (at most 63)",
+                    i + 1
+                ),
+            ));
+        }
+        if spec.pre_deploy[..i].iter().any(|j| j.name == job.name) {
+            return Err(ServiceError::invalid(
+                "pre_deploy",
+                format!("job {}: the name `{}` is used twice", i + 1, job.name),
             ));
         }
     }

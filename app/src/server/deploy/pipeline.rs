@@ -162,12 +162,13 @@ impl Run {
         }
     }
 
-    /// Opens the secrets and resolves the variables of a plan; sets the log's redactor.
-    async fn resolve(&self, plan: &Plan) -> Result<BTreeMap<String, String>, StepError> {
+    /// Opens the secrets and resolves the variables of a plan; adds its secrets to the log's
+    /// redactor (which only grows).
+    async fn resolve(&self, plan: &Plan) -> Result<plan::Resolved, StepError> {
         let secrets = plan::open_secrets(&self.state.db, &self.state.secrets, &self.env, plan)
             .await
             .map_err(|e| failed(format!("secrets: {e}")))?;
-        self.log.set_redactor(plan::redactor(&secrets));
+        self.log.extend_redactor(&plan::redactor(&secrets));
         let p = &self.row.params;
         let branch = if p.git_branch.is_empty() {
             &self.env.branch
@@ -187,7 +188,7 @@ impl Run {
         &'a self,
         engine: &'a Engine,
         proxy: Option<&'a Proxy>,
-        resolved: BTreeMap<String, String>,
+        resolved: plan::Resolved,
     ) -> Rollout<'a> {
         Rollout {
             engine,
@@ -451,7 +452,7 @@ impl Run {
         engine: &Engine,
         plan: &mut Plan,
         refs: &BTreeMap<String, String>,
-        resolved: &BTreeMap<String, String>,
+        resolved: &plan::Resolved,
     ) -> Result<(), StepError> {
         let policy = if self.settings.pull_policy == "always" {
             PullPolicy::Always
@@ -494,7 +495,7 @@ impl Run {
         engine: &Engine,
         plan: &Plan,
         release: &Release,
-        resolved: &BTreeMap<String, String>,
+        resolved: &plan::Resolved,
     ) -> Result<(), StepError> {
         let jobs: usize = plan.services.iter().map(|s| s.pre_deploy.len()).sum();
         if jobs == 0 {
@@ -575,7 +576,7 @@ impl Run {
         plan: &Plan,
         release: &Release,
         scope: Scope,
-        resolved: BTreeMap<String, String>,
+        resolved: plan::Resolved,
         current: Option<Release>,
     ) -> Outcome {
         let proxy = proxy_for(plan, engine);

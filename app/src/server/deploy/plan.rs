@@ -8,7 +8,8 @@ use super::store::{Plan, PlanVar};
 use sqlx::Row;
 use stack::interpolate::{self, Redactor, VarValue};
 use stack::model::{ServiceSpec, SiteSpec};
-use std::collections::BTreeMap;
+use stack::reserved;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An environment as the engine needs it.
 #[derive(Clone, Debug)]
@@ -166,13 +167,44 @@ pub fn git_variables(sha: &str, branch: &str) -> BTreeMap<String, String> {
     extra
 }
 
+/// An environment's variables resolved for a deploy.
+#[derive(Clone, Debug, Default)]
+pub struct Resolved {
+    /// Every variable (Berth's own included): for image references and registry login.
+    pub all: BTreeMap<String, String>,
+    /// Names whose value comes from a name Berth keeps for itself (`X=${REGISTRY_PASSWORD}`):
+    /// withheld from containers like the reserved names themselves.
+    pub withheld: BTreeSet<String>,
+}
+
+impl Resolved {
+    /// Why `name` may not go into a container, if it may not.
+    fn refusal(&self, name: &str) -> Option<String> {
+        if reserved::is_reserved(name) {
+            Some(format!("`{name}` is {}", reserved::RESERVED_NOTE))
+        } else if self.withheld.contains(name) {
+            Some(format!(
+                "`{name}` takes its value from a variable {}",
+                reserved::RESERVED_NOTE
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The value of an application variable (never a reserved or withheld one).
+    fn app_value(&self, name: &str) -> Option<&String> {
+        self.refusal(name).is_none().then(|| self.all.get(name))?
+    }
+}
+
 /// The variables of the whole environment resolved, with `extra` (e.g. `GIT_SHA`) as plain
 /// values that win. Errors name variables, never values.
 pub fn resolve_all(
     plan: &Plan,
     secrets: &BTreeMap<String, String>,
     extra: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, Vec<String>> {
+) -> Result<Resolved, Vec<String>> {
     let mut vars = BTreeMap::new();
     for (name, v) in &plan.variables {
         let value = if v.secret {
@@ -191,25 +223,98 @@ pub fn resolve_all(
     for (k, v) in extra {
         vars.insert(k.clone(), VarValue::Plain(interpolate::escape(v)));
     }
-    interpolate::resolve(&vars).map_err(|errs| errs.iter().map(|e| e.to_string()).collect())
+    let all = interpolate::resolve(&vars)
+        .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    Ok(Resolved {
+        withheld: withheld(&vars),
+        all,
+    })
 }
 
-/// A service's container environment: the environment's variables, then the service's own
-/// overrides (which may reference them).
+/// The plain variables that reference, directly or through others, a reserved name.
+fn withheld(vars: &BTreeMap<String, VarValue>) -> BTreeSet<String> {
+    let refs: BTreeMap<&str, Vec<String>> = vars
+        .iter()
+        .filter_map(|(n, v)| match v {
+            VarValue::Plain(t) => Some((n.as_str(), interpolate::references(t))),
+            _ => None,
+        })
+        .collect();
+    let mut out = BTreeSet::new();
+    loop {
+        let before = out.len();
+        for (name, r) in &refs {
+            if !reserved::is_reserved(name)
+                && r.iter()
+                    .any(|x| reserved::is_reserved(x) || out.contains(x.as_str()))
+            {
+                out.insert(name.to_string());
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+/// A service's container environment: the application variables it inherits (all, or the
+/// names it lists), then its own overrides (whose `${NAME}` references are grants). Names
+/// Berth keeps for itself never get in: inheriting skips them, naming or referencing one is
+/// an error.
 pub fn service_env(
     spec: &ServiceSpec,
-    resolved: &BTreeMap<String, String>,
+    resolved: &Resolved,
 ) -> Result<Vec<(String, String)>, Vec<String>> {
-    let mut out: BTreeMap<String, String> = resolved.clone();
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
     let mut errors = Vec::new();
+    let service = &spec.name;
+    match &spec.inherit {
+        None => {
+            for (k, v) in &resolved.all {
+                if resolved.refusal(k).is_none() {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Some(names) => {
+            for name in names {
+                if let Some(why) = resolved.refusal(name) {
+                    errors.push(format!("service `{service}`: inherits {why}"));
+                } else if let Some(v) = resolved.all.get(name) {
+                    out.insert(name.clone(), v.clone());
+                } else {
+                    errors.push(format!(
+                        "service `{service}`: inherits `{name}`, which is not defined"
+                    ));
+                }
+            }
+        }
+    }
     for (k, template) in &spec.env {
-        match interpolate::substitute(template, |n| resolved.get(n).cloned()) {
+        if reserved::is_reserved(k) {
+            errors.push(format!(
+                "service `{service}`: env {k}: the name is {}",
+                reserved::RESERVED_NOTE
+            ));
+            continue;
+        }
+        let refused: Vec<String> = interpolate::references(template)
+            .iter()
+            .filter_map(|n| resolved.refusal(n))
+            .collect();
+        if !refused.is_empty() {
+            errors.push(format!(
+                "service `{service}`: env {k}: {}",
+                refused.join("; ")
+            ));
+            continue;
+        }
+        match interpolate::substitute(template, |n| resolved.app_value(n).cloned()) {
             Some(v) => {
                 out.insert(k.clone(), v);
             }
             None => errors.push(format!(
-                "service `{}`: env {k}: references a variable that is not defined",
-                spec.name
+                "service `{service}`: env {k}: references a variable that is not defined"
             )),
         }
     }
@@ -221,12 +326,9 @@ pub fn service_env(
 }
 
 /// The service's image reference with `${NAME}` filled in (e.g. `app:${GIT_SHA}`).
-pub fn image_reference(
-    spec: &ServiceSpec,
-    resolved: &BTreeMap<String, String>,
-) -> Result<String, String> {
+pub fn image_reference(spec: &ServiceSpec, resolved: &Resolved) -> Result<String, String> {
     let image =
-        interpolate::substitute(&spec.image, |n| resolved.get(n).cloned()).ok_or_else(|| {
+        interpolate::substitute(&spec.image, |n| resolved.all.get(n).cloned()).ok_or_else(|| {
             format!(
                 "service `{}`: image `{}` references a variable that is not defined",
                 spec.name, spec.image
@@ -240,7 +342,8 @@ pub fn image_reference(
 
 /// Registry credentials from the secrets `REGISTRY_USERNAME` / `REGISTRY_PASSWORD`
 /// (and the plain or secret `REGISTRY_SERVER`), when set.
-pub fn registry_auth(resolved: &BTreeMap<String, String>) -> Option<engine::RegistryAuth> {
+pub fn registry_auth(resolved: &Resolved) -> Option<engine::RegistryAuth> {
+    let resolved = &resolved.all;
     let username = resolved.get("REGISTRY_USERNAME")?.clone();
     let password = resolved.get("REGISTRY_PASSWORD")?.clone();
     Some(engine::RegistryAuth {
@@ -266,7 +369,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            image_reference(&spec, &v).unwrap(),
+            image_reference(&spec, &Resolved { all: v.clone(), ..Default::default() }).unwrap(),
             "registry/app:main-0d1a26e"
         );
         assert!(git_variables("", "").is_empty());
@@ -298,7 +401,7 @@ mod tests {
         let secrets = BTreeMap::from([("DB_PASSWORD".to_string(), "s3cr3t-pw".to_string())]);
         let extra = BTreeMap::from([("GIT_SHA".to_string(), "abc123".to_string())]);
         let all = resolve_all(&plan(), &secrets, &extra).unwrap();
-        assert_eq!(all["DATABASE_URL"], "postgres://app:s3cr3t-pw@db/app");
+        assert_eq!(all.all["DATABASE_URL"], "postgres://app:s3cr3t-pw@db/app");
         let spec = ServiceSpec {
             name: "web".into(),
             image: "shop:${GIT_SHA}".into(),
@@ -306,12 +409,140 @@ mod tests {
         };
         assert_eq!(image_reference(&spec, &all).unwrap(), "shop:abc123");
         let r = redactor(&secrets);
-        assert!(!r.redact(&all["DATABASE_URL"]).contains("s3cr3t-pw"));
+        assert!(!r.redact(&all.all["DATABASE_URL"]).contains("s3cr3t-pw"));
     }
 
     #[test]
     fn a_missing_secret_is_named_without_values() {
         let errs = resolve_all(&plan(), &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
         assert!(errs.iter().any(|e| e.contains("DB_PASSWORD")), "{errs:?}");
+    }
+
+    fn world() -> Resolved {
+        let mut p = plan();
+        for (name, secret, value) in [
+            ("REGISTRY_PASSWORD", true, None),
+            ("BERTH_SMTP_PASSWORD", true, None),
+            ("PULL_AUTH", false, Some("user:${REGISTRY_PASSWORD}")),
+            ("PULL_AUTH_B64", false, Some("x${PULL_AUTH}")),
+            ("API_KEY", true, None),
+            ("SITE_NAME", false, Some("shop")),
+        ] {
+            p.variables.insert(
+                name.into(),
+                PlanVar {
+                    secret,
+                    value: value.map(String::from),
+                    version: 1,
+                },
+            );
+        }
+        let secrets = BTreeMap::from([
+            ("DB_PASSWORD".to_string(), "s3cr3t-pw".to_string()),
+            ("REGISTRY_PASSWORD".to_string(), "registry-pw-123".to_string()),
+            ("BERTH_SMTP_PASSWORD".to_string(), "smtp-pw-456".to_string()),
+            ("API_KEY".to_string(), "api-key-789".to_string()),
+        ]);
+        resolve_all(&p, &secrets, &BTreeMap::new()).unwrap()
+    }
+
+    fn env_of(spec: &ServiceSpec) -> Result<BTreeMap<String, String>, Vec<String>> {
+        service_env(spec, &world()).map(|v| v.into_iter().collect())
+    }
+
+    #[test]
+    fn inheriting_everything_leaves_out_berths_own_names_and_what_is_made_of_them() {
+        let env = env_of(&ServiceSpec {
+            name: "web".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        for gone in [
+            "REGISTRY_PASSWORD",
+            "BERTH_SMTP_PASSWORD",
+            "PULL_AUTH",
+            "PULL_AUTH_B64",
+        ] {
+            assert!(!env.contains_key(gone), "{gone} reached the container");
+        }
+        let all = env.values().cloned().collect::<Vec<_>>().join("\n");
+        assert!(!all.contains("registry-pw-123") && !all.contains("smtp-pw-456"));
+        assert_eq!(env["API_KEY"], "api-key-789");
+        assert_eq!(env["DATABASE_URL"], "postgres://app:s3cr3t-pw@db/app");
+    }
+
+    #[test]
+    fn a_service_with_a_list_gets_only_those_names_and_its_own_references() {
+        let env = env_of(&ServiceSpec {
+            name: "db".into(),
+            inherit: Some(vec!["SITE_NAME".into()]),
+            env: BTreeMap::from([("POSTGRES_PASSWORD".into(), "${DB_PASSWORD}".into())]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            env,
+            BTreeMap::from([
+                ("POSTGRES_PASSWORD".to_string(), "s3cr3t-pw".to_string()),
+                ("SITE_NAME".to_string(), "shop".to_string()),
+            ])
+        );
+        let none = env_of(&ServiceSpec {
+            name: "cache".into(),
+            inherit: Some(vec![]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(none.is_empty(), "{none:?}");
+    }
+
+    #[test]
+    fn naming_or_referencing_a_reserved_name_is_refused_without_its_value() {
+        for spec in [
+            ServiceSpec {
+                name: "a".into(),
+                inherit: Some(vec!["REGISTRY_PASSWORD".into()]),
+                ..Default::default()
+            },
+            ServiceSpec {
+                name: "b".into(),
+                env: BTreeMap::from([("X".into(), "${REGISTRY_PASSWORD}".into())]),
+                ..Default::default()
+            },
+            ServiceSpec {
+                name: "c".into(),
+                env: BTreeMap::from([("X".into(), "${PULL_AUTH}".into())]),
+                ..Default::default()
+            },
+            ServiceSpec {
+                name: "d".into(),
+                env: BTreeMap::from([("BERTH_TOKEN".into(), "literal".into())]),
+                ..Default::default()
+            },
+        ] {
+            let errs = env_of(&spec).unwrap_err().join("; ");
+            assert!(errs.contains("used by Berth"), "{errs}");
+            assert!(!errs.contains("registry-pw-123"), "{errs}");
+        }
+        let undefined = env_of(&ServiceSpec {
+            name: "e".into(),
+            inherit: Some(vec!["NOPE".into()]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(undefined[0].contains("`NOPE`, which is not defined"), "{undefined:?}");
+    }
+
+    #[test]
+    fn image_references_and_registry_login_still_see_berths_names() {
+        let r = world();
+        assert!(registry_auth(&r).is_none(), "no username set");
+        let spec = ServiceSpec {
+            name: "web".into(),
+            image: "${SITE_NAME}:1".into(),
+            ..Default::default()
+        };
+        assert_eq!(image_reference(&spec, &r).unwrap(), "shop:1");
+        assert!(r.all.contains_key("REGISTRY_PASSWORD"));
     }
 }

@@ -62,7 +62,7 @@ pub struct Rollout<'a> {
     pub cancel: CancellationToken,
     pub deploy_id: i64,
     /// Fully resolved variables of the environment (secrets included; never logged).
-    pub resolved: BTreeMap<String, String>,
+    pub resolved: plan::Resolved,
 }
 
 /// What to converge.
