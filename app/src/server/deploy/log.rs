@@ -85,13 +85,15 @@ impl DeployLog {
         &self.inner.db
     }
 
-    /// From now on, these secret values are masked in every line.
-    pub fn set_redactor(&self, r: Redactor) {
-        *self
-            .inner
+    /// From now on, these secret values are masked too. A deploy's redactor only ever grows:
+    /// a rollback that resolves an older release must keep masking the secrets the failing
+    /// release added (they may sit in the failure cause).
+    pub fn extend_redactor(&self, r: &Redactor) {
+        self.inner
             .redactor
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = r;
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(r);
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -113,16 +115,15 @@ impl DeployLog {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        for raw in text.lines() {
-            let mut line = self.redact(raw.trim_end_matches('\r'));
-            if line.len() > MAX_LINE {
-                let mut cut = MAX_LINE;
-                while !line.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                line.truncate(cut);
-                line.push_str(" …(cut)");
-            }
+        let lines = {
+            let r = self
+                .inner
+                .redactor
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            redacted_lines(&r, text)
+        };
+        for line in lines {
             let seq = self.inner.seq.fetch_add(1, Ordering::SeqCst) + 1;
             let _ = self.inner.tx.send(Msg::Line {
                 seq,
@@ -246,4 +247,66 @@ async fn insert(
         .await?;
     }
     tx.commit().await
+}
+
+/// `text` redacted whole (a multi-line secret inside it is masked whole; its lines are also
+/// needles, for texts that arrive already split), then split into lines, each cut to
+/// [`MAX_LINE`].
+fn redacted_lines(r: &Redactor, text: &str) -> Vec<String> {
+    r.redact(text)
+        .lines()
+        .map(|raw| {
+            let mut line = raw.trim_end_matches('\r').to_string();
+            if line.len() > MAX_LINE {
+                let mut cut = MAX_LINE;
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                line.truncate(cut);
+                line.push_str(" …(cut)");
+            }
+            line
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stack::interpolate::{redactor, MASK};
+
+    async fn log() -> (DeployLog, std::path::PathBuf) {
+        let path =
+            std::env::temp_dir().join(format!("berth-log-{}-{}.db", std::process::id(), now_ms()));
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        (DeployLog::start(db, 1, 0), path)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_redactor_only_grows() {
+        let (log, path) = log().await;
+        log.extend_redactor(&redactor(vec!["new-secret-of-the-failing-release".into()]));
+        // A rollback resolves the old release: its secrets are added, none removed.
+        log.extend_redactor(&redactor(vec!["old-secret".into()]));
+        assert_eq!(
+            log.redact("new-secret-of-the-failing-release old-secret"),
+            format!("{MASK} {MASK}")
+        );
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_multi_line_secret_in_one_push_is_masked_whole_and_by_line() {
+        let key = "-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQAB\n-----END KEY-----";
+        let r = redactor(vec![key.into()]);
+        assert_eq!(
+            redacted_lines(&r, &format!("before {key} after\nnext")),
+            vec![format!("before {MASK} after"), "next".to_string()]
+        );
+        let crlf = redacted_lines(&r, &key.replace('\n', "\r\n"));
+        assert!(crlf.iter().all(|l| l == MASK), "{crlf:?}");
+    }
 }
