@@ -4,6 +4,8 @@
 #[path = "api/support.rs"]
 mod support;
 
+#[path = "deploy/container_env.rs"]
+mod container_env;
 #[path = "deploy/fixture.rs"]
 mod fixture;
 #[path = "deploy/operations.rs"]

@@ -16,13 +16,18 @@ const DURATION: Duration = Duration::from_millis(200);
 /// Runs the pretend migration; returns the exit code.
 ///
 /// `DEMO_MIGRATE_FAIL=1` makes it fail with exit 1. `DEMO_SECRET_ECHO` is printed as-is, so
-/// Berth's tests can check that deploy logs redact secret values.
+/// Berth's tests can check that deploy logs redact secret values. `DEMO_MIGRATE_MS` makes the
+/// run take that long (tests inspect the job's container while it runs).
 pub fn run(
     get: impl Fn(&str) -> Option<String>,
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> i32 {
-    let step = DURATION / (MIGRATIONS.len() as u32 + 1);
+    let total = get("DEMO_MIGRATE_MS")
+        .and_then(|v| v.trim().parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(DURATION);
+    let step = total / (MIGRATIONS.len() as u32 + 1);
     if let Some(secret) = get("DEMO_SECRET_ECHO") {
         let _ = writeln!(out, "using secret: {secret}");
     }
@@ -81,6 +86,13 @@ mod tests {
         let (code, _, err) = migrate(&[("DEMO_MIGRATE_FAIL", "1")]);
         assert_eq!(code, 1);
         assert!(err.contains("OperationalError"));
+    }
+
+    #[test]
+    fn the_run_takes_as_long_as_asked() {
+        let t0 = std::time::Instant::now();
+        assert_eq!(migrate(&[("DEMO_MIGRATE_MS", "500")]).0, 0);
+        assert!(t0.elapsed() >= Duration::from_millis(500));
     }
 
     #[test]
