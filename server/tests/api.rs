@@ -19,6 +19,8 @@ mod cli;
 mod deploy_requests;
 #[path = "api/env_versions.rs"]
 mod env_versions;
+#[path = "api/login_next.rs"]
+mod login_next;
 #[path = "api/operations.rs"]
 mod operations;
 #[path = "api/seed_import.rs"]

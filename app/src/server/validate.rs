@@ -109,6 +109,57 @@ pub fn duration_ms(field: &str, raw: &str) -> ServiceResult<Option<i64>> {
     Ok(Some(ms))
 }
 
+/// Where to send the browser after signing in: `raw` when it is a path on this site, else `/`.
+///
+/// Browsers drop tabs and newlines from URLs, read `\\` as `/`, and some decode before they
+/// resolve, so `/%09/evil`, `/\\evil` or `/%2f/evil` can all become `//evil` (another origin).
+/// Only printable ASCII without backslashes is taken, and the same must hold, still starting
+/// with a single `/`, after each round of percent-decoding.
+pub fn next_path(raw: Option<&str>) -> String {
+    raw.filter(|n| is_local_path(n)).unwrap_or("/").to_string()
+}
+
+const MAX_NEXT: usize = 2048;
+
+fn is_local_path(raw: &str) -> bool {
+    if raw.len() > MAX_NEXT || !raw.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
+        return false;
+    }
+    let mut text = raw.as_bytes().to_vec();
+    // A few rounds catch double encoding; anything still encoded after them is refused.
+    for _ in 0..3 {
+        let single_slash = text.first() == Some(&b'/') && !matches!(text.get(1), Some(b'/'));
+        if !single_slash || text.iter().any(|&b| b.is_ascii_control() || b == b'\\') {
+            return false;
+        }
+        match percent_decode(&text) {
+            None => return false,
+            Some(d) if d == text => return true,
+            Some(d) => text = d,
+        }
+    }
+    false
+}
+
+/// One round of `%XX` decoding; `None` when a `%` is not followed by two hex digits.
+fn percent_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            let hi = hex(*s.get(i + 1)?)?;
+            let lo = hex(*s.get(i + 2)?)?;
+            out.push((hi << 4) | lo);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +198,53 @@ mod tests {
         for raw in ["1é", "é", "30日", "1d\u{1F600}", "\u{1F600}"] {
             assert!(duration_ms("e", raw).is_err(), "{raw}");
         }
+    }
+
+    #[test]
+    fn next_keeps_paths_on_this_site() {
+        for ok in [
+            "/",
+            "/projects/x?tab=1",
+            "/projects/idp-cms/environments/prod#deploys",
+        ] {
+            assert_eq!(next_path(Some(ok)), ok);
+        }
+    }
+
+    #[test]
+    fn next_falls_back_to_the_root_for_anything_a_browser_reads_as_another_origin() {
+        let bypasses = [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/%09/evil.example",
+            "/%0a/evil.example",
+            "/%0d/evil.example",
+            "/%00/evil.example",
+            "/%2f/evil.example",
+            "/%2F%2Fevil.example",
+            "/%5cevil.example",
+            "/%5C/evil.example",
+            "/%252f/evil.example",
+            "////evil.example",
+            "https:evil.example",
+            "https://evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "/ /evil.example",
+            "/\u{00a0}/evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/%zz",
+        ];
+        for raw in bypasses {
+            assert_eq!(next_path(Some(raw)), "/", "{raw:?}");
+        }
+        assert_eq!(next_path(None), "/");
+        assert_eq!(next_path(Some(&format!("/{}", "a".repeat(3000)))), "/");
     }
 }

@@ -14,15 +14,12 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{users, web};
+    use crate::server::{users, validate, web};
     super::call::run(|c| async move {
         let user = users::login(&c.state, &c.ctx, &username, &password).await?;
         web::sign_in(&c.session, &user).await?;
-        // Only local paths, so the login form cannot be used to send people elsewhere.
-        let next = next
-            .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-            .unwrap_or_else(|| "/".into());
-        leptos_axum::redirect(&next);
+        // Only paths on this site, so the login form cannot send people elsewhere.
+        leptos_axum::redirect(&validate::next_path(next.as_deref()));
         Ok(())
     })
     .await
