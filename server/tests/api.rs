@@ -23,6 +23,8 @@ mod env_versions;
 mod login_next;
 #[path = "api/operations.rs"]
 mod operations;
+#[path = "api/secret_history.rs"]
+mod secret_history;
 #[path = "api/seed_import.rs"]
 mod seed_import;
 #[path = "api/stack_config.rs"]

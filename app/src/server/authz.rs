@@ -90,7 +90,8 @@ pub fn decide(actor: &Actor, action: Action, project_role: Option<Role>) -> bool
         Actor::User(u) => (u, Scope::Write),
         Actor::Token(u, t) => (u, t.scope),
         Actor::System => return true,
-        Actor::Webhook(_) => {
+        // Which project: see `allowed` (a delivery acts only on the project that verified it).
+        Actor::Webhook(..) => {
             return matches!(action, Action::DeployUnprotected | Action::DeployProtected)
         }
         Actor::Anonymous => return false,
@@ -142,6 +143,32 @@ pub async fn role_in(db: &Db, user_id: i64, project_id: i64) -> ServiceResult<Op
 
 /// Decides, and records a refusal in the audit log. Unauthenticated callers get
 /// `Unauthenticated`; a project the caller may not even read looks like it does not exist.
+/// [`decide`], with the one fact it cannot see: the project a webhook delivery was verified
+/// for is the only one it may act on.
+fn allowed(actor: &Actor, action: Action, project: Option<&ProjectRef>, role: Option<Role>) -> bool {
+    if let Actor::Webhook(_, verified_for) = actor {
+        if project.map(|p| p.id) != Some(*verified_for) {
+            return false;
+        }
+    }
+    decide(actor, action, role)
+}
+
+/// Whether the caller may do `action`, without recording anything (for showing or hiding
+/// what a page or answer contains; mutations use [`authorize`]).
+pub async fn may(
+    db: &Db,
+    ctx: &Ctx,
+    action: Action,
+    project: Option<&ProjectRef>,
+) -> ServiceResult<bool> {
+    let role = match (project, ctx.user()) {
+        (Some(p), Some(u)) => role_in(db, u.id, p.id).await?,
+        _ => None,
+    };
+    Ok(allowed(&ctx.actor, action, project, role))
+}
+
 pub async fn authorize(
     db: &Db,
     ctx: &Ctx,
@@ -155,7 +182,7 @@ pub async fn authorize(
         (Some(p), Some(u)) => role_in(db, u.id, p.id).await?,
         _ => None,
     };
-    if decide(&ctx.actor, action, role) {
+    if allowed(&ctx.actor, action, project, role) {
         return Ok(());
     }
     let target = match project {
@@ -276,6 +303,19 @@ mod tests {
             Some(Role::Deployer)
         ));
         assert!(!decide(&t(Scope::Write), Action::ManageOwnTokens, None));
+    }
+
+    #[test]
+    fn a_webhook_delivery_acts_only_on_the_project_that_verified_it() {
+        let hook = Actor::Webhook("github:octocat".into(), 7);
+        let p = |id| ProjectRef {
+            id,
+            slug: "p".into(),
+        };
+        assert!(allowed(&hook, Action::DeployProtected, Some(&p(7)), None));
+        assert!(!allowed(&hook, Action::DeployProtected, Some(&p(8)), None));
+        assert!(!allowed(&hook, Action::DeployUnprotected, None, None));
+        assert!(!allowed(&hook, Action::EditConfig, Some(&p(7)), None));
     }
 
     #[test]

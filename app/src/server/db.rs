@@ -81,6 +81,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../../../migrations/sqlite/0005_webhooks.sql"),
     },
+    Migration {
+        version: 6,
+        name: "secret_history",
+        sql: include_str!("../../../migrations/sqlite/0006_secret_history.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -108,6 +113,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "webhooks",
         sql: include_str!("../../../migrations/postgres/0005_webhooks.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "secret_history",
+        sql: include_str!("../../../migrations/postgres/0006_secret_history.sql"),
     },
 ];
 

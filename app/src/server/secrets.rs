@@ -11,6 +11,8 @@ use std::sync::RwLock;
 
 pub use stack::seal::aad;
 
+pub mod history;
+
 /// The keyring, and where it came from (so another process's rotation can be picked up).
 #[derive(Debug)]
 pub struct SecretBox {
@@ -215,17 +217,19 @@ pub async fn check_environment(tx: &mut Tx, env_id: i64) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Re-seals every secret under the current key; returns how many were re-sealed.
+/// Re-seals every secret (and every kept earlier value) under the current key; returns how
+/// many secrets were re-sealed. The read and the re-seal happen in one write transaction, so
+/// a secret written meanwhile is not overwritten with its older value.
 pub async fn reseal_all(state: &super::AppState) -> ServiceResult<usize> {
+    let key_id = state.secrets.current_key_id();
+    let mut tx = state.db.begin_write().await?;
     let rows = sqlx::query(
         "SELECT v.id, p.slug, COALESCE(e.slug, ''), v.name, v.sealed FROM variables v \
          JOIN projects p ON p.id = v.project_id LEFT JOIN environments e ON e.id = v.environment_id \
          WHERE v.is_secret = 1 AND v.sealed IS NOT NULL",
     )
-    .fetch_all(&state.db.pool)
+    .fetch_all(&mut *tx)
     .await?;
-    let key_id = state.secrets.current_key_id();
-    let mut tx = state.db.begin_write().await?;
     let mut n = 0;
     for r in rows {
         let id: i64 = r.try_get(0)?;
@@ -243,11 +247,13 @@ pub async fn reseal_all(state: &super::AppState) -> ServiceResult<usize> {
             .await?;
         n += 1;
     }
+    let earlier = history::reseal_in(&mut tx, &state.secrets, &key_id).await?;
     super::audit::append(
         &mut tx,
         &super::Ctx::system(),
-        super::audit::NewEvent::new("secrets.rotate_key", "instance")
-            .summary(serde_json::json!({ "key_id": key_id, "resealed": n })),
+        super::audit::NewEvent::new("secrets.rotate_key", "instance").summary(
+            serde_json::json!({ "key_id": key_id, "resealed": n, "earlier_values": earlier }),
+        ),
     )
     .await?;
     tx.commit().await?;

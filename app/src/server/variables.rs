@@ -257,6 +257,7 @@ pub async fn delete(
     };
     authorize(&state.db, ctx, action, Some(&t.project)).await?;
     let mut tx = state.db.begin_write().await?;
+    super::secrets::history::remember_in(&mut tx, t.project.id, t.env_id(), name, now_ms()).await?;
     sqlx::query(
         "DELETE FROM variables WHERE project_id = $1 AND environment_id = $2 AND name = $3",
     )
@@ -338,6 +339,9 @@ pub(crate) async fn write_in(
     r: Row<'_>,
     exists: bool,
 ) -> ServiceResult<()> {
+    if exists {
+        super::secrets::history::remember_in(tx, r.project_id, r.env_id, r.name, r.now).await?;
+    }
     let sql = if exists {
         "UPDATE variables SET is_secret = $4, value = $5, sealed = $6, key_id = $7, version = $8, \
          updated_by = $9, updated_at = $10 WHERE project_id = $1 AND environment_id = $2 AND name = $3"

@@ -136,11 +136,14 @@ async fn owned(engine: &Engine, env: &plan::EnvInfo, id: &str) -> ServiceResult<
     Ok(c)
 }
 
-/// Masks the environment's secret values in container output.
+/// Masks the environment's secret values in container output: today's, and the earlier
+/// ones the running containers may have been started with.
 async fn redactor(state: &AppState, env: &plan::EnvInfo) -> ServiceResult<Redactor> {
     let (p, _) = plan::capture(&state.db, env).await?;
     let secrets = plan::open_secrets(&state.db, &state.secrets, env, &p).await?;
-    Ok(plan::redactor(&secrets))
+    let mut r = plan::redactor(&secrets);
+    r.extend(&super::log::earlier_secrets(state, env).await?);
+    Ok(r)
 }
 
 /// A container's logs: the last `tail` lines, then (with `follow`) new lines as they come.

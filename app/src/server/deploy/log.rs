@@ -249,6 +249,25 @@ async fn insert(
     tx.commit().await
 }
 
+/// Masks the values the secrets of this environment's scope (project and environment) had
+/// before they were last overwritten or deleted: containers started before a rotation still
+/// hold them.
+pub async fn earlier_secrets(
+    state: &super::super::AppState,
+    env: &super::plan::EnvInfo,
+) -> super::super::error::ServiceResult<Redactor> {
+    let values = super::super::secrets::history::earlier_values(
+        &state.db,
+        &state.secrets,
+        env.project_id,
+        &env.project,
+        env.id,
+        &env.slug,
+    )
+    .await?;
+    Ok(stack::interpolate::redactor(values))
+}
+
 /// `text` redacted whole (a multi-line secret inside it is masked whole; its lines are also
 /// needles, for texts that arrive already split), then split into lines, each cut to
 /// [`MAX_LINE`].

@@ -169,6 +169,10 @@ impl Run {
             .await
             .map_err(|e| failed(format!("secrets: {e}")))?;
         self.log.extend_redactor(&plan::redactor(&secrets));
+        let earlier = super::log::earlier_secrets(&self.state, &self.env)
+            .await
+            .map_err(|e| failed(format!("secrets: {e}")))?;
+        self.log.extend_redactor(&earlier);
         let p = &self.row.params;
         let branch = if p.git_branch.is_empty() {
             &self.env.branch

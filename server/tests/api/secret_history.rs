@@ -1,0 +1,107 @@
+//! Earlier values of secrets: kept sealed (never in clear), the last five per name, re-sealed
+//! by a key rotation, and opened for masking the logs of containers started with them.
+use crate::support::*;
+use app::server::secrets::history;
+use reqwest::Method;
+use serde_json::json;
+
+async fn set(app: &TestApp, t: &str, value: &str) {
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            "/projects/shop/variables/API_KEY",
+            Some(t),
+            Some(json!({"value": value, "secret": true})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+}
+
+async fn earlier(app: &TestApp) -> Vec<String> {
+    let project_id: i64 = sqlx::query_scalar("SELECT id FROM projects WHERE slug = 'shop'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    history::earlier_values(
+        &app.state.db,
+        &app.state.secrets,
+        project_id,
+        "shop",
+        -1,
+        "",
+    )
+    .await
+    .unwrap()
+}
+
+async fn stored(app: &TestApp) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT sealed, key_id FROM secret_history ORDER BY id")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn overwritten_secrets_keep_their_last_five_values_sealed() {
+    let app = spawn().await;
+    app.user("root", app::model::InstanceRole::Admin).await;
+    app.project("shop").await;
+    let t = app.token("root", app::model::Scope::Write).await;
+    for i in 1..=7 {
+        set(&app, &t, &format!("api-key-value-{i}")).await;
+    }
+    let expected: Vec<String> = (2..=6).map(|i| format!("api-key-value-{i}")).collect();
+    assert_eq!(earlier(&app).await, expected);
+    let rows = stored(&app).await;
+    assert_eq!(rows.len(), 5);
+    for (sealed, _) in &rows {
+        assert!(
+            !sealed.contains("api-key-value"),
+            "kept sealed, never in clear"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_secret_keeps_its_value_sealed_for_masking() {
+    let app = spawn().await;
+    app.user("root", app::model::InstanceRole::Admin).await;
+    app.project("shop").await;
+    let t = app.token("root", app::model::Scope::Write).await;
+    set(&app, &t, "deleted-secret-value").await;
+    let (s, _) = app
+        .api(
+            Method::DELETE,
+            "/projects/shop/variables/API_KEY",
+            Some(&t),
+            None,
+        )
+        .await;
+    assert!(s == 200 || s == 204, "{s}");
+    assert_eq!(
+        earlier(&app).await,
+        vec!["deleted-secret-value".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn rotating_the_key_reseals_the_earlier_values_too() {
+    let app = spawn().await;
+    app.user("root", app::model::InstanceRole::Admin).await;
+    app.project("shop").await;
+    let t = app.token("root", app::model::Scope::Write).await;
+    set(&app, &t, "value-before-rotation").await;
+    set(&app, &t, "value-after-rotation").await;
+    let before = stored(&app).await;
+    let id = app.state.secrets.rotate().unwrap();
+    let n = app::server::secrets::reseal_all(&app.state).await.unwrap();
+    assert_eq!(n, 1);
+    let after = stored(&app).await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0].0, before[0].0);
+    assert_eq!(after[0].1, id, "history row sealed under the new key");
+    assert_eq!(
+        earlier(&app).await,
+        vec!["value-before-rotation".to_string()]
+    );
+}
