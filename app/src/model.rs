@@ -270,6 +270,8 @@ pub struct EnvironmentView {
     /// For a `tcp://` Docker host: the TLS secrets still to set (`DOCKER_TLS_CA_CERT`,
     /// `DOCKER_TLS_CLIENT_CERT`, `DOCKER_TLS_CLIENT_KEY`, secrets of this environment).
     pub docker_tls_missing: Vec<String>,
+    /// An instance admin let this `tcp://` host be reached over plain TCP, without TLS.
+    pub docker_insecure: bool,
 }
 
 /// A variable or secret as everyone may see it: a secret's value never appears.

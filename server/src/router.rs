@@ -125,6 +125,10 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
         ));
     Router::new()
         .route("/healthz", get(api::system::healthz))
@@ -150,6 +154,12 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
+        ))
+        // Pages and answers carry project data: no browser or proxy keeps a copy. Static
+        // assets set their own caching.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
         ))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .with_state(server_state)

@@ -652,7 +652,11 @@ fn valid_env_name(name: &str) -> bool {
 /// the service receives).
 type ServiceEnvironment = (BTreeMap<String, String>, Vec<String>);
 
-fn environment(ctx: &mut Ctx, path: &[String], v: &Value) -> Result<ServiceEnvironment, InputError> {
+fn environment(
+    ctx: &mut Ctx,
+    path: &[String],
+    v: &Value,
+) -> Result<ServiceEnvironment, InputError> {
     let mut env = BTreeMap::new();
     let mut grants: Vec<String> = Vec::new();
     let mut pass_through = |ctx: &mut Ctx, p: &[String], name: &str| {

@@ -730,7 +730,7 @@ pub fn validate_with_nginx(config: &str) -> Result<NginxCheck, std::io::Error> {
          }}\n"
     );
     std::fs::write(root.join("nginx.conf"), main)?;
-    let out = Command::new(&nginx)
+    let mut child = Command::new(&nginx)
         .arg("-t")
         .arg("-p")
         .arg(root)
@@ -738,7 +738,27 @@ pub fn validate_with_nginx(config: &str) -> Result<NginxCheck, std::io::Error> {
         .arg(root.join("error.log"))
         .arg("-c")
         .arg(root.join("nginx.conf"))
-        .output()?;
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    // A file the config names on a hung mount must not hold the caller forever.
+    let deadline = std::time::Instant::now() + NGINX_CHECK_TIMEOUT;
+    while child.try_wait()?.is_none() {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "nginx -t did not finish in {} s",
+                    NGINX_CHECK_TIMEOUT.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = child.wait_with_output()?;
     let mut output = String::from_utf8_lossy(&out.stderr).into_owned();
     output.push_str(&String::from_utf8_lossy(&out.stdout));
     Ok(NginxCheck {
@@ -746,6 +766,9 @@ pub fn validate_with_nginx(config: &str) -> Result<NginxCheck, std::io::Error> {
         output,
     })
 }
+
+/// How long `nginx -t` may take.
+pub const NGINX_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A private directory removed on drop.
 struct TempDir(PathBuf);

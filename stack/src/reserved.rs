@@ -40,7 +40,13 @@ mod tests {
         ] {
             assert!(is_reserved(n), "{n}");
         }
-        for n in ["DATABASE_URL", "REGISTRY", "berth_x", "MY_BERTH_X", "DOCKER_HOST"] {
+        for n in [
+            "DATABASE_URL",
+            "REGISTRY",
+            "berth_x",
+            "MY_BERTH_X",
+            "DOCKER_HOST",
+        ] {
             assert!(!is_reserved(n), "{n}");
         }
     }

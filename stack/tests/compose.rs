@@ -280,7 +280,9 @@ fn environment_forms() {
     assert_eq!(i.services[0].env.len(), 1);
     assert_eq!(i.services[0].inherit, Some(vec!["FROM_SHELL".to_string()]));
     assert!(i.unsupported.is_empty(), "{:?}", i.unsupported);
-    let i = ok("services:\n  app:\n    image: a\n    environment:\n      FROM_SHELL:\n      node.name:\n");
+    let i = ok(
+        "services:\n  app:\n    image: a\n    environment:\n      FROM_SHELL:\n      node.name:\n",
+    );
     assert_eq!(i.services[0].inherit, Some(vec!["FROM_SHELL".to_string()]));
     assert_eq!(i.unsupported[0].path, "services.app.environment.node.name");
     assert_eq!(i.unsupported[0].line, 6);
@@ -758,13 +760,21 @@ fn a_service_receives_what_compose_would_give_it() {
     // No env_file: only the names `environment` passes through (compose takes them from the
     // shell; Berth from the environment's variables).
     let i = ok("services:\n  db:\n    image: a\n    environment:\n      - POSTGRES_USER\n      - POSTGRES_PASSWORD=${DB_PASSWORD}\n      - cluster.name\n  cache:\n    image: b\n");
-    assert_eq!(find(&i, "db").inherit, Some(vec!["POSTGRES_USER".to_string()]));
+    assert_eq!(
+        find(&i, "db").inherit,
+        Some(vec!["POSTGRES_USER".to_string()])
+    );
     assert_eq!(find(&i, "cache").inherit, Some(vec![]));
     // An env_file: every variable of the environment.
-    let i = ok("services:\n  web:\n    image: a\n    env_file: .env\n    environment:\n      - ONLY\n");
+    let i =
+        ok("services:\n  web:\n    image: a\n    env_file: .env\n    environment:\n      - ONLY\n");
     assert_eq!(find(&i, "web").inherit, None);
     // Both round-trip through export.
-    for inherit in [None, Some(vec![]), Some(vec!["A".to_string(), "B".to_string()])] {
+    for inherit in [
+        None,
+        Some(vec![]),
+        Some(vec!["A".to_string(), "B".to_string()]),
+    ] {
         let spec = ServiceSpec {
             name: "web".into(),
             image: "a".into(),

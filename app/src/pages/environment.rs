@@ -231,6 +231,12 @@ fn SettingsForm(
                     mode => format!("{mode}, config at {}", e.proxy.manager.config_path),
                 }}</dd>
             </dl>
+            {e.docker_insecure.then(|| view! {
+                <p class="error" id="docker-insecure">
+                    "Insecure Docker host: an instance admin lets Berth reach this engine over plain TCP, without TLS. \
+                     Anyone on the network path can read and control it; set the TLS secrets below to use TLS."
+                </p>
+            })}
             {(!e.docker_tls_missing.is_empty()).then(|| view! {
                 <p class="error" id="docker-tls-missing">
                     "This remote Docker host needs its TLS client material as secrets of this environment: "

@@ -15,6 +15,8 @@ pub enum Action {
     CreateProject,
     ManageSettings,
     ReadInstanceAudit,
+    /// Lets an environment reach its `tcp://` Docker host without TLS.
+    MarkDockerHostInsecure,
     // Per project (the matrix in PRODUCT.md).
     ReadProject,
     DeployUnprotected,
@@ -40,6 +42,7 @@ impl Action {
             Action::CreateProject => "create_project",
             Action::ManageSettings => "manage_settings",
             Action::ReadInstanceAudit => "read_instance_audit",
+            Action::MarkDockerHostInsecure => "mark_docker_host_insecure",
             Action::ReadProject => "read_project",
             Action::DeployUnprotected => "deploy",
             Action::RunBackup => "run_backup",
@@ -69,6 +72,7 @@ impl Action {
             RevealSecret | ManageMembers | ManageDockerHosts | DeleteProject => Some(Role::Admin),
             ManageUsers | CreateProject | ManageSettings | ReadInstanceAudit | ManageOwnTokens
             | ChangeOwnPassword => None,
+            MarkDockerHostInsecure => None,
         }
     }
 
@@ -316,6 +320,28 @@ mod tests {
         assert!(!allowed(&hook, Action::DeployProtected, Some(&p(8)), None));
         assert!(!allowed(&hook, Action::DeployUnprotected, None, None));
         assert!(!allowed(&hook, Action::EditConfig, Some(&p(7)), None));
+    }
+
+    #[test]
+    fn only_instance_admins_mark_a_docker_host_insecure() {
+        let a = Action::MarkDockerHostInsecure;
+        for role in Role::ALL {
+            assert!(!decide(&Actor::User(user(false)), a, Some(role)), "{role}");
+        }
+        assert!(decide(&Actor::User(user(true)), a, None));
+        let token = |scope| {
+            Actor::Token(
+                user(true),
+                TokenInfo {
+                    id: 1,
+                    name: "ci".into(),
+                    scope,
+                },
+            )
+        };
+        assert!(decide(&token(Scope::Write), a, None));
+        assert!(!decide(&token(Scope::Deploy), a, None));
+        assert!(!decide(&Actor::Webhook("github".into(), 1), a, None));
     }
 
     #[test]

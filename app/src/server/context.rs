@@ -34,8 +34,9 @@ pub enum Actor {
     User(AuthUser),
     /// An API token acting for its owner, within its scope.
     Token(AuthUser, TokenInfo),
-    /// A signed webhook delivery.
-    Webhook(String),
+    /// A signed webhook delivery: its name (`github:<pusher>`) and the one project whose
+    /// secret verified it (it may act on nothing else).
+    Webhook(String, i64),
     /// Berth itself (CLI, background workers).
     System,
     Anonymous,
@@ -52,7 +53,7 @@ impl Actor {
         match self {
             Actor::User(_) => "user",
             Actor::Token(..) => "token",
-            Actor::Webhook(_) => "webhook",
+            Actor::Webhook(..) => "webhook",
             Actor::System => "system",
             Actor::Anonymous => "anonymous",
         }
@@ -61,7 +62,7 @@ impl Actor {
         match self {
             Actor::User(u) => u.username.clone(),
             Actor::Token(u, t) => format!("{} (token {})", u.username, t.name),
-            Actor::Webhook(w) => w.clone(),
+            Actor::Webhook(w, _) => w.clone(),
             Actor::System => "system".into(),
             Actor::Anonymous => "anonymous".into(),
         }

@@ -86,6 +86,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "secret_history",
         sql: include_str!("../../../migrations/sqlite/0006_secret_history.sql"),
     },
+    Migration {
+        version: 8,
+        name: "docker_insecure",
+        sql: include_str!("../../../migrations/sqlite/0008_docker_insecure.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -118,6 +123,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "secret_history",
         sql: include_str!("../../../migrations/postgres/0006_secret_history.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "docker_insecure",
+        sql: include_str!("../../../migrations/postgres/0008_docker_insecure.sql"),
     },
 ];
 

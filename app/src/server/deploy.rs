@@ -278,7 +278,14 @@ async fn scale_config(
 /// Looks a deploy up for a caller who may read its project.
 async fn owned_deploy(state: &AppState, ctx: &Ctx, id: i64) -> ServiceResult<(i64, EnvRef)> {
     let (_env_id, project, env) = store::deploy_owner(&state.db, id).await?;
-    let e = environments::resolve(state, ctx, &project, &env).await?;
+    // A deploy of a project the caller may not read does not exist for them: the same
+    // answer as an id that was never used.
+    let e = environments::resolve(state, ctx, &project, &env)
+        .await
+        .map_err(|e| match e {
+            ServiceError::NotFound(_) => ServiceError::NotFound("deploy".into()),
+            other => other,
+        })?;
     Ok((id, e))
 }
 

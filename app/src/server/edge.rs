@@ -44,13 +44,22 @@ pub async fn nginx_config(
     })
 }
 
-/// Runs `nginx -t` on the generated configuration.
+/// Runs `nginx -t` on the generated configuration: a process on this machine, so only
+/// those who may change the configuration (maintainers) start it.
 pub async fn nginx_check(
     state: &AppState,
     ctx: &Ctx,
     project: &str,
     env: &str,
 ) -> ServiceResult<NginxCheck> {
+    let e = environments::resolve(state, ctx, project, env).await?;
+    super::authz::authorize(
+        &state.db,
+        ctx,
+        super::authz::Action::EditConfig,
+        Some(&e.project),
+    )
+    .await?;
     let config = nginx_config(state, ctx, project, env).await?;
     tokio::task::spawn_blocking(move || stack::nginx::validate_with_nginx(&config))
         .await
@@ -58,6 +67,9 @@ pub async fn nginx_check(
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
                 ServiceError::Conflict("nginx is not installed on this machine".into())
+            }
+            std::io::ErrorKind::TimedOut => {
+                ServiceError::Conflict("nginx -t did not finish in time".into())
             }
             _ => ServiceError::Internal(e.to_string()),
         })

@@ -178,6 +178,7 @@ fn view(project: &str, r: &sqlx::any::AnyRow) -> ServiceResult<EnvironmentView> 
         docker_host: r.try_get(5)?,
         config_version: r.try_get(6)?,
         created_at: r.try_get(7)?,
+        docker_insecure: r.try_get::<i64, _>(12)? != 0,
     })
 }
 
@@ -186,7 +187,8 @@ const COLS: &str = "e.id, e.name, e.slug, e.protected, e.branch, e.docker_host, 
     e.proxy, \
     (SELECT COUNT(*) FROM variables t WHERE t.environment_id = e.id AND t.is_secret = 1 AND t.sealed IS NOT NULL AND t.name = 'DOCKER_TLS_CA_CERT'), \
     (SELECT COUNT(*) FROM variables t WHERE t.environment_id = e.id AND t.is_secret = 1 AND t.sealed IS NOT NULL AND t.name = 'DOCKER_TLS_CLIENT_CERT'), \
-    (SELECT COUNT(*) FROM variables t WHERE t.environment_id = e.id AND t.is_secret = 1 AND t.sealed IS NOT NULL AND t.name = 'DOCKER_TLS_CLIENT_KEY')";
+    (SELECT COUNT(*) FROM variables t WHERE t.environment_id = e.id AND t.is_secret = 1 AND t.sealed IS NOT NULL AND t.name = 'DOCKER_TLS_CLIENT_KEY'), \
+    e.docker_insecure";
 
 pub async fn resolve(
     state: &AppState,
@@ -310,6 +312,20 @@ pub async fn update(
     env: &str,
     input: EnvironmentInput,
 ) -> ServiceResult<EnvironmentView> {
+    update_with(state, ctx, project, env, input, None).await
+}
+
+/// Like [`update`]; `docker_insecure` (when given) also says whether the `tcp://` Docker host
+/// may be reached without TLS, an instance admin's decision. Pointing the environment at
+/// another host clears the mark unless the same call sets it again.
+pub async fn update_with(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+    input: EnvironmentInput,
+    docker_insecure: Option<bool>,
+) -> ServiceResult<EnvironmentView> {
     let e = resolve(state, ctx, project, env).await?;
     authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
     let before = get(state, ctx, project, env).await?;
@@ -317,7 +333,15 @@ pub async fn update(
     let branch = branch(&input.branch)?;
     let host = docker_host(&input.docker_host)?;
     check_proxy(&input.proxy)?;
-    if host != before.docker_host
+    let host_changed = host != before.docker_host;
+    let insecure = docker_insecure.unwrap_or(before.docker_insecure && !host_changed);
+    if insecure && !host.starts_with("tcp://") {
+        return Err(ServiceError::invalid(
+            "docker_insecure",
+            "only a tcp:// Docker host can be marked insecure",
+        ));
+    }
+    if host_changed
         || input.protected != before.protected
         || input.proxy.manager != before.proxy.manager
     {
@@ -325,10 +349,20 @@ pub async fn update(
         // runs to drive nginx is an admin's call.
         authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&e.project)).await?;
     }
+    if docker_insecure.is_some_and(|v| v != before.docker_insecure) || (insecure && host_changed) {
+        // Plain TCP to a Docker engine hands the host to anyone on the network path.
+        authorize(
+            &state.db,
+            ctx,
+            Action::MarkDockerHostInsecure,
+            Some(&e.project),
+        )
+        .await?;
+    }
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE environments SET name = $1, protected = $2, branch = $3, docker_host = $4, updated_at = $5, \
-         proxy = $7 WHERE id = $6",
+         proxy = $7, docker_insecure = $8 WHERE id = $6",
     )
     .bind(&name)
     .bind(i64::from(input.protected))
@@ -337,6 +371,7 @@ pub async fn update(
     .bind(now_ms())
     .bind(e.id)
     .bind(serde_json::to_string(&input.proxy).unwrap_or_default())
+    .bind(i64::from(insecure))
     .execute(&mut *tx)
     .await?;
     let mut changes = serde_json::Map::new();
@@ -349,6 +384,11 @@ pub async fn update(
     diff("protected", json!(before.protected), json!(input.protected));
     diff("branch", json!(before.branch), json!(branch));
     diff("docker_host", json!(before.docker_host), json!(host));
+    diff(
+        "docker_insecure",
+        json!(before.docker_insecure),
+        json!(insecure),
+    );
     diff("proxy", json!(before.proxy), json!(input.proxy));
     super::versions::record(&mut tx, ctx, &[e.id], "environment settings").await?;
     audit::append(

@@ -85,7 +85,7 @@ pub struct DetailQuery {
 fn trigger_of(ctx: &app::server::Ctx) -> String {
     match ctx.actor {
         app::server::Actor::Token(..) => "api".into(),
-        app::server::Actor::Webhook(_) => "webhook".into(),
+        app::server::Actor::Webhook(..) => "webhook".into(),
         app::server::Actor::System => "cli".into(),
         _ => "manual".into(),
     }
@@ -334,6 +334,8 @@ fn async_stream(
             let (lines, view) = match deploy::log_since(&s.state, &s.ctx, s.id, s.after).await {
                 Ok(v) => v,
                 Err(e) => {
+                    // What any API answer would say: internal causes stay in the server log.
+                    let e = app::error::AppError::from(e);
                     s.pending
                         .push_back(Event::default().event("error").data(e.to_string()));
                     s.done = true;

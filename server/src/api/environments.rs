@@ -35,6 +35,9 @@ pub struct EnvironmentPatch {
     pub protected: Option<bool>,
     pub branch: Option<String>,
     pub docker_host: Option<String>,
+    /// Reach a `tcp://` Docker host over plain TCP, without TLS (instance admins only;
+    /// changing `docker_host` clears it unless set again in the same request).
+    pub docker_insecure: Option<bool>,
     #[schema(value_type = Option<Object>)]
     pub proxy: Option<stack::model::ProxySettings>,
 }
@@ -100,7 +103,7 @@ pub async fn update(
         proxy: b.proxy.unwrap_or(cur.proxy),
     };
     Ok(Json(
-        environments::update(&state, &ctx, &project, &env, input).await?,
+        environments::update_with(&state, &ctx, &project, &env, input, b.docker_insecure).await?,
     ))
 }
 

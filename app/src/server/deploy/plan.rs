@@ -327,13 +327,14 @@ pub fn service_env(
 
 /// The service's image reference with `${NAME}` filled in (e.g. `app:${GIT_SHA}`).
 pub fn image_reference(spec: &ServiceSpec, resolved: &Resolved) -> Result<String, String> {
-    let image =
-        interpolate::substitute(&spec.image, |n| resolved.all.get(n).cloned()).ok_or_else(|| {
+    let image = interpolate::substitute(&spec.image, |n| resolved.all.get(n).cloned()).ok_or_else(
+        || {
             format!(
                 "service `{}`: image `{}` references a variable that is not defined",
                 spec.name, spec.image
             )
-        })?;
+        },
+    )?;
     if image.trim().is_empty() {
         return Err(format!("service `{}`: no image", spec.name));
     }
@@ -369,7 +370,14 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            image_reference(&spec, &Resolved { all: v.clone(), ..Default::default() }).unwrap(),
+            image_reference(
+                &spec,
+                &Resolved {
+                    all: v.clone(),
+                    ..Default::default()
+                }
+            )
+            .unwrap(),
             "registry/app:main-0d1a26e"
         );
         assert!(git_variables("", "").is_empty());
@@ -439,7 +447,10 @@ mod tests {
         }
         let secrets = BTreeMap::from([
             ("DB_PASSWORD".to_string(), "s3cr3t-pw".to_string()),
-            ("REGISTRY_PASSWORD".to_string(), "registry-pw-123".to_string()),
+            (
+                "REGISTRY_PASSWORD".to_string(),
+                "registry-pw-123".to_string(),
+            ),
             ("BERTH_SMTP_PASSWORD".to_string(), "smtp-pw-456".to_string()),
             ("API_KEY".to_string(), "api-key-789".to_string()),
         ]);
@@ -530,7 +541,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap_err();
-        assert!(undefined[0].contains("`NOPE`, which is not defined"), "{undefined:?}");
+        assert!(
+            undefined[0].contains("`NOPE`, which is not defined"),
+            "{undefined:?}"
+        );
     }
 
     #[test]

@@ -105,6 +105,16 @@ pub async fn watchdog(
     env: &str,
 ) -> ServiceResult<WatchdogView> {
     let e = environments::resolve(state, ctx, project, env).await?;
+    // Alert webhook URLs carry their credential in the path (Slack, Teams, ...): only those
+    // who may change it see it whole.
+    let whole = super::super::authz::may(
+        &state.db,
+        ctx,
+        super::super::authz::Action::EditConfig,
+        Some(&e.project),
+    )
+    .await?;
+    let shown = |url: String| if whole { url } else { url_origin(&url) };
     let row = sqlx::query(
         "SELECT enabled, interval_secs, failure_threshold, webhook_url, consecutive_failures, last_check_at, last_status, last_alert_at \
          FROM watchdogs WHERE environment_id = $1",
@@ -117,7 +127,7 @@ pub async fn watchdog(
             enabled: r.try_get::<i64, _>(0)? != 0,
             interval_secs: r.try_get(1)?,
             failure_threshold: r.try_get(2)?,
-            webhook_url: r.try_get(3)?,
+            webhook_url: shown(r.try_get(3)?),
             consecutive_failures: r.try_get(4)?,
             last_check_at: r.try_get(5)?,
             last_status: r.try_get(6)?,
@@ -208,4 +218,40 @@ pub async fn set_watchdog(
     .await?;
     tx.commit().await?;
     watchdog(state, ctx, project, env).await
+}
+
+/// `https://hooks.example.com/services/T0/B0/secret` → `https://hooks.example.com/…`: where
+/// alerts go, without the credential.
+pub fn url_origin(url: &str) -> String {
+    if url.is_empty() {
+        return String::new();
+    }
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map(|i| after_scheme + i)
+        .unwrap_or(url.len());
+    // Credentials before `@` are not shown either.
+    let authority = &url[after_scheme..host_end];
+    let host = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    format!("{}{host}/…", &url[..after_scheme])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_webhook_url_is_shown_without_its_path_or_user() {
+        assert_eq!(
+            super::url_origin("https://hooks.slack.com/services/T0/B0/abc"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            super::url_origin("http://user:pw@alerts.local:9000?t=1"),
+            "http://alerts.local:9000/…"
+        );
+        assert_eq!(super::url_origin(""), "");
+    }
 }

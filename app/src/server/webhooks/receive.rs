@@ -224,7 +224,7 @@ async fn receive_checked(
         _ => "github".into(),
     };
     let ctx = Ctx {
-        actor: Actor::Webhook(actor),
+        actor: Actor::Webhook(actor, project.id),
         meta: inc.meta.clone(),
     };
     match act(
@@ -308,7 +308,7 @@ async fn refuse(
     d.reason = why.to_string();
     d.duration_us = start.elapsed().as_micros() as i64;
     let ctx = Ctx {
-        actor: Actor::Webhook("github".into()),
+        actor: Actor::Webhook("github".into(), 0),
         meta: inc.meta.clone(),
     };
     let mut tx = state.db.begin_write().await?;

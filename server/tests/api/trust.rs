@@ -1,0 +1,167 @@
+//! Trust boundaries of the API and pages: nothing kept by caches, a local process only for
+//! those who may change the configuration, no way to tell a hidden deploy from a missing
+//! one, and alert webhook credentials only for those who may change them.
+use crate::support::*;
+use app::model::{InstanceRole, Role, Scope};
+use reqwest::Method;
+use serde_json::json;
+
+async fn world() -> (TestApp, String) {
+    let app = spawn().await;
+    app.user("root", InstanceRole::Admin).await;
+    for u in ["vic", "dee", "max", "otto"] {
+        app.user(u, InstanceRole::User).await;
+    }
+    app.project("shop").await;
+    app.member("shop", "vic", Role::Viewer).await;
+    app.member("shop", "dee", Role::Deployer).await;
+    app.member("shop", "max", Role::Maintainer).await;
+    let root = app.token("root", Scope::Write).await;
+    let (s, b) = app
+        .api(
+            Method::POST,
+            "/projects/shop/environments",
+            Some(&root),
+            Some(json!({"name": "Staging", "slug": "staging"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    (app, root)
+}
+
+#[tokio::test]
+async fn pages_and_answers_with_project_data_are_never_stored_by_caches() {
+    let (app, root) = world().await;
+    let c = app.signed_in("root").await;
+    for path in [
+        "/projects",
+        "/projects/shop",
+        "/projects/shop/environments/staging",
+        "/login",
+        "/api/v1/projects",
+        "/api/v1/projects/shop/environments/staging/variables",
+        "/healthz",
+    ] {
+        let res = c
+            .get(format!("{}{path}", app.url))
+            .bearer_auth(&root)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        assert_eq!(
+            res.headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap_or("")),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+    // Errors too.
+    let res = plain()
+        .get(format!("{}/api/v1/projects/shop", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn only_maintainers_run_the_nginx_check() {
+    let (app, _) = world().await;
+    let path = "/projects/shop/environments/staging/nginx/check";
+    for (user, scope, want) in [
+        ("vic", Scope::Write, 403),
+        ("dee", Scope::Write, 403),
+        ("max", Scope::Read, 403),
+        ("otto", Scope::Write, 404),
+    ] {
+        let t = app.token(user, scope).await;
+        let (s, b) = app.api(Method::POST, path, Some(&t), None).await;
+        assert_eq!(s, want, "{user} {scope:?}: {b}");
+    }
+    let max = app.token("max", Scope::Write).await;
+    let (s, b) = app.api(Method::POST, path, Some(&max), None).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["ok"].is_boolean(), "{b}");
+}
+
+#[tokio::test]
+async fn a_deploy_of_a_hidden_project_looks_like_a_deploy_that_does_not_exist() {
+    let (app, _) = world().await;
+    let dee = app.token("dee", Scope::Deploy).await;
+    let (s, b) = app
+        .api(
+            Method::POST,
+            "/projects/shop/environments/staging/deploys",
+            Some(&dee),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let id = b["id"].as_i64().unwrap();
+    let otto = app.token("otto", Scope::Write).await;
+    for suffix in ["", "/log", "/cancel"] {
+        let method = if suffix == "/cancel" {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let hidden = app
+            .api(
+                method.clone(),
+                &format!("/deploys/{id}{suffix}"),
+                Some(&otto),
+                None,
+            )
+            .await;
+        let missing = app
+            .api(
+                method,
+                &format!("/deploys/{}{suffix}", id + 1000),
+                Some(&otto),
+                None,
+            )
+            .await;
+        assert_eq!(hidden, missing, "/deploys/{{id}}{suffix}");
+        assert_eq!(hidden.0, 404);
+    }
+}
+
+#[tokio::test]
+async fn the_alert_webhook_url_is_shown_whole_only_to_those_who_may_change_it() {
+    let (app, _) = world().await;
+    let url = "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX";
+    let path = "/projects/shop/environments/staging/watchdog";
+    let max = app.token("max", Scope::Write).await;
+    let (s, b) = app
+        .api(
+            Method::PUT,
+            path,
+            Some(&max),
+            Some(json!({"enabled": false, "webhook_url": url})),
+        )
+        .await;
+    assert!(s < 300, "{s} {b}");
+    let (_, b) = app.api(Method::GET, path, Some(&max), None).await;
+    assert_eq!(b["webhook_url"], url);
+    for user in ["vic", "dee"] {
+        let t = app.token(user, Scope::Write).await;
+        let (s, b) = app.api(Method::GET, path, Some(&t), None).await;
+        assert_eq!(s, 200);
+        assert_eq!(b["webhook_url"], "https://hooks.slack.com/…", "{user}");
+        assert!(!b.to_string().contains("XXXXsecretXXXX"));
+    }
+    // The environment page a viewer sees does not carry it either.
+    let vic = app.signed_in("vic").await;
+    let html = vic
+        .get(format!("{}/projects/shop/environments/staging", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("XXXXsecretXXXX"));
+}
