@@ -267,7 +267,7 @@ impl Run {
         }
         let release = match self
             .step("release", Duration::from_secs(30), async {
-                let r = create_release(&self.state, &self.row, &self.env, &plan, version)
+                let r = create_release(&self.log, &self.row, &self.env, &plan, version)
                     .await
                     .map_err(|e| failed(e.to_string()))?;
                 self.log.info(format!(
@@ -358,7 +358,7 @@ impl Run {
                             }
                         }
                         let version = config_version(&self.state, self.env.id).await;
-                        let r = create_release(&self.state, &self.row, &self.env, &plan, version)
+                        let r = create_release(&self.log, &self.row, &self.env, &plan, version)
                             .await
                             .map_err(|e| failed(e.to_string()))?;
                         self.log.info(format!("release {}", r.number));

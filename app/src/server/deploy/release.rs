@@ -17,22 +17,28 @@ pub async fn config_version(state: &AppState, env_id: i64) -> i64 {
     .unwrap_or(0)
 }
 
-/// Records an immutable release and links the deploy to it.
+/// Records an immutable release and links the deploy to it. Image references are stored
+/// through the deploy's redactor: one written with `${SECRET}` (a registry token in the
+/// path) must not be kept or answered in clear.
 pub async fn create_release(
-    state: &AppState,
+    log: &DeployLog,
     row: &DeployRow,
     env: &EnvInfo,
     plan: &Plan,
     version: i64,
 ) -> Result<Release, super::super::ServiceError> {
-    let mut tx = state.db.begin_write().await?;
+    let mut stored = plan.clone();
+    for image in stored.images.values_mut() {
+        image.reference = log.redact(&image.reference);
+    }
+    let mut tx = log.db().begin_write().await?;
     let number: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(number), 0) + 1 FROM releases WHERE environment_id = $1",
     )
     .bind(env.id)
     .fetch_one(&mut *tx)
     .await?;
-    let body = serde_json::to_string(plan)
+    let body = serde_json::to_string(&stored)
         .map_err(|e| super::super::ServiceError::Internal(e.to_string()))?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO releases (environment_id, number, config_version, plan, git_sha, reason, trigger_kind, actor, created_at) \
