@@ -143,8 +143,12 @@ pub async fn set(
                 "must not contain NUL characters",
             ));
         }
-        if let Err(e) = super::secrets::check_references(v) {
-            return Err(ServiceError::invalid("value", e));
+        // A secret is taken verbatim (never scanned for references), so no error can ever
+        // quote a piece of it.
+        if !secret {
+            if let Err(e) = super::secrets::check_references(v) {
+                return Err(ServiceError::invalid("value", e));
+            }
         }
     }
     let existing = sqlx::query(

@@ -165,3 +165,36 @@ async fn the_alert_webhook_url_is_shown_whole_only_to_those_who_may_change_it() 
         .unwrap();
     assert!(!html.contains("XXXXsecretXXXX"));
 }
+
+#[tokio::test]
+async fn a_secret_is_taken_verbatim_and_no_answer_quotes_a_piece_of_it() {
+    let (app, _) = world().await;
+    let max = app.token("max", Scope::Write).await;
+    // Shaped like broken references: a plain value like this is refused with the fragment
+    // quoted; a secret is stored as it is.
+    let value = "pw${not-a-ref}${unclosed";
+    let (s, b) = app
+        .put_var(
+            "/projects/shop/environments/staging/variables/DB_PASSWORD",
+            &max,
+            json!({"value": value, "secret": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(!b.to_string().contains("not-a-ref"), "{b}");
+    let (s, b) = app
+        .put_var(
+            "/projects/shop/environments/staging/variables/PLAIN",
+            &max,
+            json!({"value": value, "secret": false}),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    let root = app.token("root", Scope::Read).await;
+    let (s, audit) = app
+        .api(Method::GET, "/audit?limit=500", Some(&root), None)
+        .await;
+    assert_eq!(s, 200);
+    assert!(audit.to_string().contains("DB_PASSWORD"));
+    assert!(!audit.to_string().contains("not-a-ref"));
+}
