@@ -24,6 +24,9 @@ pub struct Config {
     pub fail_feed: bool,
     /// `DEMO_ACCESS_LOG=0` silences the per-request log line (for long benchmarks).
     pub access_log: bool,
+    /// `DEMO_PRINT_VAR=NAME`: prints `NAME=<value of NAME>` on stdout at start and on every
+    /// request (a test switch: it proves that Berth masks what a container prints).
+    pub print_var: Option<(String, String)>,
 }
 
 impl Default for Config {
@@ -38,6 +41,7 @@ impl Default for Config {
             slow: Duration::ZERO,
             fail_feed: false,
             access_log: true,
+            print_var: None,
         }
     }
 }
@@ -74,6 +78,10 @@ impl Config {
             slow: millis("DEMO_SLOW_MS")?.unwrap_or_default(),
             fail_feed: flag(&get, "DEMO_FAIL_FEED"),
             access_log: get("DEMO_ACCESS_LOG").is_none_or(|v| !is_off(&v)),
+            print_var: get("DEMO_PRINT_VAR").filter(|n| !n.is_empty()).map(|n| {
+                let value = get(&n).unwrap_or_default();
+                (n, value)
+            }),
         })
     }
 }
@@ -157,6 +165,13 @@ mod tests {
         assert_eq!(c.crash_after, Some(Duration::from_secs(5)));
         assert_eq!(c.startup_delay, Duration::from_millis(250));
         assert_eq!(c.slow, Duration::from_millis(40));
+    }
+
+    #[test]
+    fn print_var_names_the_variable_to_print() {
+        let c = from(&[("DEMO_PRINT_VAR", "API_KEY"), ("API_KEY", "k-1\nk-2")]).unwrap();
+        assert_eq!(c.print_var, Some(("API_KEY".into(), "k-1\nk-2".into())));
+        assert_eq!(from(&[]).unwrap().print_var, None);
     }
 
     #[test]

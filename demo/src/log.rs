@@ -33,3 +33,10 @@ pub fn access(method: &str, target: &str, site: &str, status: u16, elapsed: Dura
         "{method} {target} host={site} status={status} ms={ms:.2}"
     ));
 }
+
+/// `NAME=<value>` for `DEMO_PRINT_VAR` (the value may span lines).
+pub fn print_var(var: &Option<(String, String)>) {
+    if let Some((name, value)) = var {
+        info(format_args!("{name}={value}"));
+    }
+}

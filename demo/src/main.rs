@@ -71,6 +71,7 @@ fn serve() -> i32 {
     if !boot_delay(config.startup_delay) {
         return 0;
     }
+    log::print_var(&config.print_var);
     let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, config.port));
     let (version, port) = (config.version.clone(), config.port);
     let server = match Server::bind(addr, Arc::new(State::new(config))) {

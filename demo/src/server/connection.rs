@@ -120,6 +120,7 @@ impl Conn {
         if state.config.access_log {
             log::access(method, &head.target, &site, status, duration);
         }
+        log::print_var(&state.config.print_var);
         match (written, keep_alive) {
             (false, _) => Next::Close,
             (true, true) => Next::Continue,
