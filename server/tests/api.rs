@@ -17,6 +17,8 @@ mod bad_input;
 mod cli;
 #[path = "api/deploy_requests.rs"]
 mod deploy_requests;
+#[path = "api/docker_host_input.rs"]
+mod docker_host_input;
 #[path = "api/docker_hosts.rs"]
 mod docker_hosts;
 #[path = "api/env_versions.rs"]

@@ -134,21 +134,22 @@ fn branch(raw: &str) -> ServiceResult<String> {
 }
 
 fn docker_host(raw: &str) -> ServiceResult<String> {
+    const USE: &str = "use tcp://host:2376 (reached over TLS, with the DOCKER_TLS_* secrets), \
+                       unix:///var/run/docker.sock, or empty for the local engine";
     let h = raw.trim();
-    if h.is_empty()
-        || h.starts_with("unix://")
-        || h.starts_with("tcp://")
-        || h.starts_with("ssh://")
-    {
-        if h.len() > 300 || h.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ServiceError::invalid("docker_host", "must be a single URL"));
-        }
-        return Ok(h.to_string());
+    if h.starts_with("ssh://") {
+        return Err(ServiceError::invalid(
+            "docker_host",
+            format!("ssh:// Docker hosts are not supported: {USE}"),
+        ));
     }
-    Err(ServiceError::invalid(
-        "docker_host",
-        "use unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host (empty: local engine)",
-    ))
+    if !(h.is_empty() || h.starts_with("unix://") || h.starts_with("tcp://")) {
+        return Err(ServiceError::invalid("docker_host", USE));
+    }
+    if h.len() > 300 || h.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ServiceError::invalid("docker_host", "must be a single URL"));
+    }
+    Ok(h.to_string())
 }
 
 fn view(project: &str, r: &sqlx::any::AnyRow) -> ServiceResult<EnvironmentView> {
