@@ -132,10 +132,9 @@ pub async fn create(
         .ok_or_else(|| ServiceError::NotFound("user".into()))
 }
 
+/// Every user of the instance: instance admins only (the same right as managing them).
 pub async fn list(state: &AppState, ctx: &Ctx) -> ServiceResult<Vec<UserView>> {
-    if ctx.user().is_none() {
-        return Err(ServiceError::Unauthenticated);
-    }
+    authorize(&state.db, ctx, Action::ManageUsers, None).await?;
     let sql = format!("SELECT {USER_COLS} FROM users ORDER BY username");
     let rows = sqlx::query(&sql).fetch_all(&state.db.pool).await?;
     rows.iter().map(|r| record(r).map(|u| u.view())).collect()

@@ -29,3 +29,34 @@ async fn a_token_lifetime_ending_in_a_multibyte_character_is_refused_as_invalid(
     // The server is still up.
     assert_eq!(app.me_status(&c).await, 200);
 }
+
+#[tokio::test]
+async fn only_instance_admins_list_users() {
+    use app::model::{Role, Scope};
+    use reqwest::Method;
+    let app = spawn().await;
+    app.user("root", InstanceRole::Admin).await;
+    app.project("site").await;
+    for (name, role) in [("vera", Role::Viewer), ("max", Role::Maintainer)] {
+        app.user(name, InstanceRole::User).await;
+        app.member("site", name, role).await;
+        let c = app.signed_in(name).await;
+        let res = c
+            .get(format!("{}/api/v1/users", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name} signed in");
+        let token = app.token(name, Scope::Write).await;
+        let (status, body) = app.api(Method::GET, "/users", Some(&token), None).await;
+        assert_eq!(status, 403, "{name}'s token: {body}");
+        let res = app
+            .server_fn::<app::serverfns::users::ListUsers>(&c, &[])
+            .await;
+        assert_eq!(res.status(), 403, "{name} through the UI");
+    }
+    let admin = app.token("root", Scope::Write).await;
+    let (status, body) = app.api(Method::GET, "/users", Some(&admin), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(3), "{body}");
+}
