@@ -31,6 +31,8 @@ mod operations;
 mod secret_history;
 #[path = "api/seed_import.rs"]
 mod seed_import;
+#[path = "api/sessions.rs"]
+mod sessions;
 #[path = "api/stack_config.rs"]
 mod stack_config;
 #[path = "api/webhook_burst.rs"]

@@ -71,6 +71,8 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    /// Updates a stored session and never inserts one: tower-sessions calls `create` for new
+    /// sessions, so a missing row means the session was ended and must not come back.
     async fn save(&self, record: &Record) -> StoreResult<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         let updated = sqlx::query(
@@ -85,22 +87,9 @@ impl SessionStore for DbSessionStore {
         .map_err(backend)?
         .rows_affected();
         if updated == 0 {
-            // Only sessions that were never stored are inserted here; an ended session is
-            // not brought back by a request that was already in flight.
-            let r = sqlx::query(
-                "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(record.id.to_string())
-            .bind(user_id(record))
-            .bind(&data)
-            .bind(expires_ms(record))
-            .execute(&self.db.pool)
-            .await;
-            if let Err(e) = r {
-                if !matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
-                    return Err(backend(e));
-                }
-            }
+            // Ended (logged out, expired, cycled) while this request was in flight: it stays
+            // ended. New sessions come through `create`.
+            tracing::debug!("session save found no row; not recreating it");
         }
         Ok(())
     }
