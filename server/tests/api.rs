@@ -25,6 +25,8 @@ mod docker_hosts;
 mod env_versions;
 #[path = "api/login_next.rs"]
 mod login_next;
+#[path = "api/login_storm.rs"]
+mod login_storm;
 #[path = "api/operations.rs"]
 mod operations;
 #[path = "api/secret_history.rs"]

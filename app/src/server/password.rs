@@ -1,8 +1,46 @@
-//! Password hashing: argon2id with OWASP parameters, always off the async threads.
+//! Password hashing: argon2id with OWASP parameters, always off the async threads, and only
+//! a few at a time (each takes 19 MiB, so a burst of logins cannot exhaust memory or cores).
 use super::error::{ServiceError, ServiceResult};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
-use std::sync::OnceLock;
+use std::sync::{Arc, LazyLock, OnceLock};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How many hashes may run at once: one per core, at least 2 and at most 4 (76 MiB).
+fn slots() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 4)
+}
+
+static SLOTS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(slots())));
+
+/// Runs `work` on the blocking pool once a hash slot is free. The slot goes with the work,
+/// so a caller that gives up early does not let more hashes run than there are slots.
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    let slot = SLOTS
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("hash slots: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("hash task: {e}")))
+}
+
+/// Takes every hash slot until the guard is dropped, so that a test can show that some path
+/// refuses a request without hashing (it would wait for a slot otherwise).
+#[doc(hidden)]
+pub async fn hold_every_slot() -> OwnedSemaphorePermit {
+    SLOTS
+        .clone()
+        .acquire_many_owned(slots() as u32)
+        .await
+        .expect("hash slots are never closed")
+}
 
 fn argon() -> Argon2<'static> {
     // OWASP: m = 19 MiB, t = 2, p = 1.
@@ -35,14 +73,12 @@ fn dummy_hash() -> &'static str {
 }
 
 pub async fn hash(password: String) -> ServiceResult<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|e| ServiceError::Internal(format!("hash task: {e}")))
+    bounded(move || hash_blocking(&password)).await
 }
 
 /// Verifies against `phc`, or against the dummy hash when there is no user.
 pub async fn verify(password: String, phc: Option<String>) -> ServiceResult<bool> {
-    tokio::task::spawn_blocking(move || match phc {
+    bounded(move || match phc {
         Some(phc) => verify_blocking(&password, &phc),
         None => {
             let _ = verify_blocking(&password, dummy_hash());
@@ -50,7 +86,6 @@ pub async fn verify(password: String, phc: Option<String>) -> ServiceResult<bool
         }
     })
     .await
-    .map_err(|e| ServiceError::Internal(format!("verify task: {e}")))
 }
 
 #[cfg(test)]

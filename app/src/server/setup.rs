@@ -51,7 +51,14 @@ pub async fn token_valid(state: &AppState, token: &str) -> ServiceResult<bool> {
     Ok(n > 0)
 }
 
-/// Spends the token and creates the first admin in one transaction.
+fn spent_or_unknown() -> ServiceError {
+    ServiceError::invalid(
+        "token",
+        "this setup link is used, expired or no longer needed; restart Berth for a new one",
+    )
+}
+
+/// Checks the token, then spends it and creates the first admin in one transaction.
 pub async fn complete(
     state: &AppState,
     ctx: &Ctx,
@@ -59,6 +66,10 @@ pub async fn complete(
     username: &str,
     pass: &str,
 ) -> ServiceResult<UserView> {
+    // The token first: a wrong link costs one query, never a password hash.
+    if !token_valid(state, token).await? {
+        return Err(spent_or_unknown());
+    }
     let username = validate::username(username)?;
     validate::password(pass)?;
     let hash = password::hash(pass.to_string()).await?;
@@ -75,10 +86,7 @@ pub async fn complete(
         .fetch_one(&mut *tx)
         .await?;
     if spent == 0 || existing > 0 {
-        return Err(ServiceError::invalid(
-            "token",
-            "this setup link is used, expired or no longer needed; restart Berth for a new one",
-        ));
+        return Err(spent_or_unknown());
     }
     let id = users::insert(&mut tx, &username, &hash, InstanceRole::Admin).await?;
     let actor_ctx = Ctx {

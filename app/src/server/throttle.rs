@@ -41,68 +41,101 @@ fn keys(account: &str, addr: &str) -> [String; 3] {
 }
 
 impl Throttle {
+    /// What to do with an attempt, without counting it.
     pub fn check(&self, account: &str, addr: &str, now_ms: i64) -> Verdict {
-        let map = self.entries.lock().expect("throttle lock");
-        let [acct, pair, ip] = keys(account, addr);
-        let get = |k: &String| {
-            map.get(k)
-                .copied()
-                .filter(|e| now_ms - e.last_failure_ms < WINDOW_MS || e.locked_until_ms > now_ms)
-                .unwrap_or_default()
-        };
-        let locked = [get(&pair), get(&ip)]
-            .iter()
-            .map(|e| e.locked_until_ms)
-            .max()
-            .unwrap_or(0);
-        if locked > now_ms {
-            let secs = ((locked - now_ms) as u64).div_ceil(1000);
-            return Verdict::Refuse {
-                retry_after_secs: secs.max(1),
-            };
+        verdict(
+            &self.entries.lock().expect("throttle lock"),
+            account,
+            addr,
+            now_ms,
+        )
+    }
+
+    /// Decides on an attempt and, when it may proceed, counts it as a failure at once (under
+    /// one lock): concurrent attempts see each other before any password is checked. A
+    /// correct password takes the count back (`record_success`).
+    pub fn attempt(&self, account: &str, addr: &str, now_ms: i64) -> Verdict {
+        let mut map = self.entries.lock().expect("throttle lock");
+        let verdict = verdict(&map, account, addr, now_ms);
+        if matches!(verdict, Verdict::Proceed { .. }) {
+            count_failure(&mut map, account, addr, now_ms);
         }
-        let n = get(&acct).failures.max(get(&pair).failures);
-        let delay = if n < 3 {
-            0
-        } else {
-            (250u64 << (n - 3).min(4)).min(3000)
-        };
-        Verdict::Proceed {
-            delay: Duration::from_millis(delay),
-        }
+        verdict
     }
 
     pub fn record_failure(&self, account: &str, addr: &str, now_ms: i64) {
-        let mut map = self.entries.lock().expect("throttle lock");
-        if map.len() > 100_000 {
-            map.retain(|_, e| now_ms - e.last_failure_ms < WINDOW_MS || e.locked_until_ms > now_ms);
-        }
-        let [acct, pair, ip] = keys(account, addr);
-        for (key, free) in [
-            (acct, u32::MAX),
-            (pair, PAIR_FREE_FAILURES),
-            (ip, ADDR_FREE_FAILURES),
-        ] {
-            let e = map.entry(key).or_default();
-            if now_ms - e.last_failure_ms >= WINDOW_MS && e.locked_until_ms <= now_ms {
-                *e = Entry::default();
-            }
-            e.failures += 1;
-            e.last_failure_ms = now_ms;
-            if e.failures >= free {
-                let over = (e.failures - free).min(10);
-                let lock = (30_000i64 << over).min(MAX_LOCK_MS);
-                e.locked_until_ms = now_ms + lock;
-            }
-        }
+        count_failure(
+            &mut self.entries.lock().expect("throttle lock"),
+            account,
+            addr,
+            now_ms,
+        );
     }
 
-    /// A correct password clears the account's counters (not the address's).
+    /// A correct password clears the account's counters, and takes back the address's count
+    /// of this attempt (`attempt` counted it) without lifting a lock already set.
     pub fn record_success(&self, account: &str, addr: &str) {
         let mut map = self.entries.lock().expect("throttle lock");
-        let [acct, pair, _] = keys(account, addr);
+        let [acct, pair, ip] = keys(account, addr);
         map.remove(&acct);
         map.remove(&pair);
+        if let Some(e) = map.get_mut(&ip) {
+            e.failures = e.failures.saturating_sub(1);
+        }
+    }
+}
+
+fn verdict(map: &HashMap<String, Entry>, account: &str, addr: &str, now_ms: i64) -> Verdict {
+    let [acct, pair, ip] = keys(account, addr);
+    let get = |k: &String| {
+        map.get(k)
+            .copied()
+            .filter(|e| now_ms - e.last_failure_ms < WINDOW_MS || e.locked_until_ms > now_ms)
+            .unwrap_or_default()
+    };
+    let locked = [get(&pair), get(&ip)]
+        .iter()
+        .map(|e| e.locked_until_ms)
+        .max()
+        .unwrap_or(0);
+    if locked > now_ms {
+        let secs = ((locked - now_ms) as u64).div_ceil(1000);
+        return Verdict::Refuse {
+            retry_after_secs: secs.max(1),
+        };
+    }
+    let n = get(&acct).failures.max(get(&pair).failures);
+    let delay = if n < 3 {
+        0
+    } else {
+        (250u64 << (n - 3).min(4)).min(3000)
+    };
+    Verdict::Proceed {
+        delay: Duration::from_millis(delay),
+    }
+}
+
+fn count_failure(map: &mut HashMap<String, Entry>, account: &str, addr: &str, now_ms: i64) {
+    if map.len() > 100_000 {
+        map.retain(|_, e| now_ms - e.last_failure_ms < WINDOW_MS || e.locked_until_ms > now_ms);
+    }
+    let [acct, pair, ip] = keys(account, addr);
+    for (key, free) in [
+        (acct, u32::MAX),
+        (pair, PAIR_FREE_FAILURES),
+        (ip, ADDR_FREE_FAILURES),
+    ] {
+        let e = map.entry(key).or_default();
+        if now_ms - e.last_failure_ms >= WINDOW_MS && e.locked_until_ms <= now_ms {
+            *e = Entry::default();
+        }
+        e.failures += 1;
+        e.last_failure_ms = now_ms;
+        if e.failures >= free {
+            let over = (e.failures - free).min(10);
+            let lock = (30_000i64 << over).min(MAX_LOCK_MS);
+            e.locked_until_ms = now_ms + lock;
+        }
     }
 }
 
@@ -184,5 +217,33 @@ mod tests {
                 delay: Duration::ZERO
             }
         );
+    }
+
+    #[test]
+    fn attempts_count_before_the_password_is_checked() {
+        let t = Throttle::default();
+        for _ in 0..PAIR_FREE_FAILURES {
+            assert!(matches!(
+                t.attempt("bob", "1.1.1.1", 0),
+                Verdict::Proceed { .. }
+            ));
+        }
+        assert!(matches!(
+            t.attempt("bob", "1.1.1.1", 0),
+            Verdict::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn successful_attempts_do_not_use_up_the_address() {
+        let t = Throttle::default();
+        for i in 0..(2 * ADDR_FREE_FAILURES) {
+            let user = format!("user-{i}");
+            assert!(matches!(
+                t.attempt(&user, "1.1.1.1", 0),
+                Verdict::Proceed { .. }
+            ));
+            t.record_success(&user, "1.1.1.1");
+        }
     }
 }

@@ -260,7 +260,9 @@ pub async fn login(
         return Err(ServiceError::invalid("password", "is required"));
     }
     let addr = ctx.meta.client_addr.clone();
-    match state.throttle.check(&name, &addr, now_ms()) {
+    // The attempt counts as a failure before the (costly) password check, so that a burst of
+    // concurrent attempts is refused as soon as the first few are under way.
+    match state.throttle.attempt(&name, &addr, now_ms()) {
         Verdict::Refuse { retry_after_secs } => {
             audit::record(
                 &state.db,
@@ -289,7 +291,6 @@ pub async fn login(
     let user = match user {
         Some(u) if ok && u.disabled_at.is_none() => u,
         other => {
-            state.throttle.record_failure(&name, &addr, now_ms());
             let reason = match other {
                 Some(u) if ok && u.disabled_at.is_some() => "disabled",
                 _ => "bad credentials",
