@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod edge;
 pub mod environments;
 pub mod error;
+pub mod flash;
 pub mod imports;
 pub mod members;
 pub mod password;

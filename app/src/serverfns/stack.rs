@@ -4,7 +4,7 @@ use crate::model::{ImportPlan, ServiceView};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-const FLASH: &str = "flash_import_plan";
+const FLASH: &str = "import_plan";
 
 #[server]
 pub async fn list_services(project: String, env: String) -> Result<Vec<ServiceView>, AppError> {
@@ -53,11 +53,8 @@ pub async fn import_file(
             _ => return Err(AppError::invalid("kind", "must be env or compose")),
         };
         if super::call::plain_form_post() {
-            // Without JavaScript the page reloads: keep the plan for that one render.
-            c.session
-                .insert(FLASH, &plan)
-                .await
-                .map_err(|_| AppError::Internal)?;
+            // Without JavaScript the page reloads: keep the plan (sealed) for that render.
+            crate::server::flash::put(&c.state, &c.ctx, &c.session, FLASH, &plan).await?;
         }
         Ok(plan)
     })
@@ -68,13 +65,7 @@ pub async fn import_file(
 #[server]
 pub async fn take_import_plan() -> Result<Option<ImportPlan>, AppError> {
     super::call::run(|c| async move {
-        if c.ctx.user().is_none() {
-            return Ok(None);
-        }
-        c.session
-            .remove::<ImportPlan>(FLASH)
-            .await
-            .map_err(|_| AppError::Internal)
+        Ok(crate::server::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
     })
     .await
 }

@@ -4,7 +4,7 @@ use crate::model::{CreatedToken, TokenView};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-const FLASH: &str = "flash_new_token";
+const FLASH: &str = "new_token";
 
 #[server]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
@@ -28,11 +28,8 @@ pub async fn create_token(
             crate::server::tokens::create(&c.state, &c.ctx, None, &name, scope, &expires_in)
                 .await?;
         if super::call::plain_form_post() {
-            // Without JavaScript the page reloads; keep the secret for that one render.
-            c.session
-                .insert(FLASH, &created)
-                .await
-                .map_err(|_| AppError::Internal)?;
+            // Without JavaScript the page reloads; keep the secret (sealed) for that render.
+            crate::server::flash::put(&c.state, &c.ctx, &c.session, FLASH, &created).await?;
         }
         Ok(created)
     })
@@ -43,13 +40,7 @@ pub async fn create_token(
 #[server]
 pub async fn take_new_token() -> Result<Option<CreatedToken>, AppError> {
     super::call::run(|c| async move {
-        if c.ctx.user().is_none() {
-            return Ok(None);
-        }
-        c.session
-            .remove::<CreatedToken>(FLASH)
-            .await
-            .map_err(|_| AppError::Internal)
+        Ok(crate::server::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
     })
     .await
 }

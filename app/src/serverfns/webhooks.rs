@@ -4,7 +4,7 @@ use crate::model::{DeliveryPageData, DeliveryView, WebhookPageData, WebhookView}
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-const FLASH: &str = "flash_webhook_secret";
+const FLASH: &str = "webhook_secret";
 
 #[cfg(feature = "ssr")]
 async fn may_manage(c: &super::call::Call, project: &str) -> Result<bool, AppError> {
@@ -108,11 +108,8 @@ pub async fn generate_webhook_secret(project: String) -> Result<String, AppError
             crate::server::webhooks::deliveries::generate_secret(&c.state, &c.ctx, &project)
                 .await?;
         if super::call::plain_form_post() {
-            // Without JavaScript the page reloads; keep the value for that one render.
-            c.session
-                .insert(FLASH, &value)
-                .await
-                .map_err(|_| AppError::Internal)?;
+            // Without JavaScript the page reloads; keep the value (sealed) for that render.
+            crate::server::flash::put(&c.state, &c.ctx, &c.session, FLASH, &value).await?;
         }
         Ok(value)
     })
@@ -123,13 +120,7 @@ pub async fn generate_webhook_secret(project: String) -> Result<String, AppError
 #[server]
 pub async fn take_webhook_secret() -> Result<Option<String>, AppError> {
     super::call::run(|c| async move {
-        if c.ctx.user().is_none() {
-            return Ok(None);
-        }
-        c.session
-            .remove::<String>(FLASH)
-            .await
-            .map_err(|_| AppError::Internal)
+        Ok(crate::server::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
     })
     .await
 }

@@ -52,3 +52,77 @@ async fn saving_a_deleted_session_leaves_it_deleted() {
     store.save(&record).await.unwrap();
     assert!(store.load(&record.id).await.unwrap().is_none());
 }
+
+async fn session_rows(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT data FROM sessions")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Base64 of `bytes` in the standard or URL-safe alphabet, without padding.
+fn base64(bytes: &[u8], url_safe: bool) -> String {
+    let table: &[u8] = if url_safe {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| (n << 8) | b as u32) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(table[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The secret, its base64 forms, and its tail (a fragment is a leak too).
+fn forms_of(secret: &str) -> Vec<String> {
+    vec![
+        secret.to_string(),
+        base64(secret.as_bytes(), false),
+        base64(secret.as_bytes(), true),
+        secret[secret.len() - 16..].to_string(),
+    ]
+}
+
+#[tokio::test]
+async fn a_token_created_without_javascript_is_not_kept_in_clear_in_the_session_row() {
+    use app::serverfns::tokens::{CreateToken, TakeNewToken};
+    use leptos::server_fn::ServerFn;
+    let app = spawn().await;
+    app.user("alice", InstanceRole::User).await;
+    let c = app.signed_in("alice").await;
+    let res = c
+        .post(format!("{}{}", app.url, CreateToken::PATH))
+        .header("accept", "text/html")
+        .header("origin", &app.url)
+        .header("referer", format!("{}/tokens", app.url))
+        .form(&[("name", "ci"), ("scope", "read"), ("expires_in", "30d")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "a plain form post goes back to the page");
+    let rows = session_rows(&app).await;
+    // The page render takes the flash once.
+    let res = app.server_fn::<TakeNewToken>(&c, &[]).await;
+    let shown: serde_json::Value = res.json().await.unwrap();
+    let secret = shown["secret"].as_str().expect("the token is shown once");
+    assert!(secret.starts_with("berth_"), "{shown}");
+    for row in &rows {
+        for (i, form) in forms_of(secret).iter().enumerate() {
+            assert!(
+                !row.contains(form),
+                "the session row holds form {i} of the token"
+            );
+        }
+    }
+    let again: serde_json::Value = app
+        .server_fn::<TakeNewToken>(&c, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(again.is_null(), "shown once: {again}");
+}
