@@ -8,6 +8,7 @@ pub mod edge;
 pub mod environments;
 pub mod error;
 pub mod flash;
+pub mod host_paths;
 pub mod imports;
 pub mod members;
 pub mod password;

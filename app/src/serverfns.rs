@@ -8,6 +8,7 @@ pub mod environments;
 pub mod members;
 pub mod projects;
 pub mod services;
+pub mod settings;
 pub mod sites;
 pub mod stack;
 pub mod tokens;

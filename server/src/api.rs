@@ -9,6 +9,7 @@ pub mod members;
 pub mod openapi;
 pub mod projects;
 pub mod runtime;
+pub mod settings;
 pub mod stack_config;
 pub mod system;
 pub mod tokens;
@@ -23,6 +24,10 @@ use axum::Router;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(users::me))
+        .route(
+            "/settings/host-paths",
+            get(settings::get_host_paths).put(settings::put_host_paths),
+        )
         .route("/users", get(users::list).post(users::create))
         .route("/users/{username}", axum::routing::patch(users::update))
         .route("/projects", get(projects::list).post(projects::create))

@@ -23,6 +23,8 @@ mod docker_host_input;
 mod docker_hosts;
 #[path = "api/env_versions.rs"]
 mod env_versions;
+#[path = "api/host_paths.rs"]
+mod host_paths;
 #[path = "api/login_next.rs"]
 mod login_next;
 #[path = "api/login_storm.rs"]
@@ -37,6 +39,8 @@ mod seed_import;
 mod sessions;
 #[path = "api/stack_config.rs"]
 mod stack_config;
+#[path = "api/trust.rs"]
+mod trust;
 #[path = "api/webhook_burst.rs"]
 mod webhook_burst;
 #[path = "api/webhook_triggers.rs"]

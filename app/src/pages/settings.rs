@@ -2,6 +2,7 @@
 use crate::components::forms::{action_error, FieldError, OtherError};
 use crate::serverfns::audit::VerifyAudit;
 use crate::serverfns::auth::ChangePassword;
+use crate::serverfns::settings::{host_paths, SetHostPaths};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,6 +12,9 @@ pub fn SettingsPage() -> impl IntoView {
     let err = action_error(change);
     let verify = ServerAction::<VerifyAudit>::new();
     let verify_err = action_error(verify);
+    let set_paths = ServerAction::<SetHostPaths>::new();
+    let paths_err = action_error(set_paths);
+    let paths = Resource::new(move || set_paths.version().get(), |_| host_paths());
     view! {
         <Title text="Settings · Berth"/>
         <h1>"Settings"</h1>
@@ -39,6 +43,23 @@ pub fn SettingsPage() -> impl IntoView {
                 view! { <p class="error">{format!("Broken at event {}: {}", r.first_bad_seq.unwrap_or_default(), r.problem.unwrap_or_default())}</p> }.into_any()
             })}
             <OtherError err=verify_err fields=&[]/>
+        </section>
+        <section class="card">
+            <h2>"Allowed host paths"</h2>
+            <p class="muted small">"Host directories that maintainers may bind-mount into containers (a mount inside one of them is allowed). A mount of "<code>"/"</code>", the Docker socket or Berth's data directory gives a container every secret: only instance admins mount paths outside this list. Named volumes are always allowed."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let current = paths.await.map(|p| p.join("\n")).unwrap_or_default();
+                    view! {
+                        <ActionForm action=set_paths attr:id="host-paths">
+                            <label>"One absolute path per line"<textarea name="paths" rows="3" spellcheck="false">{current}</textarea></label>
+                            <FieldError err=paths_err field="paths"/>
+                            <OtherError err=paths_err fields=&["paths"]/>
+                            <button type="submit">"Save host paths (instance admins)"</button>
+                        </ActionForm>
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }

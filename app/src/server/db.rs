@@ -91,6 +91,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "docker_insecure",
         sql: include_str!("../../../migrations/sqlite/0008_docker_insecure.sql"),
     },
+    Migration {
+        version: 9,
+        name: "host_paths",
+        sql: include_str!("../../../migrations/sqlite/0009_host_paths.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -128,6 +133,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 8,
         name: "docker_insecure",
         sql: include_str!("../../../migrations/postgres/0008_docker_insecure.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "host_paths",
+        sql: include_str!("../../../migrations/postgres/0009_host_paths.sql"),
     },
 ];
 

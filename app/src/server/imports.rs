@@ -14,6 +14,10 @@ use stack::model::InputError;
 
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024;
 
+/// The preview's action for a service whose host paths the importer may not mount: it is
+/// left out of the import (the rest goes in).
+pub const NEEDS_ADMIN: &str = "needs an admin";
+
 fn input_error(e: InputError) -> ServiceError {
     ServiceError::invalid(
         "file",
@@ -214,16 +218,27 @@ pub async fn compose_file(
             }
             other => other,
         })?;
-        let action = match existing.iter().find(|x| x.name == s.name) {
+        let previous = existing.iter().find(|x| x.name == s.name).map(|x| &x.spec);
+        let blocked = super::host_paths::needing_an_admin(state, ctx, s, previous).await?;
+        let action = match previous {
+            _ if !blocked.is_empty() => NEEDS_ADMIN,
             None => "create",
-            Some(x) if &x.spec == s => "unchanged",
+            Some(x) if x == s => "unchanged",
             Some(_) => "update",
+        };
+        let note = if blocked.is_empty() {
+            format!("{} × {}", s.replicas, s.image)
+        } else {
+            format!(
+                "not imported: the host path(s) {} need an instance admin (allowed host paths in Settings)",
+                blocked.join(", ")
+            )
         };
         items.push(ImportItem {
             kind: "service".into(),
             name: s.name.clone(),
             action: action.into(),
-            note: Some(format!("{} × {}", s.replicas, s.image)),
+            note: Some(note),
             missing: false,
             line: 0,
         });
@@ -243,7 +258,13 @@ pub async fn compose_file(
     }
     let mut tx = state.db.begin_write().await?;
     for s in &imported.services {
-        services::upsert_in(&mut tx, e.id, s).await?;
+        let blocked = plan
+            .items
+            .iter()
+            .any(|i| i.name == s.name && i.action == NEEDS_ADMIN);
+        if !blocked {
+            services::upsert_in(&mut tx, e.id, s).await?;
+        }
     }
     versions::record(&mut tx, ctx, &[e.id], &format!("import {file_name}")).await?;
     audit::append(

@@ -171,6 +171,22 @@ pub async fn list(
         .collect()
 }
 
+/// The stored spec of a service, if it exists.
+pub(crate) async fn stored(
+    state: &AppState,
+    env_id: i64,
+    name: &str,
+) -> ServiceResult<Option<ServiceSpec>> {
+    let spec: Option<String> =
+        sqlx::query_scalar("SELECT spec FROM services WHERE environment_id = $1 AND name = $2")
+            .bind(env_id)
+            .bind(name)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    spec.map(|s| serde_json::from_str(&s).map_err(|e| ServiceError::Internal(e.to_string())))
+        .transpose()
+}
+
 /// Creates or replaces services inside a transaction the caller owns (imports use this).
 pub(crate) async fn upsert_in(
     tx: &mut super::db::Tx,
@@ -218,6 +234,8 @@ pub async fn put(
     let e = environments::resolve(state, ctx, project, env).await?;
     authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
     check(&spec)?;
+    let previous = stored(state, e.id, &spec.name).await?;
+    super::host_paths::check(state, ctx, &spec, previous.as_ref()).await?;
     let mut tx = state.db.begin_write().await?;
     upsert_in(&mut tx, e.id, &spec).await?;
     versions::record(&mut tx, ctx, &[e.id], &format!("service {}", spec.name)).await?;

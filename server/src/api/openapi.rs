@@ -20,6 +20,7 @@ impl Modify for BearerAuth {
     info(title = "Berth API", description = "Manage projects, environments, configuration, deploys, releases, containers, GitHub webhook deliveries, members, tokens and the audit log."),
     paths(
         super::users::me, super::users::list, super::users::create, super::users::update,
+        super::settings::get_host_paths, super::settings::put_host_paths,
         super::projects::list, super::projects::create, super::projects::get, super::projects::delete,
         super::members::list, super::members::set, super::members::remove,
         super::tokens::list, super::tokens::create, super::tokens::revoke,

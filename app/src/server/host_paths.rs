@@ -1,0 +1,192 @@
+//! Host directories bind-mounted into containers. A bind mount of `/`, the Docker socket or
+//! Berth's data directory hands a container the master key and every secret, so which host
+//! paths services may mount is an instance admin's decision: admins may mount any path,
+//! others only paths under the allowlist admins keep here (or paths a service already had).
+//! Named volumes stay free for everyone.
+use super::audit::{self, NewEvent};
+use super::authz::{authorize, Action};
+use super::context::{Actor, Ctx};
+use super::error::{ServiceError, ServiceResult};
+use super::{now_ms, AppState};
+use stack::model::ServiceSpec;
+
+const SETTING: &str = "allowed_host_paths";
+
+/// Whether a volume source is a path on the host (not a named volume).
+pub fn is_host_path(source: &str) -> bool {
+    let mut chars = source.chars();
+    let named = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    !named
+}
+
+/// `path` as an absolute path without `.`, `..`, repeated or trailing slashes; an error
+/// for relative paths and paths that climb.
+pub fn normalize(path: &str) -> Result<String, String> {
+    let p = path.trim();
+    if !p.starts_with('/') {
+        return Err(format!("`{p}` is not an absolute path"));
+    }
+    let mut parts = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(format!("`{p}` climbs with `..`")),
+            other => parts.push(other),
+        }
+    }
+    Ok(format!("/{}", parts.join("/")))
+}
+
+/// Whether `path` is one of `allowed` or inside one of them.
+pub fn covered(path: &str, allowed: &[String]) -> bool {
+    let Ok(p) = normalize(path) else {
+        return false;
+    };
+    allowed
+        .iter()
+        .any(|a| a == "/" || p == *a || p.starts_with(&format!("{a}/")))
+}
+
+/// The allowlist (normalized, sorted).
+pub async fn allowed(state: &AppState) -> ServiceResult<Vec<String>> {
+    let v: Option<String> =
+        sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = $1")
+            .bind(SETTING)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    Ok(v.and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+/// Reads the allowlist (any signed-in user: it says where mounts may go, nothing secret).
+pub async fn get(state: &AppState, ctx: &Ctx) -> ServiceResult<Vec<String>> {
+    if matches!(ctx.actor, Actor::Anonymous) {
+        return Err(ServiceError::Unauthenticated);
+    }
+    allowed(state).await
+}
+
+/// Replaces the allowlist (instance admins).
+pub async fn set(state: &AppState, ctx: &Ctx, paths: &[String]) -> ServiceResult<Vec<String>> {
+    authorize(&state.db, ctx, Action::ManageSettings, None).await?;
+    let mut list = Vec::new();
+    for p in paths.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let n = normalize(p).map_err(|m| ServiceError::invalid("paths", m))?;
+        if !list.contains(&n) {
+            list.push(n);
+        }
+    }
+    if list.len() > 100 {
+        return Err(ServiceError::invalid("paths", "at most 100 paths"));
+    }
+    list.sort();
+    let value = serde_json::to_string(&list).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("DELETE FROM instance_settings WHERE name = $1")
+        .bind(SETTING)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO instance_settings (name, value, updated_at) VALUES ($1, $2, $3)")
+        .bind(SETTING)
+        .bind(&value)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        NewEvent::new("settings.host_paths", "instance")
+            .summary(serde_json::json!({ "allowed_host_paths": list })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(list)
+}
+
+fn is_instance_admin(ctx: &Ctx) -> bool {
+    matches!(ctx.actor, Actor::System) || ctx.user().is_some_and(|u| u.is_admin())
+}
+
+/// The host paths of `spec` that `ctx` may not mount: not allowed, not already mounted by
+/// the service's `previous` spec, and the caller is not an instance admin.
+pub async fn needing_an_admin(
+    state: &AppState,
+    ctx: &Ctx,
+    spec: &ServiceSpec,
+    previous: Option<&ServiceSpec>,
+) -> ServiceResult<Vec<String>> {
+    if is_instance_admin(ctx) {
+        return Ok(Vec::new());
+    }
+    let had = |source: &str| previous.is_some_and(|p| p.volumes.iter().any(|v| v.source == source));
+    let host: Vec<&str> = spec
+        .volumes
+        .iter()
+        .map(|v| v.source.as_str())
+        .filter(|s| is_host_path(s) && !had(s))
+        .collect();
+    if host.is_empty() {
+        return Ok(Vec::new());
+    }
+    let allowed = allowed(state).await?;
+    Ok(host
+        .into_iter()
+        .filter(|s| !covered(s, &allowed))
+        .map(String::from)
+        .collect())
+}
+
+/// Refuses a spec with host paths the caller may not mount.
+pub async fn check(
+    state: &AppState,
+    ctx: &Ctx,
+    spec: &ServiceSpec,
+    previous: Option<&ServiceSpec>,
+) -> ServiceResult<()> {
+    match needing_an_admin(state, ctx, spec, previous).await?.first() {
+        None => Ok(()),
+        Some(p) => Err(ServiceError::invalid(
+            "volumes",
+            format!(
+                "the host path `{p}` needs an instance admin: it is not among the allowed host \
+                 paths (Settings); use a named volume, or ask an admin"
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_volumes_are_not_host_paths() {
+        for v in ["media", "postgres_data", "a.b-c"] {
+            assert!(!is_host_path(v), "{v}");
+        }
+        for p in [
+            "/",
+            "/var/run/docker.sock",
+            "./conf",
+            "~/x",
+            "../up",
+            "$HOME/x",
+        ] {
+            assert!(is_host_path(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn only_paths_inside_an_allowed_one_are_covered() {
+        let allowed = vec!["/srv/shop".to_string()];
+        assert!(covered("/srv/shop", &allowed));
+        assert!(covered("/srv/shop/static/", &allowed));
+        assert!(covered("/srv//shop/./media", &allowed));
+        assert!(!covered("/srv/shop/../../etc", &allowed));
+        assert!(!covered("/srv/shopping", &allowed));
+        assert!(!covered("/", &allowed));
+        assert!(!covered("./conf", &allowed));
+        assert!(!covered("/var/run/docker.sock", &allowed));
+    }
+}

@@ -1,0 +1,19 @@
+//! Instance settings: the host paths services may bind-mount without an admin.
+use crate::error::AppError;
+use leptos::prelude::*;
+
+#[server]
+pub async fn host_paths() -> Result<Vec<String>, AppError> {
+    super::call::run(|c| async move { Ok(crate::server::host_paths::get(&c.state, &c.ctx).await?) })
+        .await
+}
+
+/// `paths`: one absolute path per line.
+#[server]
+pub async fn set_host_paths(paths: String) -> Result<Vec<String>, AppError> {
+    super::call::run(|c| async move {
+        let list: Vec<String> = paths.lines().map(str::to_string).collect();
+        Ok(crate::server::host_paths::set(&c.state, &c.ctx, &list).await?)
+    })
+    .await
+}
