@@ -122,6 +122,9 @@ where
     )
 }
 
+/// The longest line kept whole; longer ones (or output without newlines) are cut here.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
 #[derive(Default)]
 pub(crate) struct Splitter {
     stdout: Vec<u8>,
@@ -136,8 +139,16 @@ impl Splitter {
         };
         buffer.extend_from_slice(bytes);
         let mut lines = Vec::new();
-        while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
-            let rest = buffer.split_off(end + 1);
+        loop {
+            let end = match buffer.iter().position(|b| *b == b'\n') {
+                Some(end) if end < MAX_LINE_BYTES => end + 1,
+                // A stream that never sends a newline must not grow the buffer without end:
+                // a full buffer is a line of its own.
+                _ if buffer.len() >= MAX_LINE_BYTES => MAX_LINE_BYTES,
+                Some(end) => end + 1,
+                None => break,
+            };
+            let rest = buffer.split_off(end);
             let line = std::mem::replace(buffer, rest);
             lines.push(line_of(stream, &line));
         }
@@ -183,5 +194,20 @@ mod tests {
         assert_eq!(err[0].stream, LogStream::Stderr);
         assert_eq!(s.finish()[0].text, "part");
         assert!(s.finish().is_empty());
+    }
+
+    #[test]
+    fn output_without_newlines_is_cut_into_bounded_lines() {
+        let mut s = Splitter::default();
+        let mut total = 0;
+        for _ in 0..100 {
+            for l in s.push(LogStream::Stdout, &[b'x'; 4096]) {
+                assert_eq!(l.text.len(), MAX_LINE_BYTES);
+                total += l.text.len();
+            }
+            assert!(s.stdout.len() < MAX_LINE_BYTES);
+        }
+        total += s.finish().iter().map(|l| l.text.len()).sum::<usize>();
+        assert_eq!(total, 100 * 4096, "nothing lost");
     }
 }

@@ -106,7 +106,12 @@ pub async fn track(State(metrics): State<Metrics>, req: Request<Body>, next: Nex
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().as_str().to_string();
+    // Any token is a valid method: only the standard ones get a series of their own.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_string();
     let res = next.run(req).await;
     metrics.observe(
         &route,

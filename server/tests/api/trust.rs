@@ -198,3 +198,26 @@ async fn a_secret_is_taken_verbatim_and_no_answer_quotes_a_piece_of_it() {
     assert!(audit.to_string().contains("DB_PASSWORD"));
     assert!(!audit.to_string().contains("not-a-ref"));
 }
+
+#[tokio::test]
+async fn made_up_http_methods_share_one_metrics_series() {
+    let (app, _) = world().await;
+    for i in 0..50 {
+        let m = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let _ = plain()
+            .request(m, format!("{}/healthz", app.url))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = plain()
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("MADEUP"), "{text}");
+    assert!(text.contains("method=\"OTHER\""), "{text}");
+}

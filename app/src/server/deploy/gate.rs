@@ -43,9 +43,21 @@ async fn get(
         .await
         .map_err(|e| short_error(&e))?;
     let status = resp.status().as_u16();
-    let body = resp.text().await.map_err(|e| short_error(&e))?;
-    Ok((status, body))
+    // A smoke check reads JSON, not a download: a body past the limit is cut, not buffered.
+    let mut resp = resp;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| short_error(&e))? {
+        let room = MAX_PROBE_BODY.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_PROBE_BODY {
+            break;
+        }
+    }
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
+
+/// The most of a probe's answer that is read.
+const MAX_PROBE_BODY: usize = 1024 * 1024;
 
 fn short_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
