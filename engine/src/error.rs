@@ -87,6 +87,16 @@ pub(crate) fn classify(host: &str, err: BollardError) -> EngineError {
         )),
         BollardError::HyperLegacyError { .. }
         | BollardError::HyperResponseError { .. }
+        | BollardError::IOError { .. }
+            if text.contains("invalid peer certificate") =>
+        {
+            EngineError::Unreachable(format!(
+                "Docker engine at {host} refused: its TLS certificate is not signed by the CA \
+                 given for it (or not valid for this address): {text}"
+            ))
+        }
+        BollardError::HyperLegacyError { .. }
+        | BollardError::HyperResponseError { .. }
         | BollardError::IOError { .. } => {
             EngineError::Unreachable(format!("Docker engine at {host} is unreachable: {text}"))
         }

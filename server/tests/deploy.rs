@@ -14,5 +14,9 @@ mod operations;
 mod pipeline;
 #[path = "deploy/recovery.rs"]
 mod recovery;
+#[path = "deploy/remote_tls.rs"]
+mod remote_tls;
 #[path = "deploy/stage.rs"]
 mod stage;
+#[path = "deploy/tls_engine.rs"]
+mod tls_engine;
