@@ -8,6 +8,8 @@ mod support;
 mod container_env;
 #[path = "deploy/fixture.rs"]
 mod fixture;
+#[path = "deploy/masking.rs"]
+mod masking;
 #[path = "deploy/operations.rs"]
 mod operations;
 #[path = "deploy/pipeline.rs"]
