@@ -29,20 +29,38 @@ pub async fn export(
     Query(mut filter): Query<AuditFilter>,
 ) -> ApiResult<Response> {
     let visible = projects::visible_ids(&state, &ctx).await?;
-    let mut out = String::new();
     filter.limit = Some(1000);
-    loop {
-        let page = audit::list(&state.db, &visible, &filter).await?;
-        for e in &page.events {
-            out.push_str(&serde_json::to_string(e).unwrap_or_default());
-            out.push('\n');
-        }
-        match page.next_before {
-            Some(b) => filter.before = Some(b),
-            None => break,
-        }
-    }
-    let mut res = out.into_response();
+    // One page of events at a time: the export of a long log is streamed, never built whole.
+    let first = audit::list(&state.db, &visible, &filter).await?;
+    let pages = futures_util::stream::unfold(
+        (Some(first), state, visible, filter),
+        |(page, state, visible, mut filter)| async move {
+            let page = page?;
+            let mut chunk = String::new();
+            for e in &page.events {
+                chunk.push_str(&serde_json::to_string(e).unwrap_or_default());
+                chunk.push('\n');
+            }
+            let next = match page.next_before {
+                Some(b) => {
+                    filter.before = Some(b);
+                    match audit::list(&state.db, &visible, &filter).await {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            tracing::error!(error = %e, "audit export stopped");
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            Some((
+                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk)),
+                (next, state, visible, filter),
+            ))
+        },
+    );
+    let mut res = axum::body::Body::from_stream(pages).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-ndjson"),

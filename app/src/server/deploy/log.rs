@@ -31,10 +31,15 @@ struct Inner {
     seq: AtomicI64,
     step: Mutex<String>,
     redactor: Mutex<Redactor>,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::Sender<Msg>,
+    /// Lines dropped because the writer fell behind (reported in the log once it catches up).
+    dropped: AtomicI64,
     /// Time spent waiting on others (Docker, containers, jobs, drains, the health gate).
     waited_us: AtomicI64,
 }
+
+/// Lines waiting for the writer at most (about 200 batches).
+const QUEUE_LINES: usize = 40_000;
 
 /// Longest line kept; longer lines are cut (a runaway job must not fill the database).
 const MAX_LINE: usize = 8 * 1024;
@@ -42,7 +47,7 @@ const MAX_LINE: usize = 8 * 1024;
 impl DeployLog {
     /// Starts the writer. `after_seq`: the last line already stored (resumed deploys).
     pub fn start(db: Db, deploy_id: i64, after_seq: i64) -> DeployLog {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(QUEUE_LINES);
         tokio::spawn(writer(db.clone(), deploy_id, rx));
         DeployLog {
             inner: Arc::new(Inner {
@@ -52,6 +57,7 @@ impl DeployLog {
                 step: Mutex::new(String::new()),
                 redactor: Mutex::new(Redactor::default()),
                 tx,
+                dropped: AtomicI64::new(0),
                 waited_us: AtomicI64::new(0),
             }),
         }
@@ -124,14 +130,30 @@ impl DeployLog {
             redacted_lines(&r, text)
         };
         for line in lines {
-            let seq = self.inner.seq.fetch_add(1, Ordering::SeqCst) + 1;
-            let _ = self.inner.tx.send(Msg::Line {
-                seq,
-                step: step.clone(),
-                ts: now_ms(),
-                stream,
-                line,
-            });
+            let dropped = self.inner.dropped.swap(0, Ordering::SeqCst);
+            if dropped > 0 && !self.send_line(&step, "error", format!("… {dropped} log line(s) dropped: they came faster than they could be stored")) {
+                self.inner.dropped.fetch_add(dropped, Ordering::SeqCst);
+            }
+            if !self.send_line(&step, stream, line) {
+                self.inner.dropped.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Queues one line for the writer; false when the queue is full (the line is dropped
+    /// rather than held in memory without bound).
+    fn send_line(&self, step: &str, stream: &'static str, line: String) -> bool {
+        let seq = self.inner.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        match self.inner.tx.try_send(Msg::Line {
+            seq,
+            step: step.to_string(),
+            ts: now_ms(),
+            stream,
+            line,
+        }) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => true,
         }
     }
 
@@ -151,7 +173,7 @@ impl DeployLog {
     /// Waits until every line pushed so far is stored.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.inner.tx.send(Msg::Flush(tx)).is_ok() {
+        if self.inner.tx.send(Msg::Flush(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }
@@ -195,7 +217,7 @@ impl DeployLog {
     }
 }
 
-async fn writer(db: Db, deploy_id: i64, mut rx: mpsc::UnboundedReceiver<Msg>) {
+async fn writer(db: Db, deploy_id: i64, mut rx: mpsc::Receiver<Msg>) {
     let mut batch = Vec::new();
     let mut waiters = Vec::new();
     while let Some(first) = rx.recv().await {
