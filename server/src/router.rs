@@ -121,6 +121,9 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
             server_state.metrics.clone(),
             metrics::track,
         ))
+        .layer(axum::Extension(Arc::new(
+            app::server::webhooks::Shield::default(),
+        )))
         .layer(from_fn(guard::request_meta))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

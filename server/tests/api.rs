@@ -43,6 +43,8 @@ mod stack_config;
 mod trust;
 #[path = "api/webhook_burst.rs"]
 mod webhook_burst;
+#[path = "api/webhook_public.rs"]
+mod webhook_public;
 #[path = "api/webhook_triggers.rs"]
 mod webhook_triggers;
 #[path = "api/webhooks.rs"]

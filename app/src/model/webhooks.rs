@@ -70,6 +70,23 @@ pub struct DeliveryPage {
     pub deliveries: Vec<DeliveryView>,
     /// Pass as `before` to get the next (older) page.
     pub next_before: Option<i64>,
+    /// Refusals without a valid signature in the last 24 hours, counted per hour and reason
+    /// (only the first of each hour are listed as deliveries), newest first.
+    #[serde(default)]
+    pub refusals: Vec<RefusalCount>,
+}
+
+/// How many deliveries were refused for one reason in one hour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RefusalCount {
+    /// The start of the hour (Unix milliseconds).
+    pub window_start: i64,
+    /// `no_secret`, `signature_missing`, `signature_invalid` or `payload_too_large`.
+    pub reason: String,
+    pub refusals: i64,
+    /// The last one (Unix milliseconds).
+    pub last_at: i64,
 }
 
 /// An environment as a webhook sees it.

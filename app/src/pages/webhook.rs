@@ -4,7 +4,7 @@
 //! with its headers and payload and a replay button.
 use crate::components::forms::{action_error, FieldError, OtherError};
 use crate::error::AppError;
-use crate::model::{fmt_ms, DeliveryView, WebhookView};
+use crate::model::{fmt_ms, DeliveryView, RefusalCount, WebhookView};
 use crate::pages::deploys::Status;
 use crate::serverfns::webhooks::{
     delivery_page, take_webhook_secret, webhook_page, GenerateWebhookSecret, ReplayDelivery,
@@ -58,6 +58,34 @@ fn DeliveryTable(list: Vec<DeliveryView>, project: String) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+    }
+    .into_any()
+}
+
+/// Refusals without a valid signature are counted, not all listed: the counts per hour.
+#[component]
+fn RefusalCounts(counts: Vec<RefusalCount>) -> impl IntoView {
+    if counts.is_empty() {
+        return ().into_any();
+    }
+    let total: i64 = counts.iter().map(|c| c.refusals).sum();
+    view! {
+        <details class="refusal-counts" id="refusal-counts">
+            <summary>{format!("{total} refused without a valid signature in the last 24 hours (only the first of each hour are listed below)")}</summary>
+            <table class="data">
+                <thead><tr><th>"Hour"</th><th>"Reason"</th><th>"Refusals"</th><th>"Last"</th></tr></thead>
+                <tbody>
+                    {counts.into_iter().map(|c| view! {
+                        <tr>
+                            <td class="nowrap"><time>{fmt_ms(c.window_start)}</time></td>
+                            <td>{c.reason.replace('_', " ")}</td>
+                            <td>{c.refusals}</td>
+                            <td class="nowrap"><time>{fmt_ms(c.last_at)}</time></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </details>
     }
     .into_any()
 }
@@ -204,6 +232,7 @@ pub fn WebhookPage() -> impl IntoView {
                             </label>
                             <button type="submit">"Filter"</button>
                         </form>
+                        <RefusalCounts counts=p.deliveries.refusals/>
                         <DeliveryTable list=p.deliveries.deliveries project=project.clone()/>
                         {next.map(|href| view! { <p><a href=href class="button">"Older deliveries →"</a></p> })}
                     </section>

@@ -87,6 +87,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/sqlite/0006_secret_history.sql"),
     },
     Migration {
+        version: 7,
+        name: "webhook_refusals",
+        sql: include_str!("../../../migrations/sqlite/0007_webhook_refusals.sql"),
+    },
+    Migration {
         version: 8,
         name: "docker_insecure",
         sql: include_str!("../../../migrations/sqlite/0008_docker_insecure.sql"),
@@ -128,6 +133,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "secret_history",
         sql: include_str!("../../../migrations/postgres/0006_secret_history.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "webhook_refusals",
+        sql: include_str!("../../../migrations/postgres/0007_webhook_refusals.sql"),
     },
     Migration {
         version: 8,

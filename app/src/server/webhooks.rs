@@ -5,9 +5,12 @@
 pub mod deliveries;
 pub mod github;
 mod receive;
+pub mod refusals;
+pub mod shield;
 pub mod store;
 
-pub use receive::{receive, Incoming, Receipt};
+pub use receive::{before_body, receive, Incoming, Receipt};
+pub use shield::Shield;
 
 use super::authz::ProjectRef;
 use super::context::Ctx;

@@ -161,7 +161,7 @@ async fn signatures_are_checked_before_anything_and_refusals_are_recorded() {
             Some(""),
             "application/json",
             401,
-            "signature_missing",
+            "unauthorized",
         ),
         (
             "r-2",
@@ -169,7 +169,7 @@ async fn signatures_are_checked_before_anything_and_refusals_are_recorded() {
             Some(wrong_secret.as_str()),
             "application/json",
             401,
-            "signature_invalid",
+            "unauthorized",
         ),
         (
             "r-3",
@@ -177,7 +177,7 @@ async fn signatures_are_checked_before_anything_and_refusals_are_recorded() {
             Some(good.as_str()),
             "application/json",
             401,
-            "signature_invalid",
+            "unauthorized",
         ),
         (
             "r-4",
@@ -185,7 +185,7 @@ async fn signatures_are_checked_before_anything_and_refusals_are_recorded() {
             Some(tampered_header.as_str()),
             "application/json",
             401,
-            "signature_invalid",
+            "unauthorized",
         ),
         (
             "r-5",
@@ -193,7 +193,7 @@ async fn signatures_are_checked_before_anything_and_refusals_are_recorded() {
             Some("sha1=0123"),
             "application/json",
             401,
-            "signature_invalid",
+            "unauthorized",
         ),
         (
             "r-6",
@@ -212,7 +212,7 @@ async fn signatures_are_checked_before_anything_and_refusals_are_recorded() {
         );
     }
     let (s, b) = deliver(app, "nope", "push", "r-7", &push, None, "application/json").await;
-    assert_eq!(s, 404, "{b}");
+    assert_eq!(s, 401, "{b}");
     let (s, b) = deliver(
         app,
         "idp",
@@ -269,20 +269,40 @@ async fn signatures_are_checked_before_anything_and_refusals_are_recorded() {
         .unwrap()
         .contains("application/json"));
     assert_eq!(by_id("r-8")["outcome"], "skipped");
+    // Signed refusals are audited one by one; unsigned ones once per hour (the first).
     let refused = app
         .audit_actions()
         .await
         .into_iter()
         .filter(|(a, _, r)| a == "webhook.refused" && r == "denied")
         .count();
-    assert_eq!(refused, 7);
+    assert_eq!(refused, 3);
+    let counted: Vec<(String, i64)> = page["refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["reason"].as_str().unwrap().to_string(),
+                c["refusals"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counted,
+        vec![
+            ("signature_invalid".to_string(), 4),
+            ("signature_missing".to_string(), 1)
+        ],
+        "{page}"
+    );
 
     // Without a secret nothing verifies.
     app.project("bare").await;
     let (s, b) = deliver(app, "bare", "push", "n-1", &push, None, "application/json").await;
     assert_eq!(
         (s, b["error"]["code"].as_str()),
-        (401, Some("no_secret")),
+        (401, Some("unauthorized")),
         "{b}"
     );
     // The secret's value appears in no answer, delivery or audit entry.

@@ -30,9 +30,12 @@ pub async fn list(
     let next_before = (deliveries.len() as i64 == limit)
         .then(|| deliveries.last().map(|d| d.id))
         .flatten();
+    let since = now_ms() - 24 * 3600 * 1000;
     Ok(DeliveryPage {
         deliveries,
         next_before,
+        refusals: super::refusals::counts(&state.db, p.id, since - super::refusals::WINDOW_MS)
+            .await?,
     })
 }
 

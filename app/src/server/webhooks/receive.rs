@@ -1,20 +1,22 @@
-//! Receiving a delivery: the project, the body size, the secret and the signature (checked
+//! Receiving a delivery: the body size, the project, the secret and the signature (checked
 //! before anything is parsed), the content type, the JSON, then the delivery id (a repeat is a
-//! duplicate) and what it asks for — all recorded, refusals audited.
+//! duplicate) and what it asks for. A caller without a valid signature learns nothing: an
+//! unknown project, no secret, a missing or a wrong signature get the same 401; their
+//! refusals are counted compactly (see [`super::refusals`]) and limited per source address
+//! (see [`Shield`]). Signed deliveries are recorded whole, signed refusals audited.
 use super::super::audit::{self, NewEvent, Outcome};
 use super::super::context::{Actor, Ctx, RequestMeta};
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::{now_ms, AppState};
 use super::github::{self, Ask, Signature};
+use super::refusals;
+use super::shield::Shield;
 use super::store::{self, NewDelivery};
 use super::{act, clip, project_by_slug, targets, HookProject, SECRET_NAME};
 use crate::model::DeliveryHeader;
 use serde_json::{json, Value};
 use sqlx::Row;
 use std::time::Instant;
-
-/// How much of a refused body is kept (a signed one is kept whole).
-const REFUSED_PAYLOAD_KEEP: usize = 64 * 1024;
 
 /// A delivery as the HTTP adapter read it.
 pub struct Incoming {
@@ -43,11 +45,29 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    fn error(status: u16, code: &str, message: &str) -> Receipt {
+    pub fn error(status: u16, code: &str, message: &str) -> Receipt {
         Receipt {
             status,
             body: json!({ "error": { "code": code, "message": message } }),
         }
+    }
+    /// What a caller without a valid signature is told, whatever the reason.
+    pub fn unauthorized() -> Receipt {
+        Receipt::error(401, "unauthorized", "signature could not be verified")
+    }
+    fn rate_limited() -> Receipt {
+        Receipt::error(
+            429,
+            "rate_limited",
+            "too many refused deliveries from this address: try again in a minute",
+        )
+    }
+    fn too_large() -> Receipt {
+        Receipt::error(
+            413,
+            "payload_too_large",
+            "the body is over 25 MB (GitHub never sends more)",
+        )
     }
     fn of(id: i64, d: &NewDelivery) -> Receipt {
         Receipt {
@@ -57,10 +77,16 @@ impl Receipt {
     }
 }
 
+/// The answer before the body is read, when there is one: an address that used up its
+/// refusals and sends no signature is answered 429 without touching the database.
+pub fn before_body(shield: &Shield, meta: &RequestMeta, signed: bool) -> Option<Receipt> {
+    (!signed && shield.limited(&meta.client_addr)).then(Receipt::rate_limited)
+}
+
 /// Handles one delivery; never fails (errors become a 500 the sender may retry).
-pub async fn receive(state: &AppState, inc: Incoming) -> Receipt {
+pub async fn receive(state: &AppState, shield: &Shield, inc: Incoming) -> Receipt {
     let start = Instant::now();
-    match receive_checked(state, &inc, start).await {
+    match receive_checked(state, shield, &inc, start).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(project = %inc.project, error = %e, "webhook delivery not handled");
@@ -88,84 +114,82 @@ fn kept_headers(inc: &Incoming) -> Vec<DeliveryHeader> {
         .collect()
 }
 
-async fn receive_checked(
-    state: &AppState,
-    inc: &Incoming,
-    start: Instant,
-) -> ServiceResult<Receipt> {
-    let Some(project) = project_by_slug(state, &inc.project).await? else {
-        tracing::warn!(project = %clip(&inc.project, 100), "webhook for an unknown project refused");
-        return Ok(Receipt::error(
-            404,
-            "not_found",
-            "no such project: the payload URL is /api/hooks/github/<project slug>",
-        ));
-    };
-    let mut d = NewDelivery {
-        project_id: project.id,
+fn new_delivery(inc: &Incoming, project_id: i64) -> NewDelivery {
+    NewDelivery {
+        project_id,
         delivery: clip(inc.header("x-github-delivery").unwrap_or_default(), 100),
         event: clip(inc.header("x-github-event").unwrap_or_default(), 100),
         headers: kept_headers(inc),
         signature: "unchecked".into(),
         received_at: now_ms(),
         ..Default::default()
-    };
-    let Some(body) = inc.body.as_deref() else {
-        let why = "the body is over 25 MB (GitHub never sends more)";
-        return refuse(
-            state,
-            inc,
-            &project,
-            d,
-            start,
-            413,
-            "payload_too_large",
-            why,
-        )
-        .await;
-    };
-    d.payload = String::from_utf8_lossy(&body[..body.len().min(REFUSED_PAYLOAD_KEEP)]).into();
-    d.payload_truncated = body.len() > REFUSED_PAYLOAD_KEEP;
-    let secret = match secret(state, &project).await? {
-        Ok(s) => s,
-        Err(why) => {
-            d.signature = "no_secret".into();
-            return refuse(state, inc, &project, d, start, 401, "no_secret", &why).await;
-        }
-    };
-    match github::verify(secret.as_bytes(), body, inc.header("x-hub-signature-256")) {
-        Signature::Valid => d.signature = "valid".into(),
-        Signature::Missing => {
-            d.signature = "missing".into();
-            let why = "no X-Hub-Signature-256 header: set the secret in GitHub's webhook settings";
-            return refuse(
-                state,
-                inc,
-                &project,
-                d,
-                start,
-                401,
-                "signature_missing",
-                why,
-            )
-            .await;
-        }
-        Signature::Invalid(why) => {
-            d.signature = "invalid".into();
-            let why = format!("X-Hub-Signature-256 {why}");
-            return refuse(
-                state,
-                inc,
-                &project,
-                d,
-                start,
-                401,
-                "signature_invalid",
-                &why,
-            )
-            .await;
-        }
     }
+}
+
+/// A refusal of a caller that proved nothing: what it is told, and what maintainers see.
+struct Unverified {
+    answer: Receipt,
+    code: &'static str,
+    signature: &'static str,
+    why: String,
+}
+
+async fn receive_checked(
+    state: &AppState,
+    shield: &Shield,
+    inc: &Incoming,
+    start: Instant,
+) -> ServiceResult<Receipt> {
+    let project = project_by_slug(state, &inc.project).await?;
+    let Some(body) = inc.body.as_deref() else {
+        let u = Unverified {
+            answer: Receipt::too_large(),
+            code: "payload_too_large",
+            signature: "unchecked",
+            why: "the body is over 25 MB (GitHub never sends more)".into(),
+        };
+        return unverified(state, shield, inc, project.as_ref(), start, u).await;
+    };
+    let Some(project) = project else {
+        tracing::warn!(project = %clip(&inc.project, 100), "webhook for an unknown project refused");
+        let u = Unverified {
+            answer: Receipt::unauthorized(),
+            code: "unknown_project",
+            signature: "unchecked",
+            why: String::new(),
+        };
+        return unverified(state, shield, inc, None, start, u).await;
+    };
+    let mut d = new_delivery(inc, project.id);
+    let refusal = match secret(state, &project).await? {
+        Err(why) => Some(("no_secret", "no_secret", why)),
+        Ok(secret) => {
+            match github::verify(secret.as_bytes(), body, inc.header("x-hub-signature-256")) {
+                Signature::Valid => None,
+                Signature::Missing => Some((
+                    "signature_missing",
+                    "missing",
+                    "no X-Hub-Signature-256 header: set the secret in GitHub's webhook settings"
+                        .to_string(),
+                )),
+                Signature::Invalid(why) => Some((
+                    "signature_invalid",
+                    "invalid",
+                    format!("X-Hub-Signature-256 {why}"),
+                )),
+            }
+        }
+    };
+    if let Some((code, signature, why)) = refusal {
+        let u = Unverified {
+            answer: Receipt::unauthorized(),
+            code,
+            signature,
+            why,
+        };
+        return unverified(state, shield, inc, Some(&project), start, u).await;
+    }
+    d.signature = "valid".into();
     d.payload = String::from_utf8_lossy(body).into();
     d.payload_truncated = false;
     let content_type = inc.header("content-type").unwrap_or_default();
@@ -291,7 +315,41 @@ async fn secret(state: &AppState, p: &HookProject) -> ServiceResult<Result<Strin
     Ok(Ok(state.secrets.open(&aad, &sealed)?))
 }
 
-/// Records a refused delivery and audits the refusal.
+/// Answers a caller that proved nothing: 429 once its address used up its refusals (nothing
+/// recorded), else the refusal is counted (for a known project) and answered.
+async fn unverified(
+    state: &AppState,
+    shield: &Shield,
+    inc: &Incoming,
+    project: Option<&HookProject>,
+    start: Instant,
+    u: Unverified,
+) -> ServiceResult<Receipt> {
+    let addr = inc.meta.client_addr.as_str();
+    if !shield.take(addr) {
+        return Ok(Receipt::rate_limited());
+    }
+    if let Some(project) = project {
+        let mut d = new_delivery(inc, project.id);
+        if let Some(body) = inc.body.as_deref() {
+            d.payload = String::from_utf8_lossy(&body[..body.len().min(refusals::EXCERPT)]).into();
+            d.payload_truncated = body.len() > refusals::EXCERPT;
+        }
+        d.signature = u.signature.into();
+        d.outcome = "refused".into();
+        d.status = u.answer.status;
+        d.reason = u.why;
+        d.duration_us = start.elapsed().as_micros() as i64;
+        let ctx = Ctx {
+            actor: Actor::Webhook("github".into(), 0),
+            meta: inc.meta.clone(),
+        };
+        refusals::record(state, &ctx, project, d, u.code).await?;
+    }
+    Ok(u.answer)
+}
+
+/// Records a refused signed delivery and audits the refusal.
 #[allow(clippy::too_many_arguments)]
 async fn refuse(
     state: &AppState,
