@@ -445,7 +445,7 @@ fn base64_core(secret: &[u8], offset: usize, alphabet: &[u8; 64]) -> String {
         }
     }
     let skip = [0, 2, 3][offset];
-    let end = if bytes.len() % 3 == 0 {
+    let end = if bytes.len().is_multiple_of(3) {
         encoded.len()
     } else {
         encoded.len() - 1
