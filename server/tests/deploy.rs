@@ -18,6 +18,8 @@ mod pipeline;
 mod recovery;
 #[path = "deploy/remote_tls.rs"]
 mod remote_tls;
+#[path = "deploy/teardown.rs"]
+mod teardown;
 #[path = "deploy/stage.rs"]
 mod stage;
 #[path = "deploy/tls_engine.rs"]

@@ -13,6 +13,7 @@ pub mod rollout;
 pub mod runner;
 pub mod settings;
 pub mod store;
+pub mod teardown;
 pub mod watchdog;
 
 use super::audit::{self, NewEvent};

@@ -410,6 +410,8 @@ pub async fn update_with(
 pub async fn delete(state: &AppState, ctx: &Ctx, project: &str, env: &str) -> ServiceResult<()> {
     let e = resolve(state, ctx, project, env).await?;
     authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&e.project)).await?;
+    // What runs goes first: nothing is left running unseen.
+    let removed = super::deploy::teardown::environment(state, e.id).await?;
     let mut tx = state.db.begin_write().await?;
     for table in ["config_versions", "services"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE environment_id = $1"))
@@ -432,7 +434,8 @@ pub async fn delete(state: &AppState, ctx: &Ctx, project: &str, env: &str) -> Se
             "environment.delete",
             format!("project:{}/env:{}", e.project.slug, e.slug),
         )
-        .project(e.project.id),
+        .project(e.project.id)
+        .summary(serde_json::json!({ "containers_removed": removed })),
     )
     .await?;
     tx.commit().await?;

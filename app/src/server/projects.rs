@@ -142,6 +142,14 @@ pub async fn create(
 pub async fn delete(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<()> {
     let p = resolve(state, ctx, slug).await?;
     authorize(&state.db, ctx, Action::DeleteProject, Some(&p)).await?;
+    // Each environment's runtime goes first: nothing is left running unseen.
+    let envs: Vec<i64> = sqlx::query_scalar("SELECT id FROM environments WHERE project_id = $1")
+        .bind(p.id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    for env_id in envs {
+        super::deploy::teardown::environment(state, env_id).await?;
+    }
     let mut tx = state.db.begin_write().await?;
     sqlx::query("DELETE FROM memberships WHERE project_id = $1")
         .bind(p.id)

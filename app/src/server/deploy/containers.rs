@@ -7,7 +7,7 @@ use super::super::environments;
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::AppState;
 use super::plan;
-use super::rollout::{LABEL_ENV, LABEL_PROJECT, LABEL_RELEASE, LABEL_REPLICA, LABEL_SERVICE};
+use super::rollout::{LABEL_RELEASE, LABEL_REPLICA, LABEL_SERVICE};
 use super::store;
 use crate::model::{ContainerView, RuntimeView};
 use engine::{ContainerInfo, Engine};
@@ -76,11 +76,7 @@ pub async fn runtime(
             })
         }
     };
-    let list = engine
-        .list(&[
-            (LABEL_PROJECT, info.project.as_str()),
-            (LABEL_ENV, info.slug.as_str()),
-        ])
+    let list = super::rollout::env_containers(&engine, &info)
         .await
         .map_err(|e| ServiceError::Conflict(e.to_string()))?;
     let stats = futures_util::future::join_all(list.iter().map(|c| {
@@ -128,9 +124,7 @@ async fn owned(engine: &Engine, env: &plan::EnvInfo, id: &str) -> ServiceResult<
         .await
         .map_err(|e| ServiceError::Conflict(e.to_string()))?
         .ok_or_else(|| ServiceError::NotFound("container".into()))?;
-    let mine = c.labels.get(LABEL_PROJECT) == Some(&env.project)
-        && c.labels.get(LABEL_ENV) == Some(&env.slug);
-    if !mine {
+    if !super::rollout::belongs(env, &c) {
         return Err(ServiceError::NotFound("container".into()));
     }
     Ok(c)

@@ -21,6 +21,9 @@ pub const LABEL_RELEASE: &str = "berth.release";
 pub const LABEL_REPLICA: &str = "berth.replica";
 pub const LABEL_DEPLOY: &str = "berth.deploy";
 pub const LABEL_ROLE: &str = "berth.role";
+/// The environment's database id: never reused, so a new environment with a deleted one's
+/// slug never adopts what the old one left behind.
+pub const LABEL_ENV_ID: &str = "berth.environment_id";
 
 /// The names Berth's nginx configuration uses for this environment (upstreams, log format),
 /// unique when one nginx serves several environments and projects.
@@ -38,7 +41,33 @@ pub fn env_labels(env: &EnvInfo) -> BTreeMap<String, String> {
         (LABEL_MANAGED.to_string(), "1".to_string()),
         (LABEL_PROJECT.to_string(), env.project.clone()),
         (LABEL_ENV.to_string(), env.slug.clone()),
+        (LABEL_ENV_ID.to_string(), env.id.to_string()),
     ])
+}
+
+/// Whether a container labelled for this environment's project and slug belongs to this
+/// environment (not to a deleted one of the same slug). Containers started before the id
+/// label existed have none and are taken as this environment's.
+pub fn belongs(env: &EnvInfo, c: &ContainerInfo) -> bool {
+    c.labels.get(LABEL_PROJECT) == Some(&env.project)
+        && c.labels.get(LABEL_ENV) == Some(&env.slug)
+        && c.labels
+            .get(LABEL_ENV_ID)
+            .is_none_or(|id| *id == env.id.to_string())
+}
+
+/// Every container of the environment (all states).
+pub async fn env_containers(
+    engine: &Engine,
+    env: &EnvInfo,
+) -> Result<Vec<ContainerInfo>, engine::EngineError> {
+    let list = engine
+        .list(&[
+            (LABEL_PROJECT, env.project.as_str()),
+            (LABEL_ENV, env.slug.as_str()),
+        ])
+        .await?;
+    Ok(list.into_iter().filter(|c| belongs(env, c)).collect())
 }
 
 /// One container serving a service through the proxy.
@@ -91,11 +120,7 @@ impl Rollout<'_> {
 
     /// The containers of this environment that Berth started (all states).
     pub async fn containers(&self) -> Result<Vec<ContainerInfo>, String> {
-        self.engine
-            .list(&[
-                (LABEL_PROJECT, self.env.project.as_str()),
-                (LABEL_ENV, self.env.slug.as_str()),
-            ])
+        env_containers(self.engine, self.env)
             .await
             .map_err(|e| e.to_string())
     }
