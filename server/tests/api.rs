@@ -3,10 +3,10 @@
 #[path = "api/support.rs"]
 mod support;
 
-#[path = "api/accounts.rs"]
-mod accounts;
 #[path = "api/account_rules.rs"]
 mod account_rules;
+#[path = "api/accounts.rs"]
+mod accounts;
 #[path = "api/audit_chain.rs"]
 mod audit_chain;
 #[path = "api/authorization.rs"]

@@ -18,9 +18,9 @@ mod pipeline;
 mod recovery;
 #[path = "deploy/remote_tls.rs"]
 mod remote_tls;
-#[path = "deploy/teardown.rs"]
-mod teardown;
 #[path = "deploy/stage.rs"]
 mod stage;
+#[path = "deploy/teardown.rs"]
+mod teardown;
 #[path = "deploy/tls_engine.rs"]
 mod tls_engine;

@@ -149,7 +149,12 @@ pub async fn role_in(db: &Db, user_id: i64, project_id: i64) -> ServiceResult<Op
 /// `Unauthenticated`; a project the caller may not even read looks like it does not exist.
 /// [`decide`], with the one fact it cannot see: the project a webhook delivery was verified
 /// for is the only one it may act on.
-fn allowed(actor: &Actor, action: Action, project: Option<&ProjectRef>, role: Option<Role>) -> bool {
+fn allowed(
+    actor: &Actor,
+    action: Action,
+    project: Option<&ProjectRef>,
+    role: Option<Role>,
+) -> bool {
     if let Actor::Webhook(_, verified_for) = actor {
         if project.map(|p| p.id) != Some(*verified_for) {
             return false;
@@ -310,19 +315,6 @@ mod tests {
     }
 
     #[test]
-    fn a_webhook_delivery_acts_only_on_the_project_that_verified_it() {
-        let hook = Actor::Webhook("github:octocat".into(), 7);
-        let p = |id| ProjectRef {
-            id,
-            slug: "p".into(),
-        };
-        assert!(allowed(&hook, Action::DeployProtected, Some(&p(7)), None));
-        assert!(!allowed(&hook, Action::DeployProtected, Some(&p(8)), None));
-        assert!(!allowed(&hook, Action::DeployUnprotected, None, None));
-        assert!(!allowed(&hook, Action::EditConfig, Some(&p(7)), None));
-    }
-
-    #[test]
     fn only_instance_admins_mark_a_docker_host_insecure() {
         let a = Action::MarkDockerHostInsecure;
         for role in Role::ALL {
@@ -342,6 +334,19 @@ mod tests {
         assert!(decide(&token(Scope::Write), a, None));
         assert!(!decide(&token(Scope::Deploy), a, None));
         assert!(!decide(&Actor::Webhook("github".into(), 1), a, None));
+    }
+
+    #[test]
+    fn a_webhook_delivery_acts_only_on_the_project_that_verified_it() {
+        let hook = Actor::Webhook("github:octocat".into(), 7);
+        let p = |id| ProjectRef {
+            id,
+            slug: "p".into(),
+        };
+        assert!(allowed(&hook, Action::DeployProtected, Some(&p(7)), None));
+        assert!(!allowed(&hook, Action::DeployProtected, Some(&p(8)), None));
+        assert!(!allowed(&hook, Action::DeployUnprotected, None, None));
+        assert!(!allowed(&hook, Action::EditConfig, Some(&p(7)), None));
     }
 
     #[test]
