@@ -6,6 +6,8 @@ mod support;
 
 #[path = "deploy/container_env.rs"]
 mod container_env;
+#[path = "deploy/direct_gate.rs"]
+mod direct_gate;
 #[path = "deploy/fixture.rs"]
 mod fixture;
 #[path = "deploy/masking.rs"]

@@ -95,8 +95,87 @@ pub fn proxy_for(plan: &Plan, engine: &Engine) -> Option<Proxy> {
     }
 }
 
-/// Where the health gate sends its requests: the proxy's HTTP port on this machine.
-pub fn gate_base(plan: &Plan) -> Option<String> {
-    (!plan.proxy.manager.mode.is_empty() && plan.proxy.http_port != 0)
-        .then(|| format!("http://127.0.0.1:{}", plan.proxy.http_port))
+/// Where the health gate sends its requests: the proxy Berth manages, if it does.
+pub fn gate_base(plan: &Plan, env: &EnvInfo) -> Option<String> {
+    if plan.proxy.manager.mode.is_empty() {
+        return None;
+    }
+    proxy_base(plan, env)
+}
+
+/// Where the gate and the watchdog reach the environment's proxy: the address it listens on
+/// when it names one, else the Docker host's (the proxy runs beside the engine), else this
+/// machine.
+pub fn proxy_base(plan: &Plan, env: &EnvInfo) -> Option<String> {
+    let port = plan.proxy.http_port;
+    if port == 0 {
+        return None;
+    }
+    let listen = plan.proxy.listen_address.trim();
+    let host = if !listen.is_empty() && !matches!(listen, "0.0.0.0" | "::" | "[::]" | "*") {
+        listen.to_string()
+    } else {
+        engine_host(&env.docker_host).unwrap_or_else(|| "127.0.0.1".into())
+    };
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    Some(format!("http://{host}:{port}"))
+}
+
+/// The host of a `tcp://host:port` Docker engine (none for a local socket).
+pub fn engine_host(docker_host: &str) -> Option<String> {
+    let rest = docker_host.trim().strip_prefix("tcp://")?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(docker_host: &str) -> EnvInfo {
+        EnvInfo {
+            id: 1,
+            project_id: 1,
+            project: "p".into(),
+            slug: "e".into(),
+            protected: false,
+            docker_host: docker_host.into(),
+            branch: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_proxy_is_reached_where_it_listens_or_beside_its_engine() {
+        let mut plan = Plan::default();
+        plan.proxy.http_port = 8080;
+        assert_eq!(
+            proxy_base(&plan, &env("")).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            proxy_base(&plan, &env("tcp://10.1.2.3:2376")).unwrap(),
+            "http://10.1.2.3:8080"
+        );
+        assert_eq!(
+            proxy_base(&plan, &env("tcp://[fd00::1]:2376")).unwrap(),
+            "http://[fd00::1]:8080"
+        );
+        plan.proxy.listen_address = "127.0.0.2".into();
+        assert_eq!(
+            proxy_base(&plan, &env("tcp://10.1.2.3:2376")).unwrap(),
+            "http://127.0.0.2:8080"
+        );
+        plan.proxy.listen_address = "::1".into();
+        assert_eq!(proxy_base(&plan, &env("")).unwrap(), "http://[::1]:8080");
+        plan.proxy.http_port = 0;
+        assert!(proxy_base(&plan, &env("")).is_none());
+    }
 }

@@ -598,34 +598,38 @@ impl Run {
             .await;
         let gated = match rolled {
             Err(e) => Err(e),
-            Ok(()) => match gate_base(plan) {
-                Some(base) => {
-                    let gate_limit =
-                        Duration::from_secs(u64::from(self.settings.gate_timeout_secs) + 60);
+            Ok(()) => match self.gate_targets(engine, plan, release.number).await {
+                Ok(targets) => {
+                    let gate_limit = Duration::from_secs(
+                        (u64::from(self.settings.gate_timeout_secs) + 60)
+                            * targets.len().max(1) as u64,
+                    );
                     self.step("health_gate", gate_limit, async {
-                        self.log
-                            .wait_on(gate::run(
-                                plan,
-                                &self.env.slug,
-                                &base,
-                                &self.settings,
-                                &self.log,
-                                &self.cancel,
-                            ))
-                            .await
-                            .map_err(|cause| StepError {
-                                cause,
-                                switched: true,
-                            })
+                        for (base, sub) in &targets {
+                            if targets.len() > 1 || plan.proxy.manager.mode.is_empty() {
+                                self.log.info(format!("probing {base} directly"));
+                            }
+                            self.log
+                                .wait_on(gate::run(
+                                    sub,
+                                    &self.env.slug,
+                                    base,
+                                    &self.settings,
+                                    &self.log,
+                                    &self.cancel,
+                                ))
+                                .await
+                                .map_err(|cause| StepError {
+                                    cause,
+                                    switched: true,
+                                })?;
+                        }
+                        Ok(())
                     })
                     .await
                 }
-                None => {
-                    self.skip(
-                        "health_gate",
-                        "Berth does not manage a proxy for this environment: site checks skipped",
-                    )
-                    .await;
+                Err(why) => {
+                    self.skip("health_gate", &why).await;
                     Ok(())
                 }
             },
@@ -649,6 +653,71 @@ impl Run {
             Ok(()) => Outcome::Succeeded,
             Err(e) => Outcome::Failed(e.cause),
         }
+    }
+
+    /// Where the health gate probes: the proxy Berth manages, or, without one, each new
+    /// container of a service that a site routes to (with only those sites' checks). `Err`
+    /// says why there is nothing to probe.
+    async fn gate_targets(
+        &self,
+        engine: &Engine,
+        plan: &Plan,
+        release: i64,
+    ) -> Result<Vec<(String, Plan)>, String> {
+        if let Some(base) = gate_base(plan, &self.env) {
+            return Ok(vec![(base, plan.clone())]);
+        }
+        if !plan.proxy.manager.mode.is_empty() {
+            return Err("the proxy has no HTTP port: site checks skipped".into());
+        }
+        if super::connect::engine_host(&self.env.docker_host).is_some() {
+            return Err(
+                "Berth does not manage a proxy for this environment, and the containers of a \
+                 remote engine publish their ports on its loopback only: site checks skipped"
+                    .into(),
+            );
+        }
+        let containers = super::rollout::env_containers(engine, &self.env)
+            .await
+            .map_err(|e| format!("could not list the containers to probe: {e}"))?;
+        let mut targets = Vec::new();
+        for c in containers.iter().filter(|c| {
+            c.state == "running"
+                && c.labels.get(super::rollout::LABEL_RELEASE) == Some(&release.to_string())
+                && c.labels.get(super::rollout::LABEL_ROLE).map(String::as_str) != Some("job")
+        }) {
+            let (Some(addr), Some(service)) =
+                (c.http_addr, c.labels.get(super::rollout::LABEL_SERVICE))
+            else {
+                continue;
+            };
+            let sites: Vec<_> = plan
+                .sites
+                .iter()
+                .filter(|site| {
+                    site.hosts.contains_key(&self.env.slug)
+                        && site.routes.iter().any(|r| {
+                            matches!(&r.target, stack::model::RouteTarget::Service { service: s } if s == service)
+                        })
+                })
+                .cloned()
+                .collect();
+            if !sites.is_empty() {
+                let sub = Plan {
+                    sites,
+                    ..plan.clone()
+                };
+                targets.push((format!("http://{addr}"), sub));
+            }
+        }
+        if targets.is_empty() {
+            return Err(
+                "Berth does not manage a proxy for this environment and no site routes to a \
+                 container with an HTTP port: site checks skipped"
+                    .into(),
+            );
+        }
+        Ok(targets)
     }
 
     async fn roll_back(

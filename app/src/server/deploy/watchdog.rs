@@ -188,7 +188,8 @@ pub async fn check(state: &AppState, env_id: i64) -> Result<(), super::super::Se
 
 /// The sites that fail their health path through the proxy: (host, why, services it routes to).
 async fn probe(plan: &super::store::Plan, env: &EnvInfo) -> Vec<(String, String, Vec<String>)> {
-    let base = format!("http://127.0.0.1:{}", plan.proxy.http_port);
+    let base = super::connect::proxy_base(plan, env)
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", plan.proxy.http_port));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
