@@ -8,7 +8,11 @@ use serde_json::json;
 async fn without_a_managed_proxy_the_gate_probes_the_containers_and_rolls_back_a_bad_release() {
     let s = Stage::new("d-direct").await;
     let (st, b) = s
-        .call(Method::PATCH, &s.env_path(""), json!({"proxy": {"http_port": 80}}))
+        .call(
+            Method::PATCH,
+            &s.env_path(""),
+            json!({"proxy": {"http_port": 80}}),
+        )
         .await;
     assert!(st < 300, "{st} {b}");
     let d1 = s.deploy_and_wait(json!({"reason": "v1"})).await;
