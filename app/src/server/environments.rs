@@ -256,8 +256,13 @@ pub async fn create(
     let branch = branch(&input.branch)?;
     let host = docker_host(&input.docker_host)?;
     check_proxy(&input.proxy)?;
-    if !host.is_empty() || input.proxy.manager != ProxyManager::default() {
+    if !host.is_empty() {
         authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&p)).await?;
+    }
+    if input.proxy.manager != ProxyManager::default() {
+        // Berth runs these commands and writes that file on its own machine, beside the
+        // master key: an instance admin's call, not a project admin's.
+        authorize(&state.db, ctx, Action::ManageSettings, None).await?;
     }
     let mut tx = state.db.begin_write().await?;
     let taken: i64 =
@@ -342,13 +347,14 @@ pub async fn update_with(
             "only a tcp:// Docker host can be marked insecure",
         ));
     }
-    if host_changed
-        || input.protected != before.protected
-        || input.proxy.manager != before.proxy.manager
-    {
-        // Lifting protection, pointing at another engine, or choosing the commands Berth
-        // runs to drive nginx is an admin's call.
+    if host_changed || input.protected != before.protected {
+        // Lifting protection or pointing at another engine is an admin's call.
         authorize(&state.db, ctx, Action::ManageDockerHosts, Some(&e.project)).await?;
+    }
+    if input.proxy.manager != before.proxy.manager {
+        // Berth runs these commands and writes that file on its own machine, beside the
+        // master key: an instance admin's call, not a project admin's.
+        authorize(&state.db, ctx, Action::ManageSettings, None).await?;
     }
     if docker_insecure.is_some_and(|v| v != before.docker_insecure) || (insecure && host_changed) {
         // Plain TCP to a Docker engine hands the host to anyone on the network path.
@@ -420,6 +426,10 @@ pub async fn delete(state: &AppState, ctx: &Ctx, project: &str, env: &str) -> Se
             .await?;
     }
     sqlx::query("DELETE FROM variables WHERE environment_id = $1")
+        .bind(e.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM secret_history WHERE environment_id = $1")
         .bind(e.id)
         .execute(&mut *tx)
         .await?;

@@ -38,14 +38,13 @@ pub fn normalize(path: &str) -> Result<String, String> {
     Ok(format!("/{}", parts.join("/")))
 }
 
-/// Whether `path` is one of `allowed` or inside one of them.
+/// Whether `path` is one of `allowed`, exactly: a path below an allowed one is not, since
+/// a symlink made inside a writable mount (`ln -s / /srv/shop/r`) would lead anywhere.
 pub fn covered(path: &str, allowed: &[String]) -> bool {
     let Ok(p) = normalize(path) else {
         return false;
     };
-    allowed
-        .iter()
-        .any(|a| a == "/" || p == *a || p.starts_with(&format!("{a}/")))
+    allowed.iter().any(|a| p == *a)
 }
 
 /// The allowlist (normalized, sorted).
@@ -119,7 +118,17 @@ pub async fn needing_an_admin(
     if is_instance_admin(ctx) {
         return Ok(Vec::new());
     }
-    let had = |source: &str| previous.is_some_and(|p| p.volumes.iter().any(|v| v.source == source));
+    // A mount an admin gave the service stays allowed only while what runs with it stays
+    // the admin's: any change but the replica count needs an admin again (a new image or
+    // command next to the Docker socket is root on the host).
+    let unchanged = previous.is_some_and(|p| {
+        let mut p = p.clone();
+        p.replicas = spec.replicas;
+        p == *spec
+    });
+    let had = |source: &str| {
+        unchanged && previous.is_some_and(|p| p.volumes.iter().any(|v| v.source == source))
+    };
     let host: Vec<&str> = spec
         .volumes
         .iter()
@@ -178,11 +187,12 @@ mod tests {
     }
 
     #[test]
-    fn only_paths_inside_an_allowed_one_are_covered() {
+    fn only_an_allowed_path_itself_is_covered() {
         let allowed = vec!["/srv/shop".to_string()];
         assert!(covered("/srv/shop", &allowed));
-        assert!(covered("/srv/shop/static/", &allowed));
-        assert!(covered("/srv//shop/./media", &allowed));
+        assert!(covered("/srv//shop/./", &allowed));
+        // Not below it: a symlink inside a writable mount would lead anywhere.
+        assert!(!covered("/srv/shop/static/", &allowed));
         assert!(!covered("/srv/shop/../../etc", &allowed));
         assert!(!covered("/srv/shopping", &allowed));
         assert!(!covered("/", &allowed));

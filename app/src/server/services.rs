@@ -32,6 +32,15 @@ pub fn check(spec: &ServiceSpec) -> ServiceResult<()> {
         ));
     }
     super::secrets::check_references(image).map_err(|e| ServiceError::invalid("image", e))?;
+    if let Some(r) = interpolate::references(image)
+        .into_iter()
+        .find(|r| r != "REGISTRY_SERVER" && reserved::is_reserved(r))
+    {
+        return Err(ServiceError::invalid(
+            "image",
+            format!("${{{r}}} is {}", reserved::RESERVED_NOTE),
+        ));
+    }
     if spec.replicas > 100 {
         return Err(ServiceError::invalid(
             "replicas",

@@ -111,7 +111,7 @@ async fn paths_under_the_admins_allowlist_are_allowed_and_only_admins_change_it(
             Method::PUT,
             &format!("{SERVICES}/web"),
             Some(&max),
-            Some(web(&["/srv/shop/static:/static"])),
+            Some(web(&["/srv/shop:/static"])),
         )
         .await;
     assert_eq!(s, 200, "{b}");
@@ -160,6 +160,39 @@ async fn an_admins_mount_stays_when_a_maintainer_edits_the_service_but_cannot_be
             &format!("{SERVICES}/web"),
             Some(&max),
             Some(web(&["/etc/shop:/conf", "/etc:/etc2"])),
+        )
+        .await;
+    assert_eq!(s, 422);
+    // Nor may anything run next to it change: a new image beside an admin's mount is the
+    // admin's decision again.
+    let mut other_image = web(&["/etc/shop:/conf"]);
+    other_image["image"] = json!("attacker/shell:1");
+    other_image["replicas"] = json!(3);
+    let (s, b) = app
+        .api(
+            Method::PUT,
+            &format!("{SERVICES}/web"),
+            Some(&max),
+            Some(other_image),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    // Below an allowed path is not allowed (a symlink made there would lead anywhere).
+    let (s, _) = app
+        .api(
+            Method::PUT,
+            "/settings/host-paths",
+            Some(&root),
+            Some(json!({"paths": ["/srv/shop"]})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .api(
+            Method::PUT,
+            &format!("{SERVICES}/cache"),
+            Some(&max),
+            Some(json!({"name": "cache", "image": "c:1", "volumes": [{"source": "/srv/shop/r", "target": "/host"}]})),
         )
         .await;
     assert_eq!(s, 422);

@@ -105,3 +105,43 @@ async fn rotating_the_key_reseals_the_earlier_values_too() {
         vec!["value-before-rotation".to_string()]
     );
 }
+
+#[tokio::test]
+async fn rotating_the_key_after_an_environment_was_deleted_still_works() {
+    let app = spawn().await;
+    app.user("root", app::model::InstanceRole::Admin).await;
+    app.project("shop").await;
+    let t = app.token("root", app::model::Scope::Write).await;
+    let (s, b) = app
+        .api(
+            reqwest::Method::POST,
+            "/projects/shop/environments",
+            Some(&t),
+            Some(serde_json::json!({"name": "Gone", "slug": "gone"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    for v in ["first-value-123", "second-value-456"] {
+        let (s, b) = app
+            .put_var(
+                "/projects/shop/environments/gone/variables/API_KEY",
+                &t,
+                serde_json::json!({"value": v, "secret": true}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let (s, b) = app
+        .api(
+            reqwest::Method::DELETE,
+            "/projects/shop/environments/gone",
+            Some(&t),
+            None,
+        )
+        .await;
+    assert!(s < 300, "{s} {b}");
+    app.state.secrets.rotate().unwrap();
+    app::server::secrets::reseal_all(&app.state)
+        .await
+        .expect("rotation is not blocked by a deleted environment's earlier values");
+}

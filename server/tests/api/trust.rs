@@ -221,3 +221,42 @@ async fn made_up_http_methods_share_one_metrics_series() {
     assert!(!text.contains("MADEUP"), "{text}");
     assert!(text.contains("method=\"OTHER\""), "{text}");
 }
+
+#[tokio::test]
+async fn a_project_admin_cannot_choose_the_commands_berth_runs_on_its_own_machine() {
+    let (app, _) = world().await;
+    app.user("ada", InstanceRole::User).await;
+    app.member("shop", "ada", Role::Admin).await;
+    let ada = app.token("ada", Scope::Write).await;
+    let manager = json!({"http_port": 8080, "manager": {
+        "mode": "host", "config_path": "/tmp/berth-x.conf",
+        "test_command": ["nginx", "-t"], "reload_command": ["cat", "/data/master.key"]}});
+    let (s, b) = app
+        .api(
+            Method::PATCH,
+            "/projects/shop/environments/staging",
+            Some(&ada),
+            Some(json!({"proxy": manager})),
+        )
+        .await;
+    assert_eq!(s, 403, "{b}");
+    let (s, b) = app
+        .api(
+            Method::POST,
+            "/projects/shop/environments",
+            Some(&ada),
+            Some(json!({"name": "Other", "slug": "other", "proxy": manager})),
+        )
+        .await;
+    assert_eq!(s, 403, "{b}");
+    // The Docker host stays a project admin's call.
+    let (s, b) = app
+        .api(
+            Method::PATCH,
+            "/projects/shop/environments/staging",
+            Some(&ada),
+            Some(json!({"docker_host": "unix:///var/run/docker.sock"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+}

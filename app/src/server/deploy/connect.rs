@@ -103,17 +103,22 @@ pub fn gate_base(plan: &Plan, env: &EnvInfo) -> Option<String> {
     proxy_base(plan, env)
 }
 
-/// Where the gate and the watchdog reach the environment's proxy: the address it listens on
-/// when it names one, else the Docker host's (the proxy runs beside the engine), else this
-/// machine.
+/// Where the gate and the watchdog reach the environment's proxy: the loopback address it
+/// listens on when it names one, else the Docker host's (the proxy runs beside the engine),
+/// else this machine. A listen address is a maintainer's setting: only loopback ones are
+/// probed, so the gate cannot be aimed at another machine.
 pub fn proxy_base(plan: &Plan, env: &EnvInfo) -> Option<String> {
     let port = plan.proxy.http_port;
     if port == 0 {
         return None;
     }
     let listen = plan.proxy.listen_address.trim();
-    let host = if !listen.is_empty() && !matches!(listen, "0.0.0.0" | "::" | "[::]" | "*") {
-        listen.to_string()
+    let loopback = listen
+        .trim_matches(|c| c == '[' || c == ']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback());
+    let host = if loopback {
+        listen.trim_matches(|c| c == '[' || c == ']').to_string()
     } else {
         engine_host(&env.docker_host).unwrap_or_else(|| "127.0.0.1".into())
     };
@@ -175,6 +180,12 @@ mod tests {
         );
         plan.proxy.listen_address = "::1".into();
         assert_eq!(proxy_base(&plan, &env("")).unwrap(), "http://[::1]:8080");
+        // Not another machine a maintainer names.
+        plan.proxy.listen_address = "10.9.9.9".into();
+        assert_eq!(
+            proxy_base(&plan, &env("")).unwrap(),
+            "http://127.0.0.1:8080"
+        );
         plan.proxy.http_port = 0;
         assert!(proxy_base(&plan, &env("")).is_none());
     }

@@ -327,6 +327,15 @@ pub fn service_env(
 
 /// The service's image reference with `${NAME}` filled in (e.g. `app:${GIT_SHA}`).
 pub fn image_reference(spec: &ServiceSpec, resolved: &Resolved) -> Result<String, String> {
+    // An image reference leaves Berth (it names a registry to pull from): Berth's own values
+    // may not go into it, only the registry's address.
+    if let Some(why) = interpolate::references(&spec.image)
+        .iter()
+        .filter(|n| n.as_str() != "REGISTRY_SERVER")
+        .find_map(|n| resolved.refusal(n))
+    {
+        return Err(format!("service `{}`: image: {why}", spec.name));
+    }
     let image = interpolate::substitute(&spec.image, |n| resolved.all.get(n).cloned()).ok_or_else(
         || {
             format!(
@@ -557,6 +566,16 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(image_reference(&spec, &r).unwrap(), "shop:1");
+        let leak = ServiceSpec {
+            name: "web".into(),
+            image: "evil.example/x:${REGISTRY_PASSWORD}".into(),
+            ..Default::default()
+        };
+        let err = image_reference(&leak, &r).unwrap_err();
+        assert!(
+            err.contains("used by Berth") && !err.contains("registry-pw"),
+            "{err}"
+        );
         assert!(r.all.contains_key("REGISTRY_PASSWORD"));
     }
 }

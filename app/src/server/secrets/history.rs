@@ -80,6 +80,14 @@ pub(crate) async fn reseal_in(
     secrets: &SecretBox,
     key_id: &str,
 ) -> ServiceResult<usize> {
+    // Values of environments or projects deleted since are of no use any more (and could not
+    // be opened under their scope): drop them rather than fail the rotation.
+    sqlx::query(
+        "DELETE FROM secret_history WHERE project_id NOT IN (SELECT id FROM projects) \
+         OR (environment_id <> 0 AND environment_id NOT IN (SELECT id FROM environments))",
+    )
+    .execute(&mut **tx)
+    .await?;
     let rows = sqlx::query(
         "SELECT h.id, p.slug, COALESCE(e.slug, ''), h.name, h.sealed FROM secret_history h \
          JOIN projects p ON p.id = h.project_id LEFT JOIN environments e ON e.id = h.environment_id",
