@@ -44,7 +44,7 @@ pub fn covered(path: &str, allowed: &[String]) -> bool {
     let Ok(p) = normalize(path) else {
         return false;
     };
-    allowed.iter().any(|a| p == *a)
+    allowed.contains(&p)
 }
 
 /// The allowlist (normalized, sorted).
