@@ -104,11 +104,6 @@ impl TestApp {
         }
         if let Some(h) = self.server.take() {
             h.abort();
-            // Background workers (deploy runner, watchdog) keep the state alive on the shared
-            // runtime: close the pool so a long suite does not pile up idle connections on a
-            // shared PostgreSQL server.
-            let pool = self.state.db.pool.clone();
-            server_runtime().spawn(async move { pool.close().await });
         }
     }
 }
@@ -116,6 +111,11 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop();
+        // Background workers (deploy runner, watchdog) keep the state alive on the shared
+        // runtime: close the pool so a long suite does not pile up idle connections on a
+        // shared PostgreSQL server.
+        let pool = self.state.db.pool.clone();
+        server_runtime().spawn(async move { pool.close().await });
     }
 }
 
