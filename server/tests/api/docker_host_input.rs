@@ -20,15 +20,7 @@ async fn world() -> (TestApp, String) {
     app.project("shop").await;
     app.member("shop", "root", Role::Admin).await;
     let root = app.token("root", Scope::Write).await;
-    let (s, b) = app
-        .api(
-            Method::POST,
-            "/projects/shop/environments",
-            Some(&root),
-            Some(json!({"name": "Staging", "slug": "staging"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{b}");
+    app.environment("shop", "staging", &root).await;
     (app, root)
 }
 

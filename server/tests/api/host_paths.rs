@@ -15,15 +15,7 @@ async fn world() -> (TestApp, String, String) {
     app.member("shop", "max", Role::Maintainer).await;
     let root = app.token("root", Scope::Write).await;
     let max = app.token("max", Scope::Write).await;
-    let (s, b) = app
-        .api(
-            Method::POST,
-            "/projects/shop/environments",
-            Some(&root),
-            Some(json!({"name": "Staging", "slug": "staging"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{b}");
+    app.environment("shop", "staging", &root).await;
     (app, root, max)
 }
 

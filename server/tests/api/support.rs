@@ -319,6 +319,19 @@ impl TestApp {
     }
 
     /// `PUT` a variable or secret; returns the status and body.
+    /// Creates the environment `slug` (named after it) in `project` through the API.
+    pub async fn environment(&self, project: &str, slug: &str, token: &str) {
+        let (s, b) = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/projects/{project}/environments"),
+                Some(token),
+                Some(serde_json::json!({"name": slug, "slug": slug})),
+            )
+            .await;
+        assert_eq!(s, 201, "create environment {slug}: {b}");
+    }
+
     pub async fn put_var(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         self.api(reqwest::Method::PUT, path, Some(token), Some(body))
             .await
