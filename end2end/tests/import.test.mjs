@@ -32,7 +32,7 @@ for (const mode of MODES) {
       await api(page, berth, 'POST', '/projects/idp-cms/environments', { name: 'Production', slug: 'production', protected: true, branch: 'main' });
       const stackUrl = `${berth.url}/projects/idp-cms/environments/production/stack`;
       await visit(page, stackUrl, mode.js);
-      assert.ok(await page.locator('.empty', { hasText: 'No services yet' }).isVisible());
+      await page.locator('.empty', { hasText: 'No services yet' }).waitFor(); // the list may still be loading after a client-side navigation
 
       // Preview the compose file: seven services to create, `version` listed as not modelled.
       await submitImport(page, mode.js, { kind: 'compose', fileName: 'docker-compose.prod.yml', content: compose, apply: false });

@@ -57,7 +57,7 @@ for (const { js, label } of MODES) {
       await page.locator('#sites-link').click();
       await page.waitForURL((u) => u.pathname === '/projects/idp-cms/sites');
       await settle(page, js);
-      assert.ok(await page.locator('.empty', { hasText: 'No sites yet' }).isVisible());
+      await page.locator('.empty', { hasText: 'No sites yet' }).waitFor(); // the list may still be loading after a client-side navigation
 
       // Create the seed's site-a.
       await fillSite(page.locator('#new-site'), {
