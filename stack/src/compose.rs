@@ -11,10 +11,34 @@
 //! `env_file`, all of them; without, only the names `environment` passes through without a
 //! value (plus what its values reference). [`export`] writes it back the same way.
 //!
+//! How containers live ([`crate::lifecycle`]):
+//! - `depends_on`, list form (each `service_started`, compose's default for it) or map form
+//!   with a `condition` (`service_started`, `service_healthy`,
+//!   `service_completed_successfully`); `restart: true` and `required: false` are noted (an
+//!   optional dependency on a service the file does not have is dropped, with a note). A
+//!   dependency on an unknown service, on itself, or a cycle is an error.
+//! - `restart` (`no`, also the YAML boolean `false`; `always`; `unless-stopped`;
+//!   `on-failure[:N]`), else `deploy.restart_policy` (`condition` none, on-failure or any;
+//!   `max_attempts`).
+//! - `deploy.update_config.order`: `start-first` is a rolling update, `stop-first` a
+//!   recreate; `x-berth: {update: manual}` (or rolling, recreate) wins over it.
+//! - Container options ([`crate::lifecycle::RuntimeOptions`]): `entrypoint` (like
+//!   `command`), `user`, `working_dir`, `stop_grace_period` (whole seconds, rounded up),
+//!   `shm_size` (bytes or `64m`), `ulimits` (`nofile: N` or `{soft, hard}`), `tmpfs` (string
+//!   or list), `cap_add`, `cap_drop`, `extra_hosts` (list of `host:ip` / `host=ip`, or a
+//!   `host: ip` mapping; stored as `host:ip`).
+//! - Top-level `volumes` with `external: true` (or the legacy `external: {name}`; `name`):
+//!   the services' mounts of it are [`VolumeSpec::external`], under the volume's own name.
+//! - `networks`, top-level and per service: Berth gives each environment one network, so a
+//!   service attached only to networks declared `internal: true` becomes
+//!   [`ServiceSpec::internal`] and every other network setting (drivers, aliases, addresses,
+//!   services kept apart on different networks) is noted. A service naming an undeclared
+//!   network is an error, as in compose.
+//!
 //! Every other key is listed in [`ComposeImport::unsupported`] with its path and line —
 //! never silently dropped. Extension keys (`x-...`) are ignored with a note, except
 //! `x-berth` on a service, Berth's own extension that [`export`] writes for what compose
-//! cannot say: `http_port`, `health_path` and the `pre_deploy` jobs.
+//! cannot say: `http_port`, `health_path`, the `pre_deploy` jobs and `update: manual`.
 //!
 //! # Defaults
 //! A service without `deploy.replicas` gets 1 replica. A health check gets compose's
@@ -26,6 +50,10 @@ use serde::{Deserialize, Serialize};
 use serde_norway::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod networks;
+mod policy;
+mod runtime;
+
 /// The result of importing a compose file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ComposeImport {
@@ -33,7 +61,8 @@ pub struct ComposeImport {
     pub services: Vec<ServiceSpec>,
     /// Keys Berth does not model (or only notes about), in the order found.
     pub unsupported: Vec<Unsupported>,
-    /// Named volumes: declared at the top level or used by a service; sorted.
+    /// Named volumes: declared at the top level or used by a service (external ones under
+    /// their own name); sorted.
     pub named_volumes: Vec<String>,
 }
 
@@ -180,6 +209,16 @@ struct Ctx<'a> {
     lines: Vec<&'a str>,
     unsupported: Vec<Unsupported>,
     named: BTreeSet<String>,
+    /// The services of the file (for optional dependencies).
+    service_names: BTreeSet<String>,
+    /// Where each `(service, dependency)` is written, for errors.
+    dependency_paths: BTreeMap<(String, String), Vec<String>>,
+    /// Top-level networks: whether each is `internal`.
+    networks: BTreeMap<String, bool>,
+    /// The networks each service names (absent: only `default`).
+    attached: BTreeMap<String, Vec<String>>,
+    /// External top-level volumes: their key in the file → the volume's own name.
+    externals: BTreeMap<String, String>,
 }
 
 fn join(path: &[String]) -> String {
@@ -299,6 +338,11 @@ pub fn import(file_name: &str, yaml: &str) -> Result<ComposeImport, InputError> 
         lines: yaml.lines().collect(),
         unsupported: Vec::new(),
         named: BTreeSet::new(),
+        service_names: BTreeSet::new(),
+        dependency_paths: BTreeMap::new(),
+        networks: BTreeMap::new(),
+        attached: BTreeMap::new(),
+        externals: BTreeMap::new(),
     };
     let yaml_err = |e: serde_norway::Error| InputError {
         file: file_name.to_string(),
@@ -329,8 +373,9 @@ pub fn import(file_name: &str, yaml: &str) -> Result<ComposeImport, InputError> 
             ),
             "name" => ctx.note(&path, "ignored: Berth names the stack after its project"),
             "volumes" => top_volumes(&mut ctx, &path, value)?,
+            "networks" => networks::top_networks(&mut ctx, &path, value)?,
             k if k.starts_with("x-") => ctx.note(&path, "extension key ignored"),
-            "networks" | "configs" | "secrets" | "include" => ctx.not_modeled(&path),
+            "configs" | "secrets" | "include" => ctx.not_modeled(&path),
             _ => ctx.note(&path, "unknown top-level key; ignored"),
         }
     }
@@ -342,8 +387,10 @@ pub fn import(file_name: &str, yaml: &str) -> Result<ComposeImport, InputError> 
     if services.is_empty() {
         return Err(ctx.err(&services_path, "no services are defined"));
     }
+    let entries = ctx.entries(&services_path, services)?;
+    ctx.service_names = entries.iter().map(|(n, _)| n.to_string()).collect();
     let mut out = Vec::new();
-    for (name, value) in ctx.entries(&services_path, services)? {
+    for (name, value) in entries {
         let path = child(&services_path, name);
         if !is_valid_service_name(name) {
             return Err(ctx.err(
@@ -356,6 +403,10 @@ pub fn import(file_name: &str, yaml: &str) -> Result<ComposeImport, InputError> 
         }
         out.push(service(&mut ctx, &path, name, value)?);
     }
+    networks::apply_external_volumes(&mut ctx, &mut out);
+    let attached = std::mem::take(&mut ctx.attached);
+    networks::apply_networks(&mut ctx, &mut out, &attached);
+    policy::check(&ctx, &out)?;
     Ok(ComposeImport {
         services: out,
         unsupported: ctx.unsupported,
@@ -373,15 +424,7 @@ fn top_volumes(ctx: &mut Ctx, path: &[String], value: &Value) -> Result<(), Inpu
         ctx.named.insert(name.to_string());
         match config {
             Value::Null => {}
-            Value::Mapping(cm) => {
-                for (key, _) in ctx.entries(&vpath, cm)? {
-                    let kpath = child(&vpath, key);
-                    ctx.note(
-                        &kpath,
-                        format!("volume option `{key}` is not modeled by Berth; the volume is created with defaults"),
-                    );
-                }
-            }
+            Value::Mapping(cm) => networks::top_volume(ctx, &vpath, name, cm)?,
             other => {
                 return Err(ctx.err(&vpath, format!("expected a mapping, found {}", kind(other))))
             }
@@ -411,8 +454,12 @@ fn service(
     let mut grants = Vec::new();
     let mut health_seen = false;
     let mut berth_ext = None;
+    let mut restart_policy = None;
     for (key, v) in ctx.entries(path, m)? {
         let kpath = child(path, key);
+        if runtime::apply(ctx, &kpath, key, v, &mut spec.runtime)? {
+            continue;
+        }
         match key {
             "image" => {
                 spec.image = ctx.string(&kpath, v)?.trim().to_string();
@@ -420,7 +467,13 @@ fn service(
                     return Err(ctx.err(&kpath, "the image is empty"));
                 }
             }
-            "deploy" => deploy(ctx, &kpath, v, &mut spec)?,
+            "deploy" => deploy(ctx, &kpath, v, &mut spec, &mut restart_policy)?,
+            "depends_on" => spec.depends_on = policy::depends_on(ctx, name, &kpath, v)?,
+            "restart" => spec.restart = Some(policy::restart(ctx, &kpath, v)?),
+            "networks" => {
+                let nets = networks::service_networks(ctx, &kpath, v)?;
+                ctx.attached.insert(name.to_string(), nets);
+            }
             "environment" => (spec.env, grants) = environment(ctx, &kpath, v)?,
             "volumes" => spec.volumes = volumes(ctx, &kpath, v)?,
             "ports" => spec.ports = ports(ctx, &kpath, v)?,
@@ -444,11 +497,15 @@ fn service(
                 &kpath,
                 "not supported: Berth names containers itself (replicas need distinct names)",
             ),
-            "entrypoint" => ctx.note(
-                &kpath,
-                "not modeled by Berth: the image's entrypoint is used; put the program in `command`",
-            ),
             _ => ctx.not_modeled(&kpath),
+        }
+    }
+    // `deploy.restart_policy` stands in for a missing `restart`.
+    if let Some((ppath, Some(policy))) = restart_policy {
+        if spec.restart.is_none() {
+            spec.restart = Some(policy);
+        } else {
+            ctx.note(&ppath, "ignored: the service's `restart` applies");
         }
     }
     // As in compose: without an `env_file` a container gets only what its `environment`
@@ -468,11 +525,15 @@ fn service(
     Ok(spec)
 }
 
+/// A `deploy.restart_policy` (where it is written, and the policy).
+type RestartPolicy = Option<(Vec<String>, Option<crate::lifecycle::Restart>)>;
+
 fn deploy(
     ctx: &mut Ctx,
     path: &[String],
     v: &Value,
     spec: &mut ServiceSpec,
+    restart_policy: &mut RestartPolicy,
 ) -> Result<(), InputError> {
     if v.is_null() {
         return Ok(());
@@ -511,6 +572,15 @@ fn deploy(
                 };
             }
             "resources" => resources(ctx, &kpath, v, &mut spec.resources)?,
+            "restart_policy" => {
+                let policy = policy::restart_policy(ctx, &kpath, v)?;
+                *restart_policy = Some((kpath, policy));
+            }
+            "update_config" => {
+                if let Some(u) = policy::update_config(ctx, &kpath, v)? {
+                    spec.update = Some(u);
+                }
+            }
             _ => ctx.not_modeled(&kpath),
         }
     }
@@ -774,6 +844,7 @@ fn volumes(ctx: &mut Ctx, path: &[String], v: &Value) -> Result<Vec<VolumeSpec>,
                     source: source.to_string(),
                     target: target.to_string(),
                     read_only,
+                    external: false,
                 }
             }
             Value::Mapping(m) => {
@@ -1266,6 +1337,7 @@ fn extension(
                     spec.pre_deploy.push(job);
                 }
             }
+            "update" => policy::berth_update(ctx, &kpath, val, spec)?,
             _ => ctx.not_modeled(&kpath),
         }
     }
@@ -1355,12 +1427,22 @@ fn limits(cpus: Option<f64>, memory: Option<u64>) -> Option<Value> {
 /// [`import`] of the result gives the services back.
 pub fn export(services: &[ServiceSpec]) -> String {
     let mut svcs = Mapping::new();
-    let mut named = BTreeSet::new();
+    let any_internal = services.iter().any(|s| s.internal);
     for spec in services {
         let mut m = Mapping::new();
         m.insert(s("image"), s(&spec.image));
         if !spec.command.is_empty() {
             m.insert(s("command"), strings(&spec.command));
+        }
+        runtime::export(&spec.runtime, &mut m);
+        if let Some(restart) = spec.restart {
+            m.insert(s("restart"), s(&restart.render()));
+        }
+        if let Some(deps) = policy::export_depends_on(spec) {
+            m.insert(s("depends_on"), deps);
+        }
+        if let Some(nets) = networks::export_service_networks(any_internal, spec) {
+            m.insert(s("networks"), nets);
         }
         let mut env: Mapping = spec.env.iter().map(|(k, v)| (s(k), s(v))).collect();
         match &spec.inherit {
@@ -1384,11 +1466,6 @@ pub fn export(services: &[ServiceSpec]) -> String {
             );
         }
         if !spec.volumes.is_empty() {
-            for v in &spec.volumes {
-                if is_named_volume(&v.source) {
-                    named.insert(v.source.clone());
-                }
-            }
             m.insert(
                 s("volumes"),
                 Value::Sequence(spec.volumes.iter().map(volume_value).collect()),
@@ -1420,6 +1497,9 @@ pub fn export(services: &[ServiceSpec]) -> String {
         if !res.is_empty() {
             deploy.insert(s("resources"), Value::Mapping(res));
         }
+        if let Some(u) = policy::export_update_config(spec) {
+            deploy.insert(s("update_config"), u);
+        }
         m.insert(s("deploy"), Value::Mapping(deploy));
         let mut ext = Mapping::new();
         if let Some(p) = spec.http_port {
@@ -1442,6 +1522,9 @@ pub fn export(services: &[ServiceSpec]) -> String {
                 .collect();
             ext.insert(s("pre_deploy"), Value::Sequence(jobs));
         }
+        if spec.update == Some(crate::lifecycle::Update::Manual) {
+            ext.insert(s("update"), s("manual"));
+        }
         if !ext.is_empty() {
             m.insert(s("x-berth"), Value::Mapping(ext));
         }
@@ -1449,12 +1532,25 @@ pub fn export(services: &[ServiceSpec]) -> String {
     }
     let mut root = Mapping::new();
     root.insert(s("services"), Value::Mapping(svcs));
-    if !named.is_empty() {
-        let vols: Mapping = named
-            .iter()
-            .map(|n| (s(n), Value::Mapping(Mapping::new())))
-            .collect();
-        root.insert(s("volumes"), Value::Mapping(vols));
+    if let Some(vols) = networks::export_volumes(services) {
+        root.insert(s("volumes"), vols);
     }
-    serde_norway::to_string(&Value::Mapping(root)).unwrap_or_default()
+    if let Some(nets) = networks::export_networks(any_internal) {
+        root.insert(s("networks"), nets);
+    }
+    let text = serde_norway::to_string(&Value::Mapping(root)).unwrap_or_default();
+    // `no` unquoted is `false` to YAML 1.1 parsers (docker-compose v1 among them).
+    text.lines()
+        .map(|l| {
+            if l == "    restart: no" {
+                "    restart: 'no'"
+            } else {
+                l
+            }
+        })
+        .fold(String::with_capacity(text.len() + 8), |mut out, l| {
+            out.push_str(l);
+            out.push('\n');
+            out
+        })
 }

@@ -4,6 +4,7 @@ use stack::compose::{
     export, format_duration, format_memory, import, parse_duration, parse_memory, shell_split,
     ComposeImport,
 };
+use stack::lifecycle::{Condition, Dependency, Restart, RuntimeOptions, Ulimit, Update};
 use stack::model::{HealthCheck, InputError, Job, PortSpec, Resources, ServiceSpec, VolumeSpec};
 use std::collections::BTreeMap;
 
@@ -86,7 +87,8 @@ fn seed_compose_imports() {
         vec![VolumeSpec {
             source: "postgres_data".into(),
             target: "/var/lib/postgresql/data".into(),
-            read_only: false
+            read_only: false,
+            external: false,
         }]
     );
     assert_eq!(i.named_volumes, vec!["postgres_data".to_string()]);
@@ -110,6 +112,16 @@ fn seed_compose_imports() {
     assert_eq!(ports, [(Some(80), 80, "tcp"), (Some(443), 443, "tcp")]);
     assert_eq!(n.volumes[0].source, "./nginx.conf");
     assert_eq!(n.volumes[1].target, "/etc/nginx/ssl");
+
+    // The seed file says nothing about how containers live: Berth's defaults apply.
+    for s in &i.services {
+        assert!(s.depends_on.is_empty(), "{}", s.name);
+        assert_eq!(s.restart, None, "{}", s.name);
+        assert_eq!(s.update, None, "{}", s.name);
+        assert!(!s.internal, "{}", s.name);
+        assert_eq!(s.runtime, RuntimeOptions::default(), "{}", s.name);
+        assert!(s.volumes.iter().all(|v| !v.external), "{}", s.name);
+    }
 
     assert_eq!(i.unsupported.len(), 1, "{:?}", i.unsupported);
     assert_eq!(i.unsupported[0].path, "version");
@@ -178,26 +190,31 @@ fn rich_service_round_trips() {
                 source: "media".into(),
                 target: "/app/media".into(),
                 read_only: false,
+                external: false,
             },
             VolumeSpec {
                 source: "./conf".into(),
                 target: "/etc/conf".into(),
                 read_only: true,
+                external: false,
             },
             VolumeSpec {
                 source: "".into(),
                 target: "/tmp/cache".into(),
                 read_only: false,
+                external: false,
             },
             VolumeSpec {
                 source: "".into(),
                 target: "/ro-anon".into(),
                 read_only: true,
+                external: false,
             },
             VolumeSpec {
                 source: "/host:odd".into(),
                 target: "/odd".into(),
                 read_only: false,
+                external: false,
             },
         ],
         resources: Resources {
@@ -232,6 +249,55 @@ fn rich_service_round_trips() {
             },
         ],
         http_port: Some(8000),
+        update: Some(Update::Rolling),
+        depends_on: vec![
+            Dependency {
+                service: "postgres".into(),
+                condition: Condition::ServiceHealthy,
+            },
+            Dependency {
+                service: "migrate".into(),
+                condition: Condition::ServiceCompletedSuccessfully,
+            },
+            Dependency {
+                service: "cache".into(),
+                condition: Condition::ServiceStarted,
+            },
+        ],
+        restart: Some(Restart::OnFailure { max: Some(5) }),
+        internal: false,
+        runtime: RuntimeOptions {
+            entrypoint: vec!["/bin/sh".into(), "-c".into(), "exec \"$@\"".into()],
+            user: "1000:1000".into(),
+            working_dir: "/app".into(),
+            stop_grace_secs: Some(90),
+            shm_size: Some(256 << 20),
+            ulimits: BTreeMap::from([
+                (
+                    "nofile".into(),
+                    Ulimit {
+                        soft: 20000,
+                        hard: 40000,
+                    },
+                ),
+                (
+                    "nproc".into(),
+                    Ulimit {
+                        soft: 65535,
+                        hard: 65535,
+                    },
+                ),
+                ("memlock".into(), Ulimit { soft: -1, hard: -1 }),
+            ]),
+            tmpfs: vec!["/run:size=64m".into(), "/tmp".into()],
+            cap_add: vec!["NET_ADMIN".into(), "SYS_PTRACE".into()],
+            cap_drop: vec!["ALL".into()],
+            extra_hosts: vec![
+                "host.docker.internal:host-gateway".into(),
+                "db6:::1".into(),
+                "db4:10.0.0.5".into(),
+            ],
+        },
     };
     let other = ServiceSpec {
         name: "portal".into(),
@@ -244,17 +310,92 @@ fn rich_service_round_trips() {
             retries: 3,
             ..Default::default()
         }),
+        update: Some(Update::Recreate),
+        depends_on: vec![Dependency {
+            service: "authoring".into(),
+            condition: Condition::ServiceStarted,
+        }],
+        restart: Some(Restart::No),
         ..Default::default()
     };
-    let services = vec![spec, other];
+    let postgres = ServiceSpec {
+        name: "postgres".into(),
+        image: "postgres:16".into(),
+        replicas: 1,
+        inherit: Some(vec![]),
+        volumes: vec![VolumeSpec {
+            source: "pgdata".into(),
+            target: "/var/lib/postgresql/data".into(),
+            read_only: false,
+            external: true,
+        }],
+        update: Some(Update::Manual),
+        restart: Some(Restart::UnlessStopped),
+        internal: true,
+        runtime: RuntimeOptions {
+            shm_size: Some(1000),
+            stop_grace_secs: Some(0),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let migrate = ServiceSpec {
+        name: "migrate".into(),
+        image: "idp-cms/authoring:${GIT_SHA}".into(),
+        replicas: 1,
+        depends_on: vec![Dependency {
+            service: "postgres".into(),
+            condition: Condition::ServiceHealthy,
+        }],
+        restart: Some(Restart::OnFailure { max: None }),
+        internal: true,
+        ..Default::default()
+    };
+    let cache = ServiceSpec {
+        name: "cache".into(),
+        image: "redis:7".into(),
+        replicas: 1,
+        restart: Some(Restart::Always),
+        ..Default::default()
+    };
+    let services = vec![spec, other, postgres, migrate, cache];
     let text = export(&services);
     let back = ok(&text);
     assert_eq!(back.services, services, "{text}");
-    assert!(back.unsupported.is_empty(), "{:?}", back.unsupported);
-    assert_eq!(back.named_volumes, vec!["media".to_string()]);
-    // Secrets stay references; the exported file declares the named volume.
+    // Only the reminder of what Berth's `internal` does not do.
+    let notes: Vec<&str> = back.unsupported.iter().map(|u| u.path.as_str()).collect();
+    assert_eq!(
+        notes,
+        ["networks.internal.internal"],
+        "{:?}",
+        back.unsupported
+    );
+    assert!(back.unsupported[0]
+        .message
+        .contains("`postgres`, `migrate`"));
+    assert_eq!(
+        back.named_volumes,
+        vec!["media".to_string(), "pgdata".to_string()]
+    );
+    // Secrets stay references; the exported file declares the named volumes, the external
+    // one as such, and the network that keeps internal services unpublished.
     assert!(text.contains("${DJANGO_SECRET_KEY}"), "{text}");
-    assert!(text.contains("\nvolumes:\n  media: {}"), "{text}");
+    assert!(
+        text.contains("\nvolumes:\n  media: {}\n  pgdata:\n    external: true\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("networks:\n  internal:\n    internal: true\n"),
+        "{text}"
+    );
+    // Compose's own words: `no` quoted for YAML 1.1 parsers, update orders, x-berth manual.
+    assert!(text.contains("\n    restart: 'no'\n"), "{text}");
+    assert!(text.contains("\n    restart: on-failure:5\n"), "{text}");
+    assert!(text.contains("order: start-first"), "{text}");
+    assert!(text.contains("order: stop-first"), "{text}");
+    assert!(text.contains("update: manual"), "{text}");
+    assert!(text.contains("stop_grace_period: 1m30s"), "{text}");
+    assert!(text.contains("shm_size: 256M"), "{text}");
     // Export is stable.
     assert_eq!(export(&back.services), text);
 }
@@ -570,6 +711,7 @@ services:
     build: ./authoring
     image: idp-cms/authoring:latest
     env_file: .env
+    privileged: true
 networks:
   default: {}
 "#;
@@ -585,21 +727,28 @@ networks:
             ("version", 1),
             ("name", 2),
             ("x-common", 3),
-            ("networks", 27),
-            ("services.nginx.deploy.restart_policy", 16),
             ("services.nginx.deploy.resources.limits.pids", 22),
             ("services.nginx.container_name", 9),
-            ("services.nginx.ulimits", 10),
-            ("services.nginx.depends_on", 12),
             ("services.nginx.x-notes", 13),
-            // Merged in from `x-common`: the line of the service that merges it.
-            ("services.nginx.restart", 6),
+            // `restart` (merged in from `x-common`) wins over it.
+            ("services.nginx.deploy.restart_policy", 16),
             ("services.authoring.build", 24),
+            ("services.authoring.privileged", 27),
         ]
     );
     assert!(i.unsupported[2].message.contains("extension"));
-    assert!(i.unsupported[7].message.contains("ulimits"));
+    assert!(i.unsupported[6].message.contains("`restart` applies"));
+    assert!(i.unsupported[8].message.contains("privileged"));
     let n = find(&i, "nginx");
+    assert_eq!(n.restart, Some(Restart::Always));
+    assert_eq!(
+        n.runtime.ulimits["nofile"],
+        Ulimit {
+            soft: 65535,
+            hard: 65535
+        }
+    );
+    assert_eq!(n.depends_on.len(), 1);
     assert_eq!(n.replicas, 2);
     assert_eq!(n.resources.cpu_limit, Some(0.5));
     assert_eq!(n.resources.memory_limit, Some(512 * 1024 * 1024));
