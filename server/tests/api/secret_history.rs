@@ -145,3 +145,62 @@ async fn rotating_the_key_after_an_environment_was_deleted_still_works() {
         .await
         .expect("rotation is not blocked by a deleted environment's earlier values");
 }
+
+/// `secrets rotate-key` while secrets are being written: every secret ends with the value
+/// written last, never with the older value the rotation read before the write landed.
+#[tokio::test]
+async fn rotating_the_key_while_secrets_are_written_loses_no_write() {
+    let app = spawn().await;
+    app.user("root", app::model::InstanceRole::Admin).await;
+    app.project("shop").await;
+    let t = app.token("root", app::model::Scope::Write).await;
+    const N: usize = 12;
+    for i in 0..N {
+        let (s, v) = app
+            .put_var(
+                &format!("/projects/shop/variables/KEY_{i}"),
+                &t,
+                json!({"value": format!("old-value-{i}"), "secret": true}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    for round in 0..3 {
+        app.state.secrets.rotate().unwrap();
+        let state = app.state.clone();
+        let rotation = tokio::spawn(async move {
+            app::server::secrets::reseal_all(&state).await.unwrap();
+        });
+        let writes = (0..N).map(|i| {
+            let (app, t) = (&app, &t);
+            async move {
+                let (s, v) = app
+                    .put_var(
+                        &format!("/projects/shop/variables/KEY_{i}"),
+                        t,
+                        json!({"value": format!("new-value-{round}-{i}"), "secret": true}),
+                    )
+                    .await;
+                assert_eq!(s, 200, "{v}");
+            }
+        });
+        futures_util::future::join_all(writes).await;
+        rotation.await.unwrap();
+        for i in 0..N {
+            let (s, v) = app
+                .api(
+                    Method::POST,
+                    &format!("/projects/shop/variables/KEY_{i}/reveal"),
+                    Some(&t),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(
+                v["value"],
+                format!("new-value-{round}-{i}"),
+                "round {round}: KEY_{i} was reverted by the rotation"
+            );
+        }
+    }
+}

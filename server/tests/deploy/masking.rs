@@ -113,3 +113,96 @@ async fn secrets_printed_by_a_container_show_only_the_mask_in_every_log() {
     assert!(seen.contains(&format!("SHOW=token={MASK}")), "{seen}");
     assert_no_clear_form(&seen, "the SSE follow");
 }
+
+/// A secret in an image reference (a registry token in the tag, say) is stored and answered
+/// masked; a failing release that adds a secret and rolls back keeps that secret masked in
+/// the stored cause, the deploy log and the notification, though the rollback resolves the
+/// older release (whose variables do not have it).
+#[tokio::test]
+async fn image_references_and_a_rolled_back_cause_never_carry_a_secret() {
+    const TAG: &str = "regtok-Hq27xZ9wK";
+    const FRESH: &str = "fresh-secret-of-release-two";
+    super::fixture::demo_images();
+    let tagged = std::process::Command::new("docker")
+        .args(["tag", "berth-demo:v1", &format!("berth-demo:{TAG}")])
+        .output()
+        .expect("docker tag");
+    assert!(tagged.status.success(), "{tagged:?}");
+    let s = Stage::new("d-mask-ref").await;
+    let (hook, got) = super::operations::receiver().await;
+    let (code, b) = s
+        .call(
+            Method::PUT,
+            &s.env_path("/watchdog"),
+            json!({"enabled": false, "interval_secs": 30, "failure_threshold": 3, "webhook_url": hook}),
+        )
+        .await;
+    assert_eq!(code, 200, "{b}");
+    s.set_var("IMAGE_TAG", TAG, true).await;
+    let d1 = s.deploy_and_wait(json!({})).await;
+    assert_eq!(status(&d1), "succeeded", "{}", log_text(&d1));
+    let releases = s.get(&s.env_path("/releases")).await.to_string();
+    assert!(releases.contains("berth-demo:"), "{releases}");
+    assert!(
+        !releases.contains(TAG),
+        "a release answers the tag in clear: {releases}"
+    );
+    assert!(
+        !d1.to_string().contains(TAG),
+        "the deploy shows the tag: {d1}"
+    );
+    let stored: Vec<String> = sqlx::query_scalar("SELECT plan FROM releases")
+        .fetch_all(&s.app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|p| !p.contains(TAG)), "{stored:?}");
+
+    // The failing release: a new secret that the container quotes as it exits.
+    s.set_var("FRESH_TOKEN", FRESH, true).await;
+    let mut web = web_service(1);
+    web["env"]["DEMO_SLOW_MS"] = json!("${FRESH_TOKEN}");
+    let (code, b) = s.call(Method::PUT, &s.env_path("/services/web"), web).await;
+    assert!(code < 300, "{b}");
+    let d2 = s.deploy_and_wait(json!({"reason": "bad"})).await;
+    assert_eq!(status(&d2), "rolled_back", "{}", log_text(&d2));
+    let cause = d2["deploy"]["cause"].as_str().unwrap_or("").to_string();
+    assert!(
+        cause.contains("DEMO_SLOW_MS"),
+        "the cause names what failed: {cause}"
+    );
+    assert!(cause.contains(MASK), "{cause}");
+    assert!(!d2.to_string().contains(FRESH), "the deploy answer: {d2}");
+    let t0 = Instant::now();
+    let note = loop {
+        let found = got
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|v| v["deploy"] == d2["deploy"]["id"])
+            .cloned();
+        if let Some(v) = found {
+            break v;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "no notification");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        !note.to_string().contains(FRESH),
+        "the notification: {note}"
+    );
+    assert!(
+        note["cause"].as_str().unwrap_or("").contains(MASK),
+        "{note}"
+    );
+    let causes: Vec<String> = sqlx::query_scalar("SELECT cause FROM deploys")
+        .fetch_all(&s.app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        causes
+            .iter()
+            .all(|c| !c.contains(FRESH) && !c.contains(TAG)),
+        "{causes:?}"
+    );
+    s.assert_serving("v1").await;
+}

@@ -60,7 +60,7 @@ async fn containers_show_state_stats_and_logs_and_restart_is_audited() {
 }
 
 /// A JSON webhook receiver on loopback; returns its URL and what it received.
-async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+pub(super) async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
     let got = Arc::new(Mutex::new(Vec::new()));
     let sink = got.clone();
     let app = axum::Router::new().route(
