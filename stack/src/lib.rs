@@ -2,6 +2,7 @@
 //! the file formats they come from and go to. Pure functions, no I/O but `nginx -t`.
 #![forbid(unsafe_code)]
 
+pub mod lifecycle;
 pub mod model;
 pub mod reserved;
 

@@ -29,6 +29,21 @@ pub struct ServiceSpec {
     pub pre_deploy: Vec<Job>,
     /// The port the service listens on inside its containers (for the proxy).
     pub http_port: Option<u16>,
+    /// How a deploy replaces its containers; `None`: by its shape
+    /// ([`crate::lifecycle::update_of`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::lifecycle::Update>,
+    /// Services started (and ready) before this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<crate::lifecycle::Dependency>,
+    /// `None`: Berth's default, `unless-stopped`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<crate::lifecycle::Restart>,
+    /// Not reachable through the proxy and never published (compose `internal` networks).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+    #[serde(skip_serializing_if = "crate::lifecycle::RuntimeOptions::is_empty")]
+    pub runtime: crate::lifecycle::RuntimeOptions,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -49,6 +64,10 @@ pub struct VolumeSpec {
     pub source: String,
     pub target: String,
     pub read_only: bool,
+    /// A named volume made outside Berth (compose `external: true`): used as it is, under
+    /// its own name.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
