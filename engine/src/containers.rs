@@ -52,7 +52,12 @@ pub struct ContainerInfo {
 impl Engine {
     /// Creates and starts `spec`. A stopped container of the same name is removed first; a
     /// running one is a [`EngineError::Conflict`].
+    ///
+    /// With [`ContainerSpec::single_writer`] set, a running container of the same service
+    /// that mounts one of its writable volumes is a [`EngineError::Conflict`] too: two
+    /// database processes on one data directory corrupt it, whatever the caller intended.
     pub async fn start(&self, spec: &ContainerSpec) -> Result<Started, EngineError> {
+        self.check_single_writer(spec).await?;
         let id = self.create(spec).await?;
         let docker = self.docker().await?;
         if let Err(err) = docker.start_container(&id, None).await {
@@ -71,6 +76,68 @@ impl Engine {
             name: spec.name.clone(),
             http_addr: info.http_addr,
         })
+    }
+
+    /// Refuses `spec` while a running container of its service mounts, writable, a volume
+    /// `spec` would write to. Different services sharing a volume stay allowed.
+    async fn check_single_writer(&self, spec: &ContainerSpec) -> Result<(), EngineError> {
+        let writable: Vec<&str> = spec
+            .volumes
+            .iter()
+            .filter(|v| !v.read_only && !v.source.is_empty())
+            .map(|v| v.source.as_str())
+            .collect();
+        if spec.single_writer.is_empty() || writable.is_empty() {
+            return Ok(());
+        }
+        let docker = self.docker().await?;
+        let labels: Vec<String> = spec
+            .single_writer
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([("label".to_owned(), labels)])),
+            ..Default::default()
+        };
+        let others = docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.fail(e))?;
+        for c in others {
+            let live = matches!(
+                c.state,
+                Some(
+                    bollard::models::ContainerSummaryStateEnum::RUNNING
+                        | bollard::models::ContainerSummaryStateEnum::RESTARTING
+                        | bollard::models::ContainerSummaryStateEnum::PAUSED
+                )
+            );
+            if !live {
+                continue;
+            }
+            for m in c.mounts.unwrap_or_default() {
+                if m.rw == Some(false) {
+                    continue;
+                }
+                // A named volume is matched by name, a bind mount by its host path.
+                let source = m.name.as_deref().or(m.source.as_deref()).unwrap_or("");
+                if let Some(v) = writable.iter().find(|v| **v == source) {
+                    let name = c
+                        .names
+                        .as_ref()
+                        .and_then(|n| n.first())
+                        .map(|n| n.trim_start_matches('/').to_owned())
+                        .unwrap_or_default();
+                    return Err(EngineError::Conflict(format!(
+                        "{name} of the same service is running and writes to volume {v}: \
+                         a second container on it would be a second writer (stop it first)"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Creates (does not start) `spec`, replacing a stopped container of the same name.

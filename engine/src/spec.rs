@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding,
-    RestartPolicy, RestartPolicyNameEnum,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
+use stack::lifecycle::{Restart, RuntimeOptions};
 use stack::model::{HealthCheck, PortSpec, VolumeSpec};
 
 /// Label that records [`ContainerSpec::http_port`] on the container, so
@@ -40,8 +41,30 @@ pub struct ContainerSpec {
     pub memory_limit: Option<u64>,
     /// A non-empty `command` becomes the image's HEALTHCHECK (CMD form).
     pub health: Option<HealthCheck>,
-    /// `unless-stopped` (services) rather than no restart (jobs).
-    pub restart: bool,
+    /// Docker's restart policy (services: the service's, `unless-stopped` by default; jobs:
+    /// `no`).
+    pub restart: Restart,
+    /// Entrypoint, user, working directory, stop grace, shm, ulimits, tmpfs, capabilities,
+    /// extra hosts.
+    pub runtime: RuntimeOptions,
+    /// Labels that name the container's service. When set, [`crate::Engine::start`] refuses
+    /// to start it while a running container with these labels mounts one of its writable
+    /// volumes: one writer per volume and service, whatever started it.
+    pub single_writer: Vec<(String, String)>,
+}
+
+/// Docker's form of a restart policy.
+fn restart_policy(restart: Restart) -> RestartPolicy {
+    let (name, max) = match restart {
+        Restart::No => (RestartPolicyNameEnum::NO, None),
+        Restart::Always => (RestartPolicyNameEnum::ALWAYS, None),
+        Restart::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
+        Restart::OnFailure { max } => (RestartPolicyNameEnum::ON_FAILURE, max.map(i64::from)),
+    };
+    RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: max,
+    }
 }
 
 impl ContainerSpec {
@@ -91,6 +114,7 @@ impl ContainerSpec {
                 format!("{}:{}{mode}", v.source, v.target)
             })
             .collect();
+        let rt = &self.runtime;
         let host_config = HostConfig {
             binds: Some(binds).filter(|b| !b.is_empty()),
             port_bindings: Some(bindings).filter(|b| !b.is_empty()),
@@ -99,14 +123,32 @@ impl ContainerSpec {
             memory: self
                 .memory_limit
                 .map(|bytes| bytes.min(i64::MAX as u64) as i64),
-            restart_policy: Some(RestartPolicy {
-                name: Some(if self.restart {
-                    RestartPolicyNameEnum::UNLESS_STOPPED
-                } else {
-                    RestartPolicyNameEnum::NO
-                }),
-                maximum_retry_count: None,
-            }),
+            restart_policy: Some(restart_policy(self.restart)),
+            shm_size: rt.shm_size.map(|b| b.min(i64::MAX as u64) as i64),
+            ulimits: Some(
+                rt.ulimits
+                    .iter()
+                    .map(|(name, u)| ResourcesUlimits {
+                        name: Some(name.clone()),
+                        soft: Some(u.soft),
+                        hard: Some(u.hard),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .filter(|u| !u.is_empty()),
+            tmpfs: Some(
+                rt.tmpfs
+                    .iter()
+                    .map(|t| match t.split_once(':') {
+                        Some((target, opts)) => (target.to_owned(), opts.to_owned()),
+                        None => (t.clone(), String::new()),
+                    })
+                    .collect::<HashMap<_, _>>(),
+            )
+            .filter(|t| !t.is_empty()),
+            cap_add: Some(rt.cap_add.clone()).filter(|c| !c.is_empty()),
+            cap_drop: Some(rt.cap_drop.clone()).filter(|c| !c.is_empty()),
+            extra_hosts: Some(rt.extra_hosts.clone()).filter(|h| !h.is_empty()),
             ..Default::default()
         };
         let networking_config = self.network.as_ref().map(|network| NetworkingConfig {
@@ -121,6 +163,10 @@ impl ContainerSpec {
         ContainerCreateBody {
             image: Some(self.image.clone()),
             cmd: Some(self.command.clone()).filter(|c| !c.is_empty()),
+            entrypoint: Some(rt.entrypoint.clone()).filter(|e| !e.is_empty()),
+            user: Some(rt.user.clone()).filter(|u| !u.is_empty()),
+            working_dir: Some(rt.working_dir.clone()).filter(|w| !w.is_empty()),
+            stop_timeout: rt.stop_grace_secs.map(i64::from),
             env: Some(self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(labels),
             exposed_ports: Some(exposed).filter(|e| !e.is_empty()),
@@ -163,7 +209,6 @@ mod tests {
             publish_http: true,
             network: Some("berth-prod".into()),
             aliases: vec!["web".into()],
-            restart: true,
             ..Default::default()
         }
     }
@@ -227,6 +272,7 @@ mod tests {
             source: "media".into(),
             target: "/app/media".into(),
             read_only: true,
+            external: false,
         }];
         spec.ports = vec![PortSpec {
             host_ip: String::new(),
@@ -236,7 +282,7 @@ mod tests {
         }];
         spec.cpu_limit = Some(0.5);
         spec.memory_limit = Some(256 << 20);
-        spec.restart = false;
+        spec.restart = Restart::No;
         let host = spec.to_create_body().host_config.unwrap();
         assert_eq!(host.binds.unwrap(), ["media:/app/media:ro"]);
         let bindings = host.port_bindings.unwrap();
@@ -248,6 +294,56 @@ mod tests {
         assert_eq!(
             host.restart_policy.unwrap().name,
             Some(RestartPolicyNameEnum::NO)
+        );
+    }
+
+    #[test]
+    fn runtime_options_and_restart_policies_reach_docker() {
+        let mut spec = web();
+        spec.restart = Restart::OnFailure { max: Some(4) };
+        spec.runtime = RuntimeOptions {
+            entrypoint: vec!["/bin/sh".into(), "-c".into()],
+            user: "999:999".into(),
+            working_dir: "/srv".into(),
+            stop_grace_secs: Some(45),
+            shm_size: Some(256 << 20),
+            ulimits: [(
+                "nofile".to_string(),
+                stack::lifecycle::Ulimit {
+                    soft: 20000,
+                    hard: 40000,
+                },
+            )]
+            .into(),
+            tmpfs: vec!["/run:size=64m".into(), "/tmp".into()],
+            cap_add: vec!["SYS_NICE".into()],
+            cap_drop: vec!["NET_RAW".into()],
+            extra_hosts: vec!["db.internal:10.0.0.5".into()],
+        };
+        let body = spec.to_create_body();
+        assert_eq!(body.entrypoint.unwrap(), ["/bin/sh", "-c"]);
+        assert_eq!(body.user.as_deref(), Some("999:999"));
+        assert_eq!(body.working_dir.as_deref(), Some("/srv"));
+        assert_eq!(body.stop_timeout, Some(45));
+        let host = body.host_config.unwrap();
+        let policy = host.restart_policy.unwrap();
+        assert_eq!(policy.name, Some(RestartPolicyNameEnum::ON_FAILURE));
+        assert_eq!(policy.maximum_retry_count, Some(4));
+        assert_eq!(host.shm_size, Some(256 << 20));
+        let u = &host.ulimits.unwrap()[0];
+        assert_eq!((u.soft, u.hard), (Some(20000), Some(40000)));
+        let tmpfs = host.tmpfs.unwrap();
+        assert_eq!(tmpfs["/run"], "size=64m");
+        assert_eq!(tmpfs["/tmp"], "");
+        assert_eq!(host.cap_add.unwrap(), ["SYS_NICE"]);
+        assert_eq!(host.cap_drop.unwrap(), ["NET_RAW"]);
+        assert_eq!(host.extra_hosts.unwrap(), ["db.internal:10.0.0.5"]);
+        // Nothing set: Docker's defaults, and services come back after a restart.
+        let plain = web().to_create_body();
+        assert!(plain.entrypoint.is_none() && plain.user.is_none());
+        assert_eq!(
+            plain.host_config.unwrap().restart_policy.unwrap().name,
+            Some(RestartPolicyNameEnum::UNLESS_STOPPED)
         );
     }
 }

@@ -153,3 +153,58 @@ async fn a_missing_image_is_image_missing_at_start() {
     let err = engine.start(&spec).await.unwrap_err();
     assert!(matches!(err, EngineError::ImageMissing(_)), "{err:?}");
 }
+
+/// One writer per volume and service: a second container of the same service on a
+/// writable volume a running one mounts is refused, whatever started it; read-only mounts,
+/// other services and a stopped first container are fine.
+#[tokio::test]
+async fn a_second_writer_on_a_volume_of_the_same_service_is_refused() {
+    use stack::model::VolumeSpec;
+    let (engine, guard) = setup("single-writer").await;
+    let volume = guard.name("data");
+    let with_volume = |suffix: &str, service: &str, read_only: bool| {
+        let mut spec = guard.demo(suffix);
+        spec.volumes = vec![VolumeSpec {
+            source: volume.clone(),
+            target: "/data".into(),
+            read_only,
+            external: false,
+        }];
+        spec.labels.insert("svc".into(), service.into());
+        spec.single_writer = vec![
+            (TEST_LABEL.to_string(), guard.id.clone()),
+            ("svc".to_string(), service.to_string()),
+        ];
+        spec
+    };
+    let first = engine
+        .start(&with_volume("db-1", "db", false))
+        .await
+        .unwrap();
+    let err = engine
+        .start(&with_volume("db-2", "db", false))
+        .await
+        .unwrap_err();
+    match &err {
+        EngineError::Conflict(m) => assert!(m.contains(&volume), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // Another service sharing the volume (static files, say), and a read-only reader.
+    engine
+        .start(&with_volume("web", "web", false))
+        .await
+        .unwrap();
+    engine
+        .start(&with_volume("db-ro", "db", true))
+        .await
+        .unwrap();
+    engine.stop(&first.id, GRACE).await.unwrap();
+    engine
+        .start(&with_volume("db-3", "db", false))
+        .await
+        .expect("the first writer is stopped");
+    drop(guard);
+    let _ = std::process::Command::new("docker")
+        .args(["volume", "rm", "-f", &volume])
+        .output();
+}

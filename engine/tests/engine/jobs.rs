@@ -10,7 +10,7 @@ fn migrate(guard: &Guard) -> engine::ContainerSpec {
     spec.command = vec!["migrate".into()];
     spec.http_port = None;
     spec.publish_http = false;
-    spec.restart = false;
+    spec.restart = stack::lifecycle::Restart::No;
     spec
 }
 

@@ -72,7 +72,7 @@ async fn a_crashing_container_fails_early_with_its_exit_code_and_output() {
 async fn a_job_like_container_that_exits_fails_the_running_probe() {
     let (engine, guard) = setup("crash-norestart").await;
     let mut spec = guard.demo_with("web", "DEMO_CRASH");
-    spec.restart = false;
+    spec.restart = stack::lifecycle::Restart::No;
     let started = engine.start(&spec).await.unwrap();
     let probe = Probe::Running {
         min_uptime: Duration::from_secs(3),

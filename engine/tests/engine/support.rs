@@ -105,7 +105,7 @@ impl Guard {
     /// The demo site, published on a random loopback port, labelled for cleanup.
     pub fn demo(&self, suffix: &str) -> ContainerSpec {
         ContainerSpec {
-            restart: true,
+            restart: stack::lifecycle::Restart::UnlessStopped,
             ..self.spec(suffix, demo_image(), 8000)
         }
     }
