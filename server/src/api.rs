@@ -52,6 +52,10 @@ pub fn routes() -> Router<AppState> {
             post(deploys::restart),
         )
         .route(
+            "/projects/{project}/environments/{env}/services/{service}/replace",
+            post(deploys::replace),
+        )
+        .route(
             "/projects/{project}/environments/{env}/releases",
             get(deploys::releases),
         )

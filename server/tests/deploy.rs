@@ -22,6 +22,8 @@ mod recovery;
 mod remote_tls;
 #[path = "deploy/stage.rs"]
 mod stage;
+#[path = "deploy/stateful.rs"]
+mod stateful;
 #[path = "deploy/teardown.rs"]
 mod teardown;
 #[path = "deploy/tls_engine.rs"]

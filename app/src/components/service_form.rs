@@ -26,6 +26,11 @@ const FIELDS: &[&str] = &[
     "health_retries",
     "health_start_period",
     "pre_deploy",
+    "update",
+    "depends_on",
+    "restart",
+    "stop_grace",
+    "runtime",
 ];
 
 /// A one-line input with its label and error.
@@ -112,6 +117,22 @@ pub fn ServiceForm(
                 <Field err name="health_start_period" label="Start period (s)" value=s.health_start_period/>
             </div>
             <Lines err name="pre_deploy" label="Pre-deploy jobs, in order" hint="migrate: python manage.py migrate --noinput (name before the first colon)" value=s.pre_deploy/>
+            <div class="row">
+                <label>"Updates"
+                    <select name="update">
+                        <option value="" selected=s.update.is_empty()>"by its shape (recreate with a writable volume or fixed port, else rolling)"</option>
+                        <option value="rolling" selected=s.update == "rolling">"rolling: start the new, then stop the old"</option>
+                        <option value="recreate" selected=s.update == "recreate">"recreate: stop the old, then start the new"</option>
+                        <option value="manual" selected=s.update == "manual">"manual: only by \"replace now\""</option>
+                    </select>
+                    <FieldError err field="update"/>
+                </label>
+                <Field err name="restart" label="Restart policy" value=s.restart.clone() placeholder="unless-stopped"/>
+                <Field err name="stop_grace" label="Stop grace (s)" value=s.stop_grace.clone() placeholder="the environment's"/>
+                <label class="check"><input type="checkbox" name="internal" value="on" checked=s.internal == "on"/>" internal (not reachable through the proxy)"</label>
+            </div>
+            <Lines err name="depends_on" label="Depends on" hint="service or service: service_started | service_healthy | service_completed_successfully, one per line" value=s.depends_on/>
+            <Lines err name="runtime" label="Runtime options" hint="entrypoint: CMD, user: 999, working_dir: /srv, shm_size: 256m, ulimit nofile: 65536, tmpfs: /run, cap_add: SYS_NICE, cap_drop: NET_RAW, extra_host: db:10.0.0.5 — one per line" value=s.runtime/>
             <OtherError err fields=FIELDS/>
             <button type="submit" class="primary">{if editing { "Save service" } else { "Create service" }}</button>
         </ActionForm>

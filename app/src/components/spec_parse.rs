@@ -2,6 +2,7 @@
 //! parsers). Errors name the form field and the line.
 use super::spec_text::{ServiceText, SiteText};
 use crate::error::AppError;
+use stack::lifecycle::{Condition, Dependency, Restart, RuntimeOptions, Ulimit, Update};
 use stack::model::{
     HealthCheck, Job, JsonAssertion, PortSpec, Resources, Route, RouteTarget, ServiceSpec,
     SiteHosts, SiteSpec, SmokeCheck, TlsFiles, VolumeSpec,
@@ -227,18 +228,27 @@ pub fn parse_ports(text: &str) -> Result<Vec<PortSpec>> {
 pub fn parse_volumes(text: &str) -> Result<Vec<VolumeSpec>> {
     lines(text)
         .map(|(n, line)| {
-            let line = line.trim();
-            let (rest, read_only) = match line.strip_suffix(":ro") {
-                Some(r) => (r, true),
-                None => (line.strip_suffix(":rw").unwrap_or(line), false),
-            };
+            let mut rest = line.trim();
+            let (mut read_only, mut external) = (false, false);
+            loop {
+                if let Some(r) = rest.strip_suffix(":ro") {
+                    (rest, read_only) = (r, true);
+                } else if let Some(r) = rest.strip_suffix(":rw") {
+                    rest = r;
+                } else if let Some(r) = rest.strip_suffix(":external") {
+                    (rest, external) = (r, true);
+                } else {
+                    break;
+                }
+            }
             let (source, target) = rest
                 .split_once(':')
-                .ok_or_else(|| bad("volumes", n, "expected source:/target[:ro]"))?;
+                .ok_or_else(|| bad("volumes", n, "expected source:/target[:ro][:external]"))?;
             Ok(VolumeSpec {
                 source: source.into(),
                 target: target.into(),
                 read_only,
+                external,
             })
         })
         .collect()
@@ -322,6 +332,92 @@ pub fn parse_inherit(mode: &str, names: &str) -> Result<Option<Vec<String>>> {
     }
 }
 
+/// `name` or `name: condition` per line (condition: service_started, service_healthy,
+/// service_completed_successfully; default service_healthy).
+pub fn parse_depends_on(text: &str) -> Result<Vec<Dependency>> {
+    lines(text)
+        .map(|(n, line)| {
+            let (service, cond) = match line.split_once(':') {
+                Some((s, c)) => (s.trim(), c.trim()),
+                None => (line.trim(), ""),
+            };
+            if !stack::compose::is_valid_service_name(service) {
+                return Err(bad("depends_on", n, format!("`{service}` is not a service name")));
+            }
+            let condition = if cond.is_empty() {
+                Condition::ServiceHealthy
+            } else {
+                Condition::parse(cond).ok_or_else(|| {
+                    bad(
+                        "depends_on",
+                        n,
+                        "condition: service_started, service_healthy or service_completed_successfully",
+                    )
+                })?
+            };
+            Ok(Dependency {
+                service: service.into(),
+                condition,
+            })
+        })
+        .collect()
+}
+
+/// One option per line: `entrypoint: CMD`, `user: U[:G]`, `working_dir: /dir`,
+/// `shm_size: 256m`, `ulimit NAME: SOFT[:HARD]`, `tmpfs: /target[:options]`,
+/// `cap_add: CAP…`, `cap_drop: CAP…`, `extra_host: host:ip`.
+pub fn parse_runtime(text: &str, stop_grace: &str) -> Result<RuntimeOptions> {
+    let mut rt = RuntimeOptions {
+        stop_grace_secs: number("stop_grace", stop_grace, "seconds (0-3600)")?,
+        ..Default::default()
+    };
+    if rt.stop_grace_secs.is_some_and(|s| s > 3600) {
+        return Err(AppError::invalid("stop_grace", "seconds (0-3600)"));
+    }
+    for (n, line) in lines(text) {
+        let (key, value) = line
+            .split_once(':')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .ok_or_else(|| bad("runtime", n, "expected `option: value`"))?;
+        let words = || value.split_whitespace().map(str::to_string);
+        match key {
+            "entrypoint" => rt.entrypoint = command("runtime", Some(n), value)?,
+            "user" => rt.user = value.into(),
+            "working_dir" => rt.working_dir = value.into(),
+            "shm_size" => {
+                rt.shm_size = Some(
+                    stack::compose::parse_memory(value).map_err(|m| bad("runtime", n, m))?,
+                )
+            }
+            "tmpfs" => rt.tmpfs.push(value.into()),
+            "cap_add" => rt.cap_add.extend(words()),
+            "cap_drop" => rt.cap_drop.extend(words()),
+            "extra_host" => rt.extra_hosts.push(value.into()),
+            k if k.starts_with("ulimit ") => {
+                let name = k["ulimit ".len()..].trim();
+                let num = |v: &str| {
+                    v.trim()
+                        .parse::<i64>()
+                        .map_err(|_| bad("runtime", n, "ulimit: SOFT[:HARD], whole numbers"))
+                };
+                let (soft, hard) = match value.split_once(':') {
+                    Some((a, b)) => (num(a)?, num(b)?),
+                    None => (num(value)?, num(value)?),
+                };
+                rt.ulimits.insert(name.into(), Ulimit { soft, hard });
+            }
+            other => {
+                return Err(bad(
+                    "runtime",
+                    n,
+                    format!("unknown option `{other}` (entrypoint, user, working_dir, shm_size, ulimit NAME, tmpfs, cap_add, cap_drop, extra_host)"),
+                ))
+            }
+        }
+    }
+    Ok(rt)
+}
+
 pub fn parse_service(t: &ServiceText) -> Result<ServiceSpec> {
     let replicas = number("replicas", &t.replicas, "a whole number from 0 to 100")?;
     Ok(ServiceSpec {
@@ -342,6 +438,27 @@ pub fn parse_service(t: &ServiceText) -> Result<ServiceSpec> {
         health: health(t)?,
         pre_deploy: parse_jobs(&t.pre_deploy)?,
         http_port: number("http_port", &t.http_port, "a port (1-65535)")?,
+        update: match t.update.trim() {
+            "" | "auto" => None,
+            u => Some(Update::parse(u).ok_or_else(|| {
+                AppError::invalid(
+                    "update",
+                    "rolling, recreate or manual (empty: by its shape)",
+                )
+            })?),
+        },
+        depends_on: parse_depends_on(&t.depends_on)?,
+        restart: match t.restart.trim() {
+            "" => None,
+            r => Some(Restart::parse(r).ok_or_else(|| {
+                AppError::invalid(
+                    "restart",
+                    "no, always, unless-stopped, on-failure or on-failure:N",
+                )
+            })?),
+        },
+        internal: matches!(t.internal.trim(), "on" | "true" | "1"),
+        runtime: parse_runtime(&t.runtime, &t.stop_grace)?,
     })
 }
 

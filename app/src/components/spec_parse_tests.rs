@@ -111,7 +111,7 @@ fn full_service() -> ServiceSpec {
         env: [("DJANGO_SETTINGS".to_string(), "cms.prod".to_string()), ("cluster.name".into(), "a=b c".into())].into(),
         inherit: Some(vec!["DATABASE_URL".into(), "SITE_NAME".into()]),
         ports: parse_ports("127.0.0.1:8080:80/tcp\n8080:80\n80\n127.0.0.1::9000/udp").unwrap(),
-        volumes: parse_volumes("media:/app/media\n./conf:/etc/conf:ro").unwrap(),
+        volumes: parse_volumes("media:/app/media\n./conf:/etc/conf:ro\nshared:/srv:ro:external").unwrap(),
         resources: Resources {
             cpu_limit: Some(2.0),
             memory_limit: Some(4 << 30),
@@ -128,6 +128,62 @@ fn full_service() -> ServiceSpec {
         }),
         pre_deploy: parse_jobs("migrate: python manage.py migrate --noinput\ncollectstatic: python manage.py collectstatic --noinput").unwrap(),
         http_port: Some(8000),
+        update: Some(stack::lifecycle::Update::Recreate),
+        depends_on: parse_depends_on("postgres: service_healthy\nredis: service_started").unwrap(),
+        restart: Some(stack::lifecycle::Restart::OnFailure { max: Some(5) }),
+        internal: true,
+        runtime: parse_runtime(
+            "entrypoint: /bin/sh -c 'exec gunicorn'\nuser: 999:999\nworking_dir: /srv\nshm_size: 256m\n\
+             ulimit nofile: 20000:40000\ntmpfs: /run:size=64m\ncap_add: SYS_NICE IPC_LOCK\n\
+             cap_drop: NET_RAW\nextra_host: db.internal:10.0.0.5",
+            "45",
+        )
+        .unwrap(),
+    }
+}
+
+#[test]
+fn lifecycle_fields_parse_and_refuse_what_they_cannot_be() {
+    let s = full_service();
+    assert!(s.volumes[2].external && s.volumes[2].read_only);
+    assert_eq!(s.runtime.stop_grace_secs, Some(45));
+    assert_eq!(s.runtime.shm_size, Some(256 << 20));
+    assert_eq!(s.runtime.entrypoint, vec!["/bin/sh", "-c", "exec gunicorn"]);
+    assert_eq!(s.runtime.ulimits["nofile"].hard, 40000);
+    assert_eq!(
+        parse_depends_on("db").unwrap()[0].condition,
+        stack::lifecycle::Condition::ServiceHealthy
+    );
+    assert_eq!(
+        parse_depends_on("db: eventually").unwrap_err().field(),
+        Some("depends_on")
+    );
+    assert_eq!(
+        parse_runtime("privileged: true", "").unwrap_err().field(),
+        Some("runtime")
+    );
+    assert_eq!(
+        parse_runtime("", "forever").unwrap_err().field(),
+        Some("stop_grace")
+    );
+    let base = ServiceText::of(&s);
+    for (t, field) in [
+        (
+            ServiceText {
+                update: "sometimes".into(),
+                ..base.clone()
+            },
+            "update",
+        ),
+        (
+            ServiceText {
+                restart: "maybe".into(),
+                ..base.clone()
+            },
+            "restart",
+        ),
+    ] {
+        assert_eq!(parse_service(&t).unwrap_err().field(), Some(field));
     }
 }
 
@@ -141,7 +197,10 @@ fn service_round_trips() {
         text.ports,
         "127.0.0.1:8080:80/tcp\n8080:80\n80\n127.0.0.1::9000/udp"
     );
-    assert_eq!(text.volumes, "media:/app/media\n./conf:/etc/conf:ro");
+    assert_eq!(
+        text.volumes,
+        "media:/app/media\n./conf:/etc/conf:ro\nshared:/srv:ro:external"
+    );
     assert_eq!(parse_service(&text).unwrap(), s);
     // A command health check, and none at all.
     let mut c = s.clone();

@@ -116,7 +116,8 @@ pub fn volumes_text(volumes: &[VolumeSpec]) -> String {
         .iter()
         .map(|v| {
             let ro = if v.read_only { ":ro" } else { "" };
-            format!("{}:{}{ro}", v.source, v.target)
+            let ext = if v.external { ":external" } else { "" };
+            format!("{}:{}{ro}{ext}", v.source, v.target)
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -194,6 +195,55 @@ pub struct ServiceText {
     pub health_retries: String,
     pub health_start_period: String,
     pub pre_deploy: String,
+    /// empty (by the service's shape), `rolling`, `recreate` or `manual`.
+    pub update: String,
+    /// `service` or `service: condition`, one per line.
+    pub depends_on: String,
+    /// empty (Berth's default, unless-stopped) or a compose restart policy.
+    pub restart: String,
+    /// `on` when the service is not reachable through the proxy.
+    pub internal: String,
+    /// Seconds between SIGTERM and SIGKILL; empty: the environment's setting.
+    pub stop_grace: String,
+    /// `option: value` lines (see `spec_parse::parse_runtime`).
+    pub runtime: String,
+}
+
+/// The dependencies as form lines.
+pub fn depends_text(deps: &[stack::lifecycle::Dependency]) -> String {
+    deps.iter()
+        .map(|d| format!("{}: {}", d.service, d.condition.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The runtime options as form lines (stop grace has its own field).
+pub fn runtime_text(rt: &stack::lifecycle::RuntimeOptions) -> String {
+    let mut out = Vec::new();
+    if !rt.entrypoint.is_empty() {
+        out.push(format!("entrypoint: {}", command_text(&rt.entrypoint)));
+    }
+    if !rt.user.is_empty() {
+        out.push(format!("user: {}", rt.user));
+    }
+    if !rt.working_dir.is_empty() {
+        out.push(format!("working_dir: {}", rt.working_dir));
+    }
+    if let Some(b) = rt.shm_size {
+        out.push(format!("shm_size: {b}"));
+    }
+    for (name, u) in &rt.ulimits {
+        out.push(format!("ulimit {name}: {}:{}", u.soft, u.hard));
+    }
+    out.extend(rt.tmpfs.iter().map(|t| format!("tmpfs: {t}")));
+    if !rt.cap_add.is_empty() {
+        out.push(format!("cap_add: {}", rt.cap_add.join(" ")));
+    }
+    if !rt.cap_drop.is_empty() {
+        out.push(format!("cap_drop: {}", rt.cap_drop.join(" ")));
+    }
+    out.extend(rt.extra_hosts.iter().map(|h| format!("extra_host: {h}")));
+    out.join("\n")
 }
 
 impl ServiceText {
@@ -228,6 +278,12 @@ impl ServiceText {
             health_retries: secs(h.retries),
             health_start_period: secs(h.start_period_secs),
             pre_deploy: jobs_text(&s.pre_deploy),
+            update: s.update.map(|u| u.as_str().to_string()).unwrap_or_default(),
+            depends_on: depends_text(&s.depends_on),
+            restart: s.restart.map(|r| r.render()).unwrap_or_default(),
+            internal: if s.internal { "on" } else { "" }.into(),
+            stop_grace: opt(s.runtime.stop_grace_secs),
+            runtime: runtime_text(&s.runtime),
         }
     }
 }

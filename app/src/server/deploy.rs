@@ -3,6 +3,7 @@
 //! containers view. Adapters (server functions, REST, webhook, CLI) call the functions here.
 pub mod connect;
 pub mod containers;
+pub mod fingerprint;
 pub mod gate;
 pub mod log;
 pub mod notify;
@@ -30,7 +31,9 @@ pub use runner::Hub;
 pub use settings::{set_settings, set_watchdog, settings, watchdog};
 
 /// What may be asked of the engine.
-pub const KINDS: [&str; 5] = ["deploy", "rollback", "redeploy", "scale", "restart"];
+pub const KINDS: [&str; 6] = [
+    "deploy", "rollback", "redeploy", "scale", "restart", "replace",
+];
 
 /// Deployer for unprotected environments, maintainer for protected ones.
 pub fn deploy_action(protected: bool) -> Action {
@@ -87,6 +90,12 @@ fn check_request(req: &DeployRequest) -> ServiceResult<()> {
         return Err(ServiceError::invalid(
             "git_branch",
             "a branch name (at most 200 characters, no spaces)",
+        ));
+    }
+    if req.kind == "replace" && req.services.len() != 1 {
+        return Err(ServiceError::invalid(
+            "services",
+            "replace takes exactly one service (a manual service's \"replace now\")",
         ));
     }
     if req.kind == "rollback" && req.release.is_none() {
@@ -149,6 +158,11 @@ pub async fn enqueue(
     mut req: DeployRequest,
 ) -> ServiceResult<i64> {
     authorize(&state.db, ctx, deploy_action(e.protected), Some(&e.project)).await?;
+    if req.kind == "replace" {
+        // Replacing a service its operators keep out of deploys (a database, typically)
+        // is a maintainer's decision.
+        authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
+    }
     req.git_sha = req.git_sha.trim().to_ascii_lowercase();
     req.git_branch = req.git_branch.trim().to_string();
     req.reason = req.reason.trim().to_string();
@@ -173,8 +187,10 @@ pub async fn enqueue(
         }
         _ => None,
     };
-    if matches!(req.kind.as_str(), "redeploy" | "scale" | "restart")
-        && store::current_release_id(&state.db, e.id).await?.is_none()
+    if matches!(
+        req.kind.as_str(),
+        "redeploy" | "scale" | "restart" | "replace"
+    ) && store::current_release_id(&state.db, e.id).await?.is_none()
     {
         return Err(ServiceError::Conflict(
             "nothing is deployed in this environment yet".into(),

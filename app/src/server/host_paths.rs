@@ -135,15 +135,52 @@ pub async fn needing_an_admin(
         .map(|v| v.source.as_str())
         .filter(|s| is_host_path(s) && !had(s))
         .collect();
+    // Capabilities beyond Docker's defaults and a few harmless ones (SYS_ADMIN, NET_ADMIN,
+    // SYS_PTRACE…) reach the host like a host path does.
+    let caps: Vec<String> = spec
+        .runtime
+        .cap_add
+        .iter()
+        .filter(|c| !maintainer_capability(c))
+        .filter(|c| !(unchanged && previous.is_some_and(|p| p.runtime.cap_add.contains(c))))
+        .map(|c| format!("capability {c}"))
+        .collect();
     if host.is_empty() {
-        return Ok(Vec::new());
+        return Ok(caps);
     }
     let allowed = allowed(state).await?;
     Ok(host
         .into_iter()
         .filter(|s| !covered(s, &allowed))
         .map(String::from)
+        .chain(caps)
         .collect())
+}
+
+/// Capabilities a maintainer may add: Docker's default set and a few that do not reach
+/// beyond the container (binding low ports, priorities, locking memory).
+fn maintainer_capability(cap: &str) -> bool {
+    let c = cap.trim().to_ascii_uppercase();
+    let c = c.strip_prefix("CAP_").unwrap_or(&c);
+    matches!(
+        c,
+        "CHOWN"
+            | "DAC_OVERRIDE"
+            | "FSETID"
+            | "FOWNER"
+            | "MKNOD"
+            | "NET_RAW"
+            | "SETGID"
+            | "SETUID"
+            | "SETFCAP"
+            | "SETPCAP"
+            | "NET_BIND_SERVICE"
+            | "SYS_CHROOT"
+            | "KILL"
+            | "AUDIT_WRITE"
+            | "SYS_NICE"
+            | "IPC_LOCK"
+    )
 }
 
 /// Refuses a spec with host paths the caller may not mount.
@@ -155,6 +192,13 @@ pub async fn check(
 ) -> ServiceResult<()> {
     match needing_an_admin(state, ctx, spec, previous).await?.first() {
         None => Ok(()),
+        Some(p) if p.starts_with("capability ") => Err(ServiceError::invalid(
+            "runtime",
+            format!(
+                "cap_add: {p} needs an instance admin (it reaches beyond the container); \
+                 maintainers may add NET_BIND_SERVICE, SYS_NICE, IPC_LOCK and Docker's defaults"
+            ),
+        )),
         Some(p) => Err(ServiceError::invalid(
             "volumes",
             format!(

@@ -230,7 +230,7 @@ pub async fn compose_file(
             format!("{} × {}", s.replicas, s.image)
         } else {
             format!(
-                "not imported: the host path(s) {} need an instance admin (allowed host paths in Settings)",
+                "not imported: {} need an instance admin (host paths: allowed host paths in Settings)",
                 blocked.join(", ")
             )
         };

@@ -14,6 +14,54 @@ use stack::model::ServiceSpec;
 use stack::reserved;
 
 /// Checks a spec; errors name the field.
+fn check_runtime(rt: &stack::lifecycle::RuntimeOptions) -> ServiceResult<()> {
+    let bad = |m: String| Err(ServiceError::invalid("runtime", m));
+    let plain = |s: &str| !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if rt.user.len() > 64 || !plain(&rt.user) {
+        return bad("user: a user name or id, optionally :group".into());
+    }
+    if !rt.working_dir.is_empty() && (!rt.working_dir.starts_with('/') || !plain(&rt.working_dir)) {
+        return bad("working_dir: an absolute path".into());
+    }
+    if rt.stop_grace_secs.is_some_and(|s| s > 3600) {
+        return Err(ServiceError::invalid("stop_grace", "at most 3600 seconds"));
+    }
+    for t in &rt.tmpfs {
+        if !t.starts_with('/') || !plain(t) {
+            return bad(format!(
+                "tmpfs `{t}`: an absolute path, optionally :options"
+            ));
+        }
+    }
+    for c in rt.cap_add.iter().chain(&rt.cap_drop) {
+        if c.is_empty() || c.len() > 40 || !c.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return bad(format!(
+                "`{c}` is not a capability name (e.g. NET_BIND_SERVICE)"
+            ));
+        }
+    }
+    for h in &rt.extra_hosts {
+        let ok = h.split_once(':').is_some_and(|(host, ip)| {
+            !host.is_empty()
+                && plain(host)
+                && (ip == "host-gateway" || ip.parse::<std::net::IpAddr>().is_ok())
+        });
+        if !ok {
+            return bad(format!("extra host `{h}`: expected hostname:ip"));
+        }
+    }
+    for (name, u) in &rt.ulimits {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase()) || u.soft > u.hard {
+            return bad(format!("ulimit {name}: a name like nofile, soft ≤ hard"));
+        }
+    }
+    if rt.entrypoint.iter().map(String::len).sum::<usize>() > 4096 {
+        return bad("entrypoint: too long".into());
+    }
+    Ok(())
+}
+
 pub fn check(spec: &ServiceSpec) -> ServiceResult<()> {
     if !stack::compose::is_valid_service_name(&spec.name) {
         return Err(ServiceError::invalid(
@@ -107,6 +155,15 @@ pub fn check(spec: &ServiceSpec) -> ServiceResult<()> {
             ));
         }
     }
+    for d in &spec.depends_on {
+        if !stack::compose::is_valid_service_name(&d.service) || d.service == spec.name {
+            return Err(ServiceError::invalid(
+                "depends_on",
+                format!("`{}` is not another service's name", d.service),
+            ));
+        }
+    }
+    check_runtime(&spec.runtime)?;
     let r = &spec.resources;
     for (field, v) in [
         ("resources.cpu_limit", r.cpu_limit),
@@ -245,6 +302,19 @@ pub async fn put(
     check(&spec)?;
     let previous = stored(state, e.id, &spec.name).await?;
     super::host_paths::check(state, ctx, &spec, previous.as_ref()).await?;
+    let mut all: Vec<ServiceSpec> = list(state, ctx, project, env)
+        .await?
+        .into_iter()
+        .filter(|v| v.name != spec.name)
+        .map(|v| v.spec)
+        .collect();
+    all.push(spec.clone());
+    if let Err(cycle) = stack::lifecycle::start_order(&all) {
+        return Err(ServiceError::invalid(
+            "depends_on",
+            format!("this makes a cycle: {}", cycle.join(" → ")),
+        ));
+    }
     let mut tx = state.db.begin_write().await?;
     upsert_in(&mut tx, e.id, &spec).await?;
     versions::record(&mut tx, ctx, &[e.id], &format!("service {}", spec.name)).await?;

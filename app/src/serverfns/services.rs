@@ -32,6 +32,12 @@ pub async fn put_service(
     health_retries: String,
     health_start_period: String,
     pre_deploy: String,
+    #[server(default)] update: String,
+    #[server(default)] depends_on: String,
+    #[server(default)] restart: String,
+    #[server(default)] internal: String,
+    #[server(default)] stop_grace: String,
+    #[server(default)] runtime: String,
 ) -> Result<ServiceView, AppError> {
     use crate::components::{spec_parse, spec_text::ServiceText};
     super::call::run(|c| async move {
@@ -57,6 +63,12 @@ pub async fn put_service(
             health_retries,
             health_start_period,
             pre_deploy,
+            update,
+            depends_on,
+            restart,
+            internal,
+            stop_grace,
+            runtime,
         };
         let spec = spec_parse::parse_service(&text).map_err(env_field)?;
         crate::server::services::put(&c.state, &c.ctx, &project, &env, spec)

@@ -220,6 +220,27 @@ pub async fn restart(
     queue(&state, &ctx, &project, &env, req).await
 }
 
+/// "Replace now": replaces one service's containers, whatever its update strategy (the only
+/// way a `manual` service is replaced). Maintainers.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/services/{service}/replace", tag = "deploys",
+    params(("project" = String, Path), ("env" = String, Path), ("service" = String, Path)), request_body = ReasonBody,
+    responses((status = 202, body = DeployView), (status = 409, body = super::error::ErrorBody)))]
+pub async fn replace(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, env, service)): Path<(String, String, String)>,
+    ApiJson(b): ApiJson<ReasonBody>,
+) -> ApiResult<(StatusCode, Json<DeployView>)> {
+    let req = DeployRequest {
+        kind: "replace".into(),
+        reason: b.reason,
+        services: vec![service],
+        trigger: trigger_of(&ctx),
+        ..Default::default()
+    };
+    queue(&state, &ctx, &project, &env, req).await
+}
+
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/releases", tag = "deploys",
     params(("project" = String, Path), ("env" = String, Path)),
     responses((status = 200, body = Vec<ReleaseView>)))]

@@ -38,7 +38,7 @@ impl Modify for BearerAuth {
         super::stack_config::nginx_conf, super::stack_config::nginx_check,
         super::stack_config::export_compose, super::stack_config::export_env,
         super::deploys::create, super::deploys::list, super::deploys::rollback,
-        super::deploys::redeploy, super::deploys::scale, super::deploys::restart,
+        super::deploys::redeploy, super::deploys::scale, super::deploys::restart, super::deploys::replace,
         super::deploys::releases, super::deploys::get, super::deploys::cancel, super::deploys::log,
         super::deploys::get_settings, super::deploys::put_settings,
         super::runtime::list, super::runtime::logs, super::runtime::restart, super::runtime::stop,

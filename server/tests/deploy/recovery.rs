@@ -7,12 +7,12 @@ use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Berth {
+pub(super) struct Berth {
     child: Child,
 }
 
 impl Berth {
-    async fn start(s: &Stage, port: u16) -> Berth {
+    pub(super) async fn start(s: &Stage, port: u16) -> Berth {
         let child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .arg("serve")
             .env("BERTH_DATA_DIR", s.app.data_dir.path())
@@ -33,7 +33,7 @@ impl Berth {
         Berth { child }
     }
 
-    fn kill(&mut self) {
+    pub(super) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -103,3 +103,78 @@ async fn a_ca_that_did_not_sign_the_engine_certificate_is_refused() {
         .containers(&format!("berth.project={}", s.project))
         .is_empty());
 }
+
+/// `systemctl restart docker`, on an engine of the test's own: the services with a restart
+/// policy come back by themselves (same containers), a `restart: no` one stays down, Berth's
+/// view shows exactly that, and the next deploy finds nothing to change.
+#[tokio::test]
+async fn after_an_engine_restart_the_stack_comes_back_and_berth_agrees() {
+    let mut engine = TlsEngine::start().await;
+    let s = remote_stage("tls-restart", &engine).await;
+    let mut once = super::stage::web_service(1);
+    once["name"] = json!("once");
+    once["restart"] = json!("no");
+    once["pre_deploy"] = json!([]);
+    let (code, b) = s
+        .call(Method::PUT, &s.env_path("/services/once"), once)
+        .await;
+    assert!(code < 300, "{b}");
+    let d = s.deploy_and_wait(json!({})).await;
+    assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
+    let running = |rt: &Value, service: &str| -> Vec<String> {
+        rt["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["service"] == service && c["state"] == "running")
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = s.runtime().await;
+    let web = running(&before, "web");
+    assert_eq!(web.len(), 2, "{before}");
+    assert_eq!(running(&before, "once").len(), 1, "{before}");
+
+    engine.restart().await;
+    let t0 = std::time::Instant::now();
+    let after = loop {
+        let rt = s.runtime().await;
+        if running(&rt, "web").len() == 2 {
+            break rt;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(60),
+            "web did not come back: {rt}\n{}",
+            engine.log_tail()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let mut again = running(&after, "web");
+    again.sort();
+    let mut web_sorted = web.clone();
+    web_sorted.sort();
+    assert_eq!(again, web_sorted, "the same containers came back");
+    assert!(
+        running(&after, "once").is_empty(),
+        "restart: no stays down: {after}"
+    );
+    let once_state: Vec<&str> = after["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["service"] == "once")
+        .map(|c| c["state"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(once_state, vec!["exited"], "{after}");
+
+    // The next deploy: web unchanged and kept; `once` is started again (it is down).
+    let d = s
+        .deploy_and_wait(json!({"reason": "after the restart"}))
+        .await;
+    let log = log_text(&d);
+    assert_eq!(status(&d), "succeeded", "{log}");
+    assert!(log.contains("web (rolling): unchanged"), "{log}");
+    let mut kept = running(&s.runtime().await, "web");
+    kept.sort();
+    assert_eq!(kept, web_sorted);
+}

@@ -175,32 +175,7 @@ impl TlsEngine {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let log = std::fs::File::create(root.path().join("dockerd.log")).expect("log file");
-        let p = |rel: &str| root.path().join(rel).display().to_string();
-        let child = Command::new("dockerd")
-            .args([
-                "--tlsverify",
-                &format!("--tlscacert={}", certs.path("ca.pem")),
-                &format!("--tlscert={}", certs.path("server.pem")),
-                &format!("--tlskey={}", certs.path("server-key.pem")),
-                "-H",
-                &format!("tcp://127.0.0.1:{port}"),
-                &format!("--data-root={}", p("data")),
-                &format!("--exec-root={}", p("exec")),
-                &format!("--pidfile={}", p("dockerd.pid")),
-                // Its own bridge and pool, no iptables rules: the main engine's stay as
-                // they are.
-                &format!("--bridge={bridge}"),
-                "--default-address-pool=base=10.234.0.0/16,size=24",
-                "--iptables=false",
-                "--ip6tables=false",
-                "--ip-masq=false",
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start dockerd (these tests need dockerd and root)");
+        let child = spawn_dockerd(root.path(), &certs, port, &bridge);
         let mut engine = TlsEngine {
             port,
             certs,
@@ -239,6 +214,21 @@ impl TlsEngine {
             START_TIMEOUT.as_secs(),
             self.log_tail()
         );
+    }
+
+    /// Stops dockerd as `systemctl restart docker` would (SIGTERM: it stops its containers)
+    /// and starts it again on the same data; waits until it answers.
+    pub async fn restart(&mut self) {
+        if let Some(child) = self.child.take() {
+            stop(child, self.root.path());
+        }
+        self.child = Some(spawn_dockerd(
+            self.root.path(),
+            &self.certs,
+            self.port,
+            &self.bridge,
+        ));
+        self.wait_until_it_answers().await;
     }
 
     pub fn host(&self) -> String {
@@ -307,6 +297,40 @@ impl TlsEngine {
             .map(str::to_string)
             .collect()
     }
+}
+
+/// Starts dockerd on `root` (data, exec root, pid file and log under it).
+fn spawn_dockerd(root: &Path, certs: &CertSet, port: u16, bridge: &str) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.join("dockerd.log"))
+        .expect("log file");
+    let p = |rel: &str| root.join(rel).display().to_string();
+    Command::new("dockerd")
+        .args([
+            "--tlsverify",
+            &format!("--tlscacert={}", certs.path("ca.pem")),
+            &format!("--tlscert={}", certs.path("server.pem")),
+            &format!("--tlskey={}", certs.path("server-key.pem")),
+            "-H",
+            &format!("tcp://127.0.0.1:{port}"),
+            &format!("--data-root={}", p("data")),
+            &format!("--exec-root={}", p("exec")),
+            &format!("--pidfile={}", p("dockerd.pid")),
+            // Its own bridge and pool, no iptables rules: the main engine's stay as
+            // they are.
+            &format!("--bridge={bridge}"),
+            "--default-address-pool=base=10.234.0.0/16,size=24",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-masq=false",
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start dockerd (these tests need dockerd and root)")
 }
 
 impl Drop for TlsEngine {

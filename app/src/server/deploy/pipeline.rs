@@ -53,6 +53,8 @@ pub struct Run {
     pub cancel: CancellationToken,
     pub settings: DeploySettings,
     position: std::sync::atomic::AtomicI64,
+    /// The instance's container fingerprint key (read when the deploy starts).
+    salt: Vec<u8>,
 }
 
 /// A step failed: why, and whether anything was switched (so a rollback is needed).
@@ -85,6 +87,7 @@ impl Run {
             cancel,
             settings,
             position: std::sync::atomic::AtomicI64::new(0),
+            salt: Vec::new(),
         }
     }
 
@@ -147,6 +150,10 @@ impl Run {
             .bind(self.row.id)
             .execute(&db.pool)
             .await;
+        self.salt = match super::fingerprint::salt(&db).await {
+            Ok(s) => s,
+            Err(e) => return Outcome::Failed(format!("container fingerprint key: {e}")),
+        };
         let engine = match connect(&self.state, &self.env).await {
             Ok(e) => e,
             Err(e) => return Outcome::Failed(e),
@@ -154,7 +161,7 @@ impl Run {
         let kind = self.row.kind.clone();
         match kind.as_str() {
             "deploy" => self.deploy(&engine, current).await,
-            "rollback" | "redeploy" | "scale" | "restart" => {
+            "rollback" | "redeploy" | "scale" | "restart" | "replace" => {
                 self.roll_existing(&engine, current).await
             }
             "reconcile" => self.reconcile(&engine, current).await,
@@ -203,6 +210,7 @@ impl Run {
             cancel: self.cancel.clone(),
             deploy_id: self.row.id,
             resolved,
+            salt: self.salt.clone(),
         }
     }
 
@@ -214,6 +222,10 @@ impl Run {
                     .map_err(|e| failed(e.to_string()))?;
                 if plan.services.is_empty() {
                     return Err(failed("the environment has no services"));
+                }
+                let deps = stack::lifecycle::dependency_errors(&plan.services);
+                if !deps.is_empty() {
+                    return Err(failed(deps.join("; ")));
                 }
                 let resolved = self.resolve(&plan).await?;
                 let mut refs = BTreeMap::new();
@@ -373,6 +385,12 @@ impl Run {
             "redeploy" => scope.replace_all = true,
             "restart" => {
                 scope.replace_all = true;
+                scope.services = self.row.params.services.clone();
+            }
+            // A `manual` service's own action: replace it now, whatever its strategy.
+            "replace" => {
+                scope.replace_all = true;
+                scope.replace_manual = true;
                 scope.services = self.row.params.services.clone();
             }
             _ => {}
@@ -585,6 +603,22 @@ impl Run {
     ) -> Outcome {
         let proxy = proxy_for(plan, engine);
         let limit = self.rollout_limit(plan);
+        let described = self
+            .step("plan", Duration::from_secs(60), async {
+                let lines = self
+                    .rollout(engine, proxy.as_ref(), resolved.clone())
+                    .describe(plan, release.number, &scope)
+                    .await
+                    .map_err(failed)?;
+                for line in lines {
+                    self.log.info(line);
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = described {
+            return self.cancelled_or(Outcome::Failed(e.cause));
+        }
         let rolled = self
             .step("rollout", limit, async {
                 self.rollout(engine, proxy.as_ref(), resolved.clone())
@@ -598,7 +632,7 @@ impl Run {
             .await;
         let gated = match rolled {
             Err(e) => Err(e),
-            Ok(()) => match self.gate_targets(engine, plan, release.number).await {
+            Ok(()) => match self.gate_targets(engine, plan).await {
                 Ok(targets) => {
                     let gate_limit = Duration::from_secs(
                         (u64::from(self.settings.gate_timeout_secs) + 60)
@@ -662,7 +696,6 @@ impl Run {
         &self,
         engine: &Engine,
         plan: &Plan,
-        release: i64,
     ) -> Result<Vec<(String, Plan)>, String> {
         if let Some(base) = gate_base(plan, &self.env) {
             return Ok(vec![(base, plan.clone())]);
@@ -682,8 +715,9 @@ impl Run {
             .map_err(|e| format!("could not list the containers to probe: {e}"))?;
         let mut targets = Vec::new();
         for c in containers.iter().filter(|c| {
+            // Every running service container serves the release: the rollout removed the
+            // rest, and kept those whose spec did not change (started for an older release).
             c.state == "running"
-                && c.labels.get(super::rollout::LABEL_RELEASE) == Some(&release.to_string())
                 && c.labels.get(super::rollout::LABEL_ROLE).map(String::as_str) != Some("job")
         }) {
             let (Some(addr), Some(service)) =

@@ -175,6 +175,10 @@ pub struct Resolved {
     /// Names whose value comes from a name Berth keeps for itself (`X=${REGISTRY_PASSWORD}`):
     /// withheld from containers like the reserved names themselves.
     pub withheld: BTreeSet<String>,
+    /// Names that change with every deploy (`GIT_SHA`, `GIT_BRANCH`…): a service gets them
+    /// only by naming them (its `inherit` list or a `${GIT_SHA}` in its env), so that a
+    /// push does not change, and restart, every service that inherits all variables.
+    pub per_deploy: BTreeSet<String>,
 }
 
 impl Resolved {
@@ -227,6 +231,7 @@ pub fn resolve_all(
         .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
     Ok(Resolved {
         withheld: withheld(&vars),
+        per_deploy: extra.keys().cloned().collect(),
         all,
     })
 }
@@ -271,7 +276,7 @@ pub fn service_env(
     match &spec.inherit {
         None => {
             for (k, v) in &resolved.all {
-                if resolved.refusal(k).is_none() {
+                if resolved.refusal(k).is_none() && !resolved.per_deploy.contains(k) {
                     out.insert(k.clone(), v.clone());
                 }
             }

@@ -2,11 +2,13 @@
 //! start-first. A new container serves only after it is ready; an old one leaves the proxy
 //! (config checked, nginx reloaded) and drains before it is stopped. Rollbacks, scaling,
 //! restarts and reconciliation after a crash all use the same [`Rollout::converge`].
+use super::fingerprint;
 use super::log::DeployLog;
 use super::plan::{self, EnvInfo};
 use super::store::{Plan, PlanImage};
 use engine::proxy::Proxy;
 use engine::{ContainerInfo, ContainerSpec, Engine, Probe};
+use stack::lifecycle::{self, Restart, Update};
 use stack::model::{DeploySettings, RouteTarget, ServiceSpec};
 use stack::nginx::Upstream;
 use std::collections::BTreeMap;
@@ -92,6 +94,8 @@ pub struct Rollout<'a> {
     pub deploy_id: i64,
     /// Fully resolved variables of the environment (secrets included; never logged).
     pub resolved: plan::Resolved,
+    /// This instance's key for container fingerprints ([`fingerprint::salt`]).
+    pub salt: Vec<u8>,
 }
 
 /// What to converge.
@@ -99,6 +103,9 @@ pub struct Rollout<'a> {
 pub struct Scope {
     /// Replace containers even when they already run this release (redeploy, restart).
     pub replace_all: bool,
+    /// Replace `manual` services too (their "replace now" action); otherwise a deploy
+    /// leaves a `manual` service's running containers alone.
+    pub replace_manual: bool,
     /// Only these services (empty: all).
     pub services: Vec<String>,
 }
@@ -126,7 +133,7 @@ impl Rollout<'_> {
     }
 
     fn server_of(&self, c: &ContainerInfo, spec: &ServiceSpec) -> Option<String> {
-        let port = spec.http_port?;
+        let port = spec.http_port.filter(|_| !spec.internal)?;
         if self.in_container_proxy() {
             Some(format!("{}:{port}", c.name.trim_start_matches('/')))
         } else {
@@ -188,7 +195,12 @@ impl Rollout<'_> {
             ));
             self.stop_remove(&c.id).await;
         }
-        for spec in plan.services.iter().filter(|s| scope.includes(&s.name)) {
+        let order = lifecycle::start_order(&plan.services)
+            .map_err(|cycle| format!("depends_on has a cycle: {}", cycle.join(" → ")))?;
+        let ordered = order
+            .iter()
+            .filter_map(|name| plan.services.iter().find(|s| s.name == *name));
+        for spec in ordered.filter(|s| scope.includes(&s.name)) {
             self.check_cancel()?;
             let mine: Vec<&ContainerInfo> = existing
                 .iter()
@@ -237,12 +249,30 @@ impl Rollout<'_> {
         scope: &Scope,
         upstreams: &mut BTreeMap<String, Vec<Member>>,
     ) -> Result<(), String> {
+        let image = plan.images.get(&spec.name).cloned().unwrap_or_default();
+        let want = self.fingerprint_of(spec, &image, release)?;
         let current = |c: &ContainerInfo| {
             !scope.replace_all
-                && label_i64(c, LABEL_RELEASE) == Some(release)
+                && fingerprint::of(c) == Some(want.as_str())
                 && c.state == "running"
                 && c.health.as_deref() != Some("unhealthy")
         };
+        let strategy = lifecycle::update_of(spec);
+        let live = |c: &&&ContainerInfo| c.state == "running" || c.state == "restarting";
+        if strategy == Update::Manual && !scope.replace_manual && mine.iter().any(|c| live(&c)) {
+            let differs = mine.iter().filter(|c| !current(c)).count();
+            self.log.info(format!(
+                "service `{}` is updated manually: its {} container(s) are kept{}",
+                spec.name,
+                mine.len(),
+                if differs > 0 {
+                    " (this release would change it: use \"replace now\")"
+                } else {
+                    ""
+                }
+            ));
+            return Ok(());
+        }
         let replicas = i64::from(spec.replicas);
         let mut keep: BTreeMap<i64, String> = BTreeMap::new();
         let mut old: Vec<ContainerInfo> = Vec::new();
@@ -254,16 +284,15 @@ impl Rollout<'_> {
                 _ => old.push((*c).clone()),
             }
         }
-        let stop_first = !spec.ports.is_empty();
-        if stop_first && (0..replicas).any(|r| !keep.contains_key(&r)) && !old.is_empty() {
+        let missing = (0..replicas).any(|r| !keep.contains_key(&r));
+        if strategy != Update::Rolling && missing && !old.is_empty() {
             self.log.info(format!(
-                "service `{}` publishes fixed host ports: its old containers stop before the new ones start",
+                "service `{}` updates by recreate: its old containers stop before the new ones start",
                 spec.name
             ));
-            self.retire(plan, &spec.name, std::mem::take(&mut old), upstreams)
+            self.retire(plan, spec, std::mem::take(&mut old), upstreams)
                 .await?;
         }
-        let image = plan.images.get(&spec.name).cloned().unwrap_or_default();
         for replica in 0..replicas {
             if keep.contains_key(&replica) {
                 continue;
@@ -293,23 +322,115 @@ impl Rollout<'_> {
             if victims.is_empty() {
                 self.apply_proxy(plan, upstreams).await?;
             } else {
-                self.retire(plan, &spec.name, victims, upstreams).await?;
+                self.retire(plan, spec, victims, upstreams).await?;
             }
         }
         if !old.is_empty() {
-            self.retire(plan, &spec.name, old, upstreams).await?;
+            self.retire(plan, spec, old, upstreams).await?;
         }
         Ok(())
+    }
+
+    /// The fingerprint digest of what this deploy would start for `spec`.
+    fn fingerprint_of(
+        &self,
+        spec: &ServiceSpec,
+        image: &PlanImage,
+        release: i64,
+    ) -> Result<String, String> {
+        let cspec = self.container_spec(spec, image, release, 0, "service")?;
+        Ok(cspec
+            .labels
+            .get(fingerprint::LABEL_SPEC)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Per service, what converging to `plan` would do, in words (no values): "unchanged",
+    /// what changed, replicas added or removed, the strategy that applies. For the deploy
+    /// log, before anything is switched.
+    pub async fn describe(
+        &self,
+        plan: &Plan,
+        release: i64,
+        scope: &Scope,
+    ) -> Result<Vec<String>, String> {
+        let existing = self.containers().await?;
+        let mut lines = Vec::new();
+        for spec in plan.services.iter().filter(|s| scope.includes(&s.name)) {
+            let image = plan.images.get(&spec.name).cloned().unwrap_or_default();
+            let cspec = self.container_spec(spec, &image, release, 0, "service")?;
+            let new = fingerprint::parts(&cspec, &self.salt);
+            let want = cspec.labels.get(fingerprint::LABEL_SPEC).cloned();
+            let mine: Vec<&ContainerInfo> = existing
+                .iter()
+                .filter(|c| c.labels.get(LABEL_SERVICE) == Some(&spec.name))
+                .filter(|c| c.labels.get(LABEL_ROLE).map(String::as_str) != Some("job"))
+                .filter(|c| c.state == "running" || c.state == "restarting")
+                .collect();
+            let strategy = lifecycle::update_of(spec);
+            let mut what: Vec<String> = Vec::new();
+            if mine.is_empty() {
+                what.push(format!("new: {} replica(s)", spec.replicas));
+            } else {
+                let differing: Vec<&&ContainerInfo> = mine
+                    .iter()
+                    .filter(|c| fingerprint::of(c) != want.as_deref())
+                    .collect();
+                if scope.replace_all {
+                    what.push("replaced on purpose".into());
+                } else if let Some(c) = differing.first() {
+                    what.extend(fingerprint::changes(c, &new));
+                }
+                if mine.len() as u32 != spec.replicas {
+                    what.push(format!("replicas {} → {}", mine.len(), spec.replicas));
+                }
+                if what.is_empty() {
+                    what.push("unchanged".into());
+                } else if strategy == Update::Manual && !scope.replace_manual {
+                    what.push(
+                        "not applied: the service is updated manually (\"replace now\")".into(),
+                    );
+                }
+            }
+            lines.push(format!(
+                "{} ({}): {}",
+                spec.name,
+                strategy.as_str(),
+                what.join("; ")
+            ));
+        }
+        for c in existing.iter().filter(|c| {
+            let s = c
+                .labels
+                .get(LABEL_SERVICE)
+                .map(String::as_str)
+                .unwrap_or("");
+            c.labels.get(LABEL_ROLE).map(String::as_str) != Some("job")
+                && scope.includes(s)
+                && !plan.services.iter().any(|p| p.name == s)
+        }) {
+            lines.push(format!(
+                "{}: removed (no longer in the release)",
+                c.labels
+                    .get(LABEL_SERVICE)
+                    .map(String::as_str)
+                    .unwrap_or("?")
+            ));
+        }
+        lines.dedup();
+        Ok(lines)
     }
 
     /// Takes containers out of the proxy, lets them drain, stops and removes them.
     async fn retire(
         &self,
         plan: &Plan,
-        service: &str,
+        spec: &ServiceSpec,
         victims: Vec<ContainerInfo>,
         upstreams: &mut BTreeMap<String, Vec<Member>>,
     ) -> Result<(), String> {
+        let service = spec.name.as_str();
         let was_serving = victims.iter().any(|v| {
             upstreams
                 .get(service)
@@ -332,13 +453,25 @@ impl Rollout<'_> {
                     .map(String::as_str)
                     .unwrap_or("?")
             ));
-            self.stop_remove(&v.id).await;
+            self.stop_remove_within(&v.id, self.grace_of(Some(spec)))
+                .await;
         }
         Ok(())
     }
 
+    /// How long a container of `spec` gets between SIGTERM and SIGKILL.
+    fn grace_of(&self, spec: Option<&ServiceSpec>) -> Duration {
+        let secs = spec
+            .and_then(|s| s.runtime.stop_grace_secs)
+            .unwrap_or(self.settings.stop_grace_secs);
+        Duration::from_secs(u64::from(secs))
+    }
+
     async fn stop_remove(&self, id: &str) {
-        let grace = Duration::from_secs(u64::from(self.settings.stop_grace_secs));
+        self.stop_remove_within(id, self.grace_of(None)).await
+    }
+
+    async fn stop_remove_within(&self, id: &str, grace: Duration) {
         if let Err(e) = self.log.wait_on(self.engine.stop_remove(id, grace)).await {
             self.log
                 .error(format!("could not remove container {id}: {e}"));
@@ -369,6 +502,7 @@ impl Rollout<'_> {
         labels.insert(LABEL_REPLICA.into(), replica.to_string());
         labels.insert(LABEL_DEPLOY.into(), self.deploy_id.to_string());
         labels.insert(LABEL_ROLE.into(), role.into());
+        let job = role == "job";
         let name = match role {
             "job" => format!(
                 "berth-{}-{}-{}-job-{}-{replica}",
@@ -379,7 +513,7 @@ impl Rollout<'_> {
                 self.env.project, self.env.slug, spec.name, self.deploy_id
             ),
         };
-        Ok(ContainerSpec {
+        let mut cspec = ContainerSpec {
             name,
             image: if image.id.is_empty() {
                 image.reference.clone()
@@ -392,21 +526,36 @@ impl Rollout<'_> {
             network: Some(network_name(self.env)),
             aliases: vec![spec.name.clone()],
             http_port: spec.http_port,
-            publish_http: spec.http_port.is_some() && !self.in_container_proxy(),
-            ports: if role == "job" {
-                Vec::new()
-            } else {
-                spec.ports.clone()
-            },
+            publish_http: spec.http_port.is_some() && !spec.internal && !self.in_container_proxy(),
+            ports: if job { Vec::new() } else { spec.ports.clone() },
             volumes: spec.volumes.clone(),
             cpu_limit: spec.resources.cpu_limit,
             memory_limit: spec.resources.memory_limit,
             health: spec
                 .health
                 .clone()
-                .filter(|h| !h.command.is_empty() && role != "job"),
-            restart: role != "job",
-        })
+                .filter(|h| !h.command.is_empty() && !job),
+            restart: if job {
+                Restart::No
+            } else {
+                lifecycle::restart_of(spec)
+            },
+            runtime: spec.runtime.clone(),
+            single_writer: if job {
+                Vec::new()
+            } else {
+                vec![
+                    (LABEL_PROJECT.to_string(), self.env.project.clone()),
+                    (LABEL_ENV.to_string(), self.env.slug.clone()),
+                    (LABEL_SERVICE.to_string(), spec.name.clone()),
+                    (LABEL_ROLE.to_string(), "service".to_string()),
+                ]
+            },
+        };
+        if !job {
+            fingerprint::stamp(&mut cspec, &self.salt);
+        }
+        Ok(cspec)
     }
 
     /// Starts one replica and waits until it is ready; on failure removes it and says why
@@ -459,7 +608,7 @@ impl Rollout<'_> {
             t0.elapsed().as_millis(),
             probe_name(&probe)
         ));
-        let server = spec.http_port.and_then(|port| {
+        let server = spec.http_port.filter(|_| !spec.internal).and_then(|port| {
             if self.in_container_proxy() {
                 Some(format!("{}:{port}", started.name))
             } else {
