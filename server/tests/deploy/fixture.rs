@@ -42,6 +42,28 @@ pub fn demo_images() {
     });
 }
 
+/// Builds `berth-db:bookworm` (Debian's PostgreSQL 15 and Redis, see `scripts/db-image.sh`
+/// for how to run each) once per test process and returns its name. Quick when the image is
+/// there at the script's version; the first build ever takes a few minutes. Panics (the test
+/// fails) with the script's output when it cannot be built.
+pub fn db_image() -> &'static str {
+    const IMAGE: &str = "berth-db:bookworm";
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/db-image.sh"))
+            .output()
+            .expect("run scripts/db-image.sh");
+        assert!(
+            out.status.success(),
+            "scripts/db-image.sh failed (is the Docker engine running? `make test` starts it):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    IMAGE
+}
+
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
