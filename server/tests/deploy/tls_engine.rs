@@ -175,7 +175,7 @@ impl TlsEngine {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let child = spawn_dockerd(root.path(), &certs, port, &bridge);
+        let child = spawn_dockerd(root.path(), &certs, port, &bridge, false);
         let mut engine = TlsEngine {
             port,
             certs,
@@ -227,6 +227,7 @@ impl TlsEngine {
             &self.certs,
             self.port,
             &self.bridge,
+            true,
         ));
         self.wait_until_it_answers().await;
     }
@@ -300,7 +301,12 @@ impl TlsEngine {
 }
 
 /// Starts dockerd on `root` (data, exec root, pid file and log under it).
-fn spawn_dockerd(root: &Path, certs: &CertSet, port: u16, bridge: &str) -> Child {
+///
+/// `restarted`: started again on data a previous run left. Such a dockerd, given address
+/// pools, deletes "the stale default bridge" at start — by the fixed name `docker0`, the
+/// host engine's bridge, not its own. With live restore it leaves bridges alone; it then
+/// keeps containers running on its next stop, so [`TlsEngine`]'s drop removes them first.
+fn spawn_dockerd(root: &Path, certs: &CertSet, port: u16, bridge: &str, restarted: bool) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -326,6 +332,7 @@ fn spawn_dockerd(root: &Path, certs: &CertSet, port: u16, bridge: &str) -> Child
             "--ip6tables=false",
             "--ip-masq=false",
         ])
+        .args(restarted.then_some("--live-restore"))
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
@@ -336,6 +343,14 @@ fn spawn_dockerd(root: &Path, certs: &CertSet, port: u16, bridge: &str) -> Child
 impl Drop for TlsEngine {
     fn drop(&mut self) {
         if let Some(child) = self.child.take() {
+            let ids = self.cli().args(["ps", "-aq"]).output();
+            if let Ok(out) = ids {
+                let ids = String::from_utf8_lossy(&out.stdout).to_string();
+                let ids: Vec<&str> = ids.split_whitespace().collect();
+                if !ids.is_empty() {
+                    let _ = self.cli().args(["rm", "-f"]).args(&ids).output();
+                }
+            }
             stop(child, self.root.path());
         }
         let _ = Command::new("ip")
