@@ -31,6 +31,9 @@ pub enum Probe {
     Http { path: String },
     /// Still running `min_uptime` after it was first seen running.
     Running { min_uptime: Duration },
+    /// Runs to completion with exit code 0 (a one-shot service: compose's
+    /// `service_completed_successfully`).
+    Completes,
 }
 
 impl Probe {
@@ -41,6 +44,7 @@ impl Probe {
             Probe::Running { min_uptime } => {
                 format!("it to keep running for {}", secs(*min_uptime))
             }
+            Probe::Completes => "it to exit with code 0".to_owned(),
         }
     }
 }
@@ -58,6 +62,19 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<(), EngineError> {
         let last_seen = Mutex::new(String::from("nothing yet"));
+        if *probe == Probe::Completes {
+            return tokio::select! {
+                code = self.completed(id, &last_seen) => match code? {
+                    0 => Ok(()),
+                    code => Err(self.exited(id, code).await),
+                },
+                () = tokio::time::sleep(timeout) => Err(EngineError::Timeout(format!(
+                    "container {} did not complete within {}: waited for {}",
+                    short(id), secs(timeout), probe.awaited()
+                ))),
+                () = cancel.cancelled() => Err(EngineError::Cancelled),
+            };
+        }
         tokio::select! {
             result = self.poll_ready(id, probe, &last_seen) => result,
             code = self.died(id) => Err(self.exited(id, code?).await),
@@ -142,6 +159,22 @@ impl Engine {
                         running_since = None;
                     }
                 }
+                // Waited for in `wait_ready`.
+                Probe::Completes => {}
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Polls until the container has exited; its exit code.
+    async fn completed(&self, id: &str, last_seen: &Mutex<String>) -> Result<i64, EngineError> {
+        loop {
+            let (info, _) = self.inspect_with_health(id).await?;
+            if matches!(info.state.as_str(), "exited" | "dead") {
+                return Ok(info.exit_code.unwrap_or(-1));
+            }
+            if let Ok(mut seen) = last_seen.lock() {
+                *seen = format!("state {}", info.state);
             }
             tokio::time::sleep(POLL).await;
         }

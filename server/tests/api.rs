@@ -35,6 +35,8 @@ mod operations;
 mod secret_history;
 #[path = "api/seed_import.rs"]
 mod seed_import;
+#[path = "api/service_lifecycle.rs"]
+mod service_lifecycle;
 #[path = "api/sessions.rs"]
 mod sessions;
 #[path = "api/stack_config.rs"]

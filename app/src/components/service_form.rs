@@ -132,7 +132,7 @@ pub fn ServiceForm(
                 <label class="check"><input type="checkbox" name="internal" value="on" checked=s.internal == "on"/>" internal (not reachable through the proxy)"</label>
             </div>
             <Lines err name="depends_on" label="Depends on" hint="service or service: service_started | service_healthy | service_completed_successfully, one per line" value=s.depends_on/>
-            <Lines err name="runtime" label="Runtime options" hint="entrypoint: CMD, user: 999, working_dir: /srv, shm_size: 256m, ulimit nofile: 65536, tmpfs: /run, cap_add: SYS_NICE, cap_drop: NET_RAW, extra_host: db:10.0.0.5 — one per line" value=s.runtime/>
+            <Lines err name="runtime" label="Runtime options" hint="entrypoint: CMD, user: 999, working_dir: /srv, shm_size: 256m, ulimit nofile: 65536, tmpfs: /run, cap_add: NET_BIND_SERVICE, cap_drop: NET_RAW, extra_host: db:10.0.0.5 — one per line" value=s.runtime/>
             <OtherError err fields=FIELDS/>
             <button type="submit" class="primary">{if editing { "Save service" } else { "Create service" }}</button>
         </ActionForm>

@@ -368,11 +368,11 @@ pub fn parse_depends_on(text: &str) -> Result<Vec<Dependency>> {
 /// `cap_add: CAP…`, `cap_drop: CAP…`, `extra_host: host:ip`.
 pub fn parse_runtime(text: &str, stop_grace: &str) -> Result<RuntimeOptions> {
     let mut rt = RuntimeOptions {
-        stop_grace_secs: number("stop_grace", stop_grace, "seconds (0-3600)")?,
+        stop_grace_secs: number("stop_grace", stop_grace, "seconds (0-240)")?,
         ..Default::default()
     };
-    if rt.stop_grace_secs.is_some_and(|s| s > 3600) {
-        return Err(AppError::invalid("stop_grace", "seconds (0-3600)"));
+    if rt.stop_grace_secs.is_some_and(|s| s > 240) {
+        return Err(AppError::invalid("stop_grace", "seconds (0-240)"));
     }
     for (n, line) in lines(text) {
         let (key, value) = line

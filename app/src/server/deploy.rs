@@ -141,6 +141,9 @@ pub async fn request(
     req: DeployRequest,
 ) -> ServiceResult<DeployView> {
     let e = env_for_deploy(state, ctx, project, env).await?;
+    if req.kind == "replace" {
+        authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
+    }
     let mut tx = state.db.begin_write().await?;
     let id = enqueue(state, &mut tx, ctx, &e, req).await?;
     tx.commit().await?;
@@ -160,8 +163,20 @@ pub async fn enqueue(
     authorize(&state.db, ctx, deploy_action(e.protected), Some(&e.project)).await?;
     if req.kind == "replace" {
         // Replacing a service its operators keep out of deploys (a database, typically)
-        // is a maintainer's decision.
-        authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
+        // is a maintainer's decision ([`request`] authorizes and audits a denial before
+        // the transaction; this is the check for every other way in).
+        if !super::authz::may(&state.db, ctx, Action::EditConfig, Some(&e.project)).await? {
+            return Err(ServiceError::Forbidden);
+        }
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM services WHERE environment_id = $1 AND name = $2")
+                .bind(e.id)
+                .bind(req.services.first().map(String::as_str).unwrap_or(""))
+                .fetch_optional(&mut **tx)
+                .await?;
+        if known.is_none() {
+            return Err(ServiceError::NotFound("service".into()));
+        }
     }
     req.git_sha = req.git_sha.trim().to_ascii_lowercase();
     req.git_branch = req.git_branch.trim().to_string();
@@ -286,6 +301,12 @@ async fn scale_config(
         let mut spec: stack::model::ServiceSpec =
             serde_json::from_str(&spec).map_err(|e| ServiceError::Internal(e.to_string()))?;
         spec.replicas = *n;
+        super::services::check_lifecycle(&spec).map_err(|e| match e {
+            ServiceError::Invalid { message, .. } => {
+                ServiceError::invalid("scale", format!("{name}: {message}"))
+            }
+            other => other,
+        })?;
         super::services::upsert_in(tx, env_id, &spec).await?;
     }
     super::versions::record(tx, ctx, &[env_id], "scaled").await?;

@@ -144,6 +144,17 @@ pub async fn needing_an_admin(
         .filter(|c| !maintainer_capability(c))
         .filter(|c| !(unchanged && previous.is_some_and(|p| p.runtime.cap_add.contains(c))))
         .map(|c| format!("capability {c}"))
+        .chain(
+            spec.runtime
+                .ulimits
+                .iter()
+                .filter(|(n, u)| {
+                    let kept = unchanged
+                        && previous.is_some_and(|p| p.runtime.ulimits.get(*n) == Some(*u));
+                    !(maintainer_ulimit(n) || kept)
+                })
+                .map(|(n, _)| format!("capability ulimit {n}")),
+        )
         .collect();
     if host.is_empty() {
         return Ok(caps);
@@ -178,8 +189,16 @@ fn maintainer_capability(cap: &str) -> bool {
             | "SYS_CHROOT"
             | "KILL"
             | "AUDIT_WRITE"
-            | "SYS_NICE"
             | "IPC_LOCK"
+    )
+}
+
+/// Resource limits a maintainer may raise: files, processes, core dumps, stack. Real-time
+/// priority, niceness and locked memory reach other tenants of the host.
+fn maintainer_ulimit(name: &str) -> bool {
+    matches!(
+        name,
+        "nofile" | "nproc" | "core" | "stack" | "fsize" | "locks"
     )
 }
 
@@ -196,7 +215,8 @@ pub async fn check(
             "runtime",
             format!(
                 "cap_add: {p} needs an instance admin (it reaches beyond the container); \
-                 maintainers may add NET_BIND_SERVICE, SYS_NICE, IPC_LOCK and Docker's defaults"
+                 maintainers may add NET_BIND_SERVICE, IPC_LOCK and Docker's defaults, and set the \
+                 ulimits nofile, nproc, core, stack, fsize and locks"
             ),
         )),
         Some(p) => Err(ServiceError::invalid(

@@ -14,6 +14,9 @@ use stack::model::ServiceSpec;
 use stack::reserved;
 
 /// Checks a spec; errors name the field.
+/// The longest stop grace a service may ask for (the engine client waits 300 s for Docker).
+pub const MAX_STOP_GRACE_SECS: u32 = 240;
+
 fn check_runtime(rt: &stack::lifecycle::RuntimeOptions) -> ServiceResult<()> {
     let bad = |m: String| Err(ServiceError::invalid("runtime", m));
     let plain = |s: &str| !s.chars().any(|c| c.is_whitespace() || c.is_control());
@@ -23,8 +26,12 @@ fn check_runtime(rt: &stack::lifecycle::RuntimeOptions) -> ServiceResult<()> {
     if !rt.working_dir.is_empty() && (!rt.working_dir.starts_with('/') || !plain(&rt.working_dir)) {
         return bad("working_dir: an absolute path".into());
     }
-    if rt.stop_grace_secs.is_some_and(|s| s > 3600) {
-        return Err(ServiceError::invalid("stop_grace", "at most 3600 seconds"));
+    // Docker's answer to a stop must come within the engine client's request timeout.
+    if rt.stop_grace_secs.is_some_and(|s| s > MAX_STOP_GRACE_SECS) {
+        return Err(ServiceError::invalid(
+            "stop_grace",
+            format!("at most {MAX_STOP_GRACE_SECS} seconds"),
+        ));
     }
     for t in &rt.tmpfs {
         if !t.starts_with('/') || !plain(t) {
@@ -52,12 +59,53 @@ fn check_runtime(rt: &stack::lifecycle::RuntimeOptions) -> ServiceResult<()> {
         }
     }
     for (name, u) in &rt.ulimits {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase()) || u.soft > u.hard {
-            return bad(format!("ulimit {name}: a name like nofile, soft ≤ hard"));
+        let unlimited = |v: i64| v == -1;
+        let ordered = match (unlimited(u.soft), unlimited(u.hard)) {
+            (_, true) => true,
+            (true, false) => false,
+            (false, false) => u.soft <= u.hard,
+        };
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_lowercase())
+            || u.soft < -1
+            || u.hard < -1
+            || !ordered
+        {
+            return bad(format!(
+                "ulimit {name}: a name like nofile, values -1 (unlimited) or more, soft ≤ hard"
+            ));
         }
     }
     if rt.entrypoint.iter().map(String::len).sum::<usize>() > 4096 {
         return bad("entrypoint: too long".into());
+    }
+    Ok(())
+}
+
+/// One writer per volume and service: replicas or a start-first update on a writable volume
+/// would be two (the engine refuses it at start; here it is refused at input, clearly).
+/// An internal service publishes nothing.
+pub fn check_lifecycle(spec: &ServiceSpec) -> ServiceResult<()> {
+    use stack::lifecycle::{has_writable_volume, Update};
+    if has_writable_volume(spec) && spec.replicas > 1 {
+        return Err(ServiceError::invalid(
+            "replicas",
+            "a service with a writable volume runs one replica (two would write to it at \
+             once); mount it read-only, or give each writer its own service",
+        ));
+    }
+    if has_writable_volume(spec) && spec.update == Some(Update::Rolling) {
+        return Err(ServiceError::invalid(
+            "update",
+            "rolling starts the new container before the old one stops: two writers on its \
+             writable volume; use recreate (or mount the volume read-only)",
+        ));
+    }
+    if spec.internal && !spec.ports.is_empty() {
+        return Err(ServiceError::invalid(
+            "ports",
+            "an internal service publishes no ports",
+        ));
     }
     Ok(())
 }
@@ -164,6 +212,7 @@ pub fn check(spec: &ServiceSpec) -> ServiceResult<()> {
         }
     }
     check_runtime(&spec.runtime)?;
+    check_lifecycle(spec)?;
     let r = &spec.resources;
     for (field, v) in [
         ("resources.cpu_limit", r.cpu_limit),

@@ -302,6 +302,33 @@ async fn a_manual_service_waits_for_replace_now() {
     let after = container_of(&s, "postgres").await;
     assert_ne!(after.0, before.0);
     assert_eq!(psql(&after.0, "SHOW work_mem"), "16MB");
+
+    // Stopped by hand (a deployer may), then a deploy that would change it: started again
+    // as it was, not replaced.
+    let (code, b) = s
+        .call(
+            Method::POST,
+            &s.env_path(&format!("/containers/{}/stop", after.0)),
+            Value::Null,
+        )
+        .await;
+    assert!(code < 300, "{b}");
+    let mut pg = postgres(&volume.0, &["-c", "work_mem=32MB"]);
+    pg["update"] = json!("manual");
+    let (code, b) = s
+        .call(Method::PUT, &s.env_path("/services/postgres"), pg)
+        .await;
+    assert!(code < 300, "{b}");
+    let d = s.deploy_and_wait(json!({"reason": "after a stop"})).await;
+    let log = log_text(&d);
+    assert_eq!(status(&d), "succeeded", "{log}");
+    assert!(
+        log.contains("starting again as it was") || log.contains("again as it was"),
+        "{log}"
+    );
+    let again = container_of(&s, "postgres").await;
+    assert_eq!(again.0, after.0, "the same container, not a new one");
+    assert_eq!(psql(&again.0, "SHOW work_mem"), "16MB");
 }
 
 /// Berth killed (SIGKILL) in the middle of recreating PostgreSQL, then restarted: the
@@ -370,5 +397,67 @@ async fn killed_during_a_recreate_then_reconciled_with_one_writer() {
     assert_eq!(postgres_processes(&s.project), 1);
     let now = container_of(&s, "postgres").await;
     assert_eq!(psql(&now.0, "SELECT v FROM kept"), "survived");
+    s.assert_serving("v1").await;
+}
+
+/// `depends_on: {setup: {condition: service_completed_successfully}}`: the one-shot `setup`
+/// runs to completion (exit 0) before `web` starts, is not restarted, and an unchanged deploy
+/// does not run it again; a failing one stops the deploy before `web` changes.
+#[tokio::test]
+async fn a_one_shot_service_completes_before_what_depends_on_it() {
+    let s = Stage::new("d-once").await;
+    let setup = json!({
+        "name": "setup",
+        "image": "berth-demo:${IMAGE_TAG}",
+        "replicas": 1,
+        "command": ["migrate"],
+    });
+    let (code, b) = s
+        .call(Method::PUT, &s.env_path("/services/setup"), setup.clone())
+        .await;
+    assert!(code < 300, "{b}");
+    let mut w = web_service(1);
+    w["depends_on"] =
+        json!([{ "service": "setup", "condition": "service_completed_successfully" }]);
+    let (code, b) = s.call(Method::PUT, &s.env_path("/services/web"), w).await;
+    assert!(code < 300, "{b}");
+    let d = s.deploy_and_wait(json!({})).await;
+    let log = log_text(&d);
+    assert_eq!(status(&d), "succeeded", "{log}");
+    let pos = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {log}"))
+    };
+    assert!(pos("-setup-r1-0-d") < pos("-web-r1-0-d"), "{log}");
+    assert!(log.contains("completed with exit code 0"), "{log}");
+    let rt = s.runtime().await;
+    let states: Vec<(&str, &str)> = rt["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["service"].as_str().unwrap(), c["state"].as_str().unwrap()))
+        .collect();
+    assert!(states.contains(&("setup", "exited")), "{rt}");
+    s.assert_serving("v1").await;
+
+    let d2 = s
+        .deploy_and_wait(json!({"reason": "nothing changed"}))
+        .await;
+    let log2 = log_text(&d2);
+    assert_eq!(status(&d2), "succeeded", "{log2}");
+    assert!(log2.contains("setup (rolling): unchanged"), "{log2}");
+    assert!(!log2.contains("-setup-r2-"), "setup ran again: {log2}");
+
+    // A one-shot that fails: the deploy fails and web stays as it was.
+    let mut bad = setup;
+    bad["env"] = json!({ "DEMO_MIGRATE_FAIL": "1" });
+    let (code, b) = s
+        .call(Method::PUT, &s.env_path("/services/setup"), bad)
+        .await;
+    assert!(code < 300, "{b}");
+    let d3 = s.deploy_and_wait(json!({"reason": "failing setup"})).await;
+    let log3 = log_text(&d3);
+    assert_ne!(status(&d3), "succeeded", "{log3}");
+    assert!(log3.contains("setup"), "{log3}");
     s.assert_serving("v1").await;
 }

@@ -173,6 +173,9 @@ pub(super) fn apply_networks(
             ),
         );
     }
+    for spec in services.iter_mut().filter(|s| s.internal) {
+        spec.ports.clear();
+    }
     'pairs: for (i, a) in services.iter().enumerate() {
         for b in &services[i + 1..] {
             let (na, nb) = (on(&a.name), on(&b.name));

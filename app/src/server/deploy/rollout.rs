@@ -23,6 +23,9 @@ pub const LABEL_RELEASE: &str = "berth.release";
 pub const LABEL_REPLICA: &str = "berth.replica";
 pub const LABEL_DEPLOY: &str = "berth.deploy";
 pub const LABEL_ROLE: &str = "berth.role";
+/// The service's update strategy when the container was started: a `manual` container is
+/// left alone by deploys, rollbacks and reconciliation whatever the target release says.
+pub const LABEL_UPDATE: &str = "berth.update";
 /// The environment's database id: never reused, so a new environment with a deleted one's
 /// slug never adopts what the old one left behind.
 pub const LABEL_ENV_ID: &str = "berth.environment_id";
@@ -221,6 +224,16 @@ impl Rollout<'_> {
                     .unwrap_or("");
                 scope.includes(s) && !plan.services.iter().any(|p| p.name == s)
             })
+            .filter(|c| {
+                let keep = manual(c) && !scope.replace_manual;
+                if keep {
+                    self.log.info(format!(
+                        "keeping {}: the release no longer has its service, but it is updated manually",
+                        c.name.trim_start_matches('/')
+                    ));
+                }
+                !keep
+            })
             .collect();
         if !gone.is_empty() {
             for c in &gone {
@@ -250,16 +263,19 @@ impl Rollout<'_> {
         upstreams: &mut BTreeMap<String, Vec<Member>>,
     ) -> Result<(), String> {
         let image = plan.images.get(&spec.name).cloned().unwrap_or_default();
-        let want = self.fingerprint_of(spec, &image, release)?;
+        let want = self.fingerprint_of(plan, spec, &image, release)?;
+        let once = one_shot(plan, spec);
         let current = |c: &ContainerInfo| {
             !scope.replace_all
                 && fingerprint::of(c) == Some(want.as_str())
-                && c.state == "running"
-                && c.health.as_deref() != Some("unhealthy")
+                && ((c.state == "running" && c.health.as_deref() != Some("unhealthy"))
+                    || (once && c.state == "exited" && c.exit_code == Some(0)))
         };
         let strategy = lifecycle::update_of(spec);
-        let live = |c: &&&ContainerInfo| c.state == "running" || c.state == "restarting";
-        if strategy == Update::Manual && !scope.replace_manual && mine.iter().any(|c| live(&c)) {
+        if !scope.replace_manual
+            && !mine.is_empty()
+            && (strategy == Update::Manual || mine.iter().any(|c| manual(c)))
+        {
             let differs = mine.iter().filter(|c| !current(c)).count();
             self.log.info(format!(
                 "service `{}` is updated manually: its {} container(s) are kept{}",
@@ -271,6 +287,24 @@ impl Rollout<'_> {
                     ""
                 }
             ));
+            // Stopped (by hand, or crashed past its restart policy): started again as it
+            // was, never replaced.
+            for c in mine
+                .iter()
+                .filter(|c| c.state != "running" && c.state != "restarting")
+            {
+                self.log.info(format!(
+                    "starting {} again as it was",
+                    c.name.trim_start_matches('/')
+                ));
+                if let Err(e) = self
+                    .log
+                    .wait_on(self.engine.restart(&c.id, self.grace_of(Some(spec))))
+                    .await
+                {
+                    return Err(format!("service `{}`: {e}", spec.name));
+                }
+            }
             return Ok(());
         }
         let replicas = i64::from(spec.replicas);
@@ -334,11 +368,12 @@ impl Rollout<'_> {
     /// The fingerprint digest of what this deploy would start for `spec`.
     fn fingerprint_of(
         &self,
+        plan: &Plan,
         spec: &ServiceSpec,
         image: &PlanImage,
         release: i64,
     ) -> Result<String, String> {
-        let cspec = self.container_spec(spec, image, release, 0, "service")?;
+        let cspec = self.container_spec(spec, image, release, 0, role_of(plan, spec))?;
         Ok(cspec
             .labels
             .get(fingerprint::LABEL_SPEC)
@@ -359,14 +394,18 @@ impl Rollout<'_> {
         let mut lines = Vec::new();
         for spec in plan.services.iter().filter(|s| scope.includes(&s.name)) {
             let image = plan.images.get(&spec.name).cloned().unwrap_or_default();
-            let cspec = self.container_spec(spec, &image, release, 0, "service")?;
+            let cspec = self.container_spec(spec, &image, release, 0, role_of(plan, spec))?;
             let new = fingerprint::parts(&cspec, &self.salt);
             let want = cspec.labels.get(fingerprint::LABEL_SPEC).cloned();
             let mine: Vec<&ContainerInfo> = existing
                 .iter()
                 .filter(|c| c.labels.get(LABEL_SERVICE) == Some(&spec.name))
                 .filter(|c| c.labels.get(LABEL_ROLE).map(String::as_str) != Some("job"))
-                .filter(|c| c.state == "running" || c.state == "restarting")
+                .filter(|c| {
+                    c.state == "running"
+                        || c.state == "restarting"
+                        || (one_shot(plan, spec) && c.state == "exited" && c.exit_code == Some(0))
+                })
                 .collect();
             let strategy = lifecycle::update_of(spec);
             let mut what: Vec<String> = Vec::new();
@@ -502,6 +541,10 @@ impl Rollout<'_> {
         labels.insert(LABEL_REPLICA.into(), replica.to_string());
         labels.insert(LABEL_DEPLOY.into(), self.deploy_id.to_string());
         labels.insert(LABEL_ROLE.into(), role.into());
+        labels.insert(
+            LABEL_UPDATE.into(),
+            lifecycle::update_of(spec).as_str().into(),
+        );
         let job = role == "job";
         let name = match role {
             "job" => format!(
@@ -527,7 +570,11 @@ impl Rollout<'_> {
             aliases: vec![spec.name.clone()],
             http_port: spec.http_port,
             publish_http: spec.http_port.is_some() && !spec.internal && !self.in_container_proxy(),
-            ports: if job { Vec::new() } else { spec.ports.clone() },
+            ports: if job || spec.internal {
+                Vec::new()
+            } else {
+                spec.ports.clone()
+            },
             volumes: spec.volumes.clone(),
             cpu_limit: spec.resources.cpu_limit,
             memory_limit: spec.resources.memory_limit,
@@ -535,10 +582,10 @@ impl Rollout<'_> {
                 .health
                 .clone()
                 .filter(|h| !h.command.is_empty() && !job),
-            restart: if job {
-                Restart::No
-            } else {
-                lifecycle::restart_of(spec)
+            // A one-shot service (role `once`) is not restarted unless it says so.
+            restart: match (role, spec.restart) {
+                ("job", _) | ("once", None) => Restart::No,
+                _ => lifecycle::restart_of(spec),
             },
             runtime: spec.runtime.clone(),
             single_writer: if job {
@@ -548,7 +595,7 @@ impl Rollout<'_> {
                     (LABEL_PROJECT.to_string(), self.env.project.clone()),
                     (LABEL_ENV.to_string(), self.env.slug.clone()),
                     (LABEL_SERVICE.to_string(), spec.name.clone()),
-                    (LABEL_ROLE.to_string(), "service".to_string()),
+                    (LABEL_ROLE.to_string(), role.to_string()),
                 ]
             },
         };
@@ -568,7 +615,7 @@ impl Rollout<'_> {
         image: &PlanImage,
         replica: i64,
     ) -> Result<(String, Option<String>), String> {
-        let cspec = self.container_spec(spec, image, release, replica, "service")?;
+        let cspec = self.container_spec(spec, image, release, replica, role_of(plan, spec))?;
         self.log.info(format!(
             "starting {} ({}, replica {replica})",
             cspec.name, image.reference
@@ -608,7 +655,8 @@ impl Rollout<'_> {
             t0.elapsed().as_millis(),
             probe_name(&probe)
         ));
-        let server = spec.http_port.filter(|_| !spec.internal).and_then(|port| {
+        let serves = !spec.internal && !one_shot(plan, spec);
+        let server = spec.http_port.filter(|_| serves).and_then(|port| {
             if self.in_container_proxy() {
                 Some(format!("{}:{port}", started.name))
             } else {
@@ -633,6 +681,31 @@ impl Rollout<'_> {
     }
 }
 
+/// Whether another service waits for `spec` to run to completion (compose's
+/// `service_completed_successfully`): a one-shot service, done once it exited with 0.
+pub fn one_shot(plan: &Plan, spec: &ServiceSpec) -> bool {
+    plan.services.iter().any(|s| {
+        s.depends_on.iter().any(|d| {
+            d.service == spec.name
+                && d.condition == stack::lifecycle::Condition::ServiceCompletedSuccessfully
+        })
+    })
+}
+
+/// The role label of a service's containers: `once` for a one-shot service, else `service`.
+fn role_of(plan: &Plan, spec: &ServiceSpec) -> &'static str {
+    if one_shot(plan, spec) {
+        "once"
+    } else {
+        "service"
+    }
+}
+
+/// Whether a container was started for a `manual` service.
+fn manual(c: &ContainerInfo) -> bool {
+    c.labels.get(LABEL_UPDATE).map(String::as_str) == Some("manual")
+}
+
 /// Whether a container is up and may take traffic.
 fn serving(c: &ContainerInfo) -> bool {
     c.state == "running"
@@ -644,6 +717,9 @@ fn serving(c: &ContainerInfo) -> bool {
 /// command, else an HTTP probe (its own health path, or the health path of a site it
 /// serves), else "still running after 2 s".
 pub fn probe_for(plan: &Plan, spec: &ServiceSpec) -> Probe {
+    if one_shot(plan, spec) {
+        return Probe::Completes;
+    }
     if spec.health.as_ref().is_some_and(|h| !h.command.is_empty()) {
         return Probe::DockerHealth;
     }
@@ -673,6 +749,7 @@ fn probe_name(p: &Probe) -> String {
         Probe::DockerHealth => "Docker health check".into(),
         Probe::Http { path } => format!("HTTP {path}"),
         Probe::Running { min_uptime } => format!("running for {} s", min_uptime.as_secs()),
+        Probe::Completes => "completed with exit code 0".into(),
     }
 }
 
