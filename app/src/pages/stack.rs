@@ -4,6 +4,7 @@ use crate::components::forms::{action_error, FieldError, OtherError};
 use crate::components::service_form::ServiceForm;
 use crate::components::spec_text::ServiceText;
 use crate::model::{ImportPlan, Role};
+use crate::serverfns::deploys::ReplaceService;
 use crate::serverfns::projects::get_project;
 use crate::serverfns::services::{DeleteService, PutService};
 use crate::serverfns::stack::{
@@ -60,6 +61,8 @@ pub fn StackPage() -> impl IntoView {
     let edit = ServerAction::<PutService>::new();
     let delete = ServerAction::<DeleteService>::new();
     let delete_err = action_error(delete);
+    let replace = ServerAction::<ReplaceService>::new();
+    let replace_err = action_error(replace);
     let changed = move || {
         (
             import.version().get(),
@@ -93,7 +96,7 @@ pub fn StackPage() -> impl IntoView {
                             Ok(list) if list.is_empty() => view! { <p class="empty">"No services yet: import a docker-compose file below, or add one."</p> }.into_any(),
                             Ok(list) => view! {
                                 <table class="data" id="services">
-                                    <thead><tr><th>"Name"</th><th>"Image"</th><th>"Replicas"</th><th>"CPU"</th><th>"Memory"</th><th>"Ports"</th><th>"Env"</th>{can_edit.then(|| view! { <th></th> })}</tr></thead>
+                                    <thead><tr><th>"Name"</th><th>"Image"</th><th>"Replicas"</th><th>"CPU"</th><th>"Memory"</th><th>"Ports"</th><th>"Env"</th><th>"Updates"</th>{can_edit.then(|| view! { <th></th> })}</tr></thead>
                                     <tbody>
                                         {list.into_iter().map(|s| { let name = s.name.clone(); let text = ServiceText::of(&s.spec); view! {
                                             <tr data-name=s.name.clone()>
@@ -104,8 +107,17 @@ pub fn StackPage() -> impl IntoView {
                                                 <td>{mem(s.spec.resources.memory_limit)}</td>
                                                 <td class="small">{s.spec.ports.iter().map(|p| format!("{}:{}", p.host_port.map(|h| h.to_string()).unwrap_or_default(), p.container_port)).collect::<Vec<_>>().join(", ")}</td>
                                                 <td class="small">{s.spec.env.len()}</td>
+                                                <td class="small update">{stack::lifecycle::update_of(&s.spec).as_str()}</td>
                                                 {can_edit.then(|| view! {
                                                     <td>
+                                                        {(stack::lifecycle::update_of(&s.spec) == stack::lifecycle::Update::Manual).then({ let name = name.clone(); move || view! {
+                                                            <ActionForm action=replace attr:class="inline replace-service">
+                                                                <input type="hidden" name="project" value=slug()/>
+                                                                <input type="hidden" name="env" value=env()/>
+                                                                <input type="hidden" name="name" value=name/>
+                                                                <button type="submit" class="small" title="Replace its containers with the current configuration (stops the old first if it has a writable volume)">"Replace now"</button>
+                                                            </ActionForm>
+                                                        }})}
                                                         <details class="edit-service">
                                                             <summary>"Edit"</summary>
                                                             <ServiceForm project=slug() env=env() service=text editing=true action=edit id=format!("edit-service-{name}")/>
@@ -131,6 +143,7 @@ pub fn StackPage() -> impl IntoView {
                             <a href=format!("/api/v1/projects/{}/environments/{}/export/env", slug(), env())>"Export .env (secrets as ${NAME})"</a>
                         </p>
                         <OtherError err=delete_err fields=&[]/>
+                        <OtherError err=replace_err fields=&[]/>
                     </section>
                     {can_edit.then(|| view! {
                         <section class="card">

@@ -147,6 +147,28 @@ pub async fn redeploy(
     .await
 }
 
+/// "Replace now": one service's containers replaced whatever its update strategy (the only
+/// way a `manual` service is); maintainers. Goes to the deploy's page.
+#[server]
+pub async fn replace_service(
+    project: String,
+    env: String,
+    name: String,
+    reason: Option<String>,
+) -> Result<DeployView, AppError> {
+    use crate::server::deploy::DeployRequest;
+    super::call::run(|c| async move {
+        let req = DeployRequest {
+            kind: "replace".into(),
+            reason: reason.unwrap_or_default(),
+            services: vec![name],
+            ..Default::default()
+        };
+        queue(c, &project, &env, req).await
+    })
+    .await
+}
+
 /// `replicas[<service>]` per service; services left empty keep their replicas.
 #[server]
 pub async fn scale(
