@@ -126,6 +126,14 @@ async fn paths_under_the_admins_allowlist_are_allowed_and_only_admins_change_it(
 #[tokio::test]
 async fn an_admins_mount_stays_when_a_maintainer_edits_the_service_but_cannot_be_added_to() {
     let (app, root, max) = world().await;
+    // Read-only: a writable mount would limit the service to one replica.
+    let web = |v: &[&str]| {
+        let mut w = web(v);
+        for vol in w["volumes"].as_array_mut().unwrap() {
+            vol["read_only"] = json!(true);
+        }
+        w
+    };
     let (s, b) = app
         .api(
             Method::PUT,
