@@ -34,7 +34,7 @@ for (const { js, label } of MODES) {
       await form.locator('input[name=command]').fill('gunicorn -b 0.0.0.0:8000 "cms.wsgi:application"');
       await form.locator('textarea[name=env_vars]').fill('DJANGO_SETTINGS_MODULE=cms.settings.prod\nWEB_CONCURRENCY=4');
       await form.locator('textarea[name=ports]').fill('127.0.0.1:8000:8000/tcp');
-      await form.locator('textarea[name=volumes]').fill('media:/app/media\nconf:/etc/conf:ro');
+      await form.locator('textarea[name=volumes]').fill('media:/app/media:ro\nconf:/etc/conf:ro');
       await form.locator('input[name=cpu_limit]').fill('2');
       await form.locator('input[name=memory_limit]').fill('4G');
       await form.locator('input[name=health_path]').fill('/api/health');
