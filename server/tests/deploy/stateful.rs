@@ -97,6 +97,14 @@ fn postgres_processes(project: &str) -> usize {
         .count()
 }
 
+/// PUTs a service through the REST API; fails the test when it is refused.
+async fn put_service(s: &Stage, name: &str, body: Value) {
+    let (code, b) = s
+        .call(Method::PUT, &s.env_path(&format!("/services/{name}")), body)
+        .await;
+    assert!(code < 300, "{name}: {b}");
+}
+
 struct Volume(String);
 impl Drop for Volume {
     fn drop(&mut self) {
@@ -115,10 +123,7 @@ async fn stage(name: &str) -> (Stage, Volume) {
         ("redis", redis()),
         ("web", web(2)),
     ] {
-        let (code, b) = s
-            .call(Method::PUT, &s.env_path(&format!("/services/{svc}")), body)
-            .await;
-        assert!(code < 300, "{svc}: {b}");
+        put_service(&s, svc, body).await;
     }
     (s, volume)
 }
@@ -221,14 +226,7 @@ async fn a_postgres_change_recreates_it_and_never_runs_two() {
     psql(&pg.0, "CREATE TABLE kept (v text)");
     psql(&pg.0, "INSERT INTO kept VALUES ('still here')");
 
-    let (code, b) = s
-        .call(
-            Method::PUT,
-            &s.env_path("/services/postgres"),
-            postgres(&volume.0, &["-c", "work_mem=8MB"]),
-        )
-        .await;
-    assert!(code < 300, "{b}");
+    put_service(&s, "postgres", postgres(&volume.0, &["-c", "work_mem=8MB"])).await;
     let id = s.deploy(json!({"reason": "tune postgres"})).await;
     let t0 = Instant::now();
     let mut most = 0;
@@ -264,18 +262,12 @@ async fn a_manual_service_waits_for_replace_now() {
     let (s, volume) = stage("d-manual").await;
     let mut pg = postgres(&volume.0, &[]);
     pg["update"] = json!("manual");
-    let (code, b) = s
-        .call(Method::PUT, &s.env_path("/services/postgres"), pg.clone())
-        .await;
-    assert!(code < 300, "{b}");
+    put_service(&s, "postgres", pg.clone()).await;
     assert_eq!(status(&s.deploy_and_wait(json!({})).await), "succeeded");
     let before = container_of(&s, "postgres").await;
 
     pg["command"] = json!(["berth-postgres", "-c", "work_mem=16MB"]);
-    let (code, b) = s
-        .call(Method::PUT, &s.env_path("/services/postgres"), pg)
-        .await;
-    assert!(code < 300, "{b}");
+    put_service(&s, "postgres", pg).await;
     let d = s.deploy_and_wait(json!({})).await;
     let log = log_text(&d);
     assert_eq!(status(&d), "succeeded", "{log}");
@@ -315,10 +307,7 @@ async fn a_manual_service_waits_for_replace_now() {
     assert!(code < 300, "{b}");
     let mut pg = postgres(&volume.0, &["-c", "work_mem=32MB"]);
     pg["update"] = json!("manual");
-    let (code, b) = s
-        .call(Method::PUT, &s.env_path("/services/postgres"), pg)
-        .await;
-    assert!(code < 300, "{b}");
+    put_service(&s, "postgres", pg).await;
     let d = s.deploy_and_wait(json!({"reason": "after a stop"})).await;
     let log = log_text(&d);
     assert_eq!(status(&d), "succeeded", "{log}");
@@ -345,14 +334,7 @@ async fn killed_during_a_recreate_then_reconciled_with_one_writer() {
     let port = fixture::free_port();
     s.app.url = format!("http://127.0.0.1:{port}");
     let mut first = super::recovery::Berth::start(&s, port).await;
-    let (code, b) = s
-        .call(
-            Method::PUT,
-            &s.env_path("/services/postgres"),
-            postgres(&volume.0, &["-c", "work_mem=8MB"]),
-        )
-        .await;
-    assert!(code < 300, "{b}");
+    put_service(&s, "postgres", postgres(&volume.0, &["-c", "work_mem=8MB"])).await;
     let id = s.deploy(json!({"reason": "to be interrupted"})).await;
     // Kill it once the old postgres is stopped or the new one is starting.
     let t0 = Instant::now();
@@ -412,15 +394,11 @@ async fn a_one_shot_service_completes_before_what_depends_on_it() {
         "replicas": 1,
         "command": ["migrate"],
     });
-    let (code, b) = s
-        .call(Method::PUT, &s.env_path("/services/setup"), setup.clone())
-        .await;
-    assert!(code < 300, "{b}");
+    put_service(&s, "setup", setup.clone()).await;
     let mut w = web_service(1);
     w["depends_on"] =
         json!([{ "service": "setup", "condition": "service_completed_successfully" }]);
-    let (code, b) = s.call(Method::PUT, &s.env_path("/services/web"), w).await;
-    assert!(code < 300, "{b}");
+    put_service(&s, "web", w).await;
     let d = s.deploy_and_wait(json!({})).await;
     let log = log_text(&d);
     assert_eq!(status(&d), "succeeded", "{log}");
@@ -451,10 +429,7 @@ async fn a_one_shot_service_completes_before_what_depends_on_it() {
     // A one-shot that fails: the deploy fails and web stays as it was.
     let mut bad = setup;
     bad["env"] = json!({ "DEMO_MIGRATE_FAIL": "1" });
-    let (code, b) = s
-        .call(Method::PUT, &s.env_path("/services/setup"), bad)
-        .await;
-    assert!(code < 300, "{b}");
+    put_service(&s, "setup", bad).await;
     let d3 = s.deploy_and_wait(json!({"reason": "failing setup"})).await;
     let log3 = log_text(&d3);
     assert_ne!(status(&d3), "succeeded", "{log3}");
