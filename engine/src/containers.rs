@@ -47,6 +47,8 @@ pub struct ContainerInfo {
     pub restart_count: i64,
     /// Its address on each network it joined, by network name.
     pub ips: BTreeMap<String, IpAddr>,
+    /// The named volumes it mounts (not bind mounts), by name.
+    pub volumes: Vec<String>,
 }
 
 impl Engine {
@@ -308,6 +310,13 @@ pub(crate) fn info_from(c: ContainerInspectResponse) -> ContainerInfo {
         .and_then(|h| h.status)
         .filter(|s| !matches!(s, HealthStatusEnum::EMPTY | HealthStatusEnum::NONE))
         .map(|s| s.to_string());
+    let volumes = c
+        .mounts
+        .iter()
+        .flatten()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name.clone())
+        .collect();
     let networks = c.network_settings.as_ref().and_then(|n| n.networks.clone());
     let ips = networks
         .unwrap_or_default()
@@ -331,6 +340,7 @@ pub(crate) fn info_from(c: ContainerInspectResponse) -> ContainerInfo {
         http_addr,
         restart_count: c.restart_count.unwrap_or(0),
         ips,
+        volumes,
     }
 }
 

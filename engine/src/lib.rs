@@ -14,6 +14,7 @@ pub mod proxy;
 mod ready;
 mod spec;
 mod stats;
+mod volumes;
 
 pub use containers::{ContainerInfo, Started};
 pub use docker::{Engine, TlsMaterial};

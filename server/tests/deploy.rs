@@ -24,7 +24,11 @@ mod remote_tls;
 mod stage;
 #[path = "deploy/stateful.rs"]
 mod stateful;
+#[path = "deploy/stateful_failure.rs"]
+mod stateful_failure;
 #[path = "deploy/teardown.rs"]
 mod teardown;
 #[path = "deploy/tls_engine.rs"]
 mod tls_engine;
+#[path = "deploy/volumes.rs"]
+mod volumes;

@@ -137,13 +137,27 @@ pub async fn needing_an_admin(
         .collect();
     // Capabilities beyond Docker's defaults and a few harmless ones (SYS_ADMIN, NET_ADMIN,
     // SYS_PTRACE…) reach the host like a host path does.
-    let caps: Vec<String> = spec
-        .runtime
-        .cap_add
+    // An external volume is used by its Docker name: it could be another environment's or
+    // another project's database, so naming one is an admin's decision like a host path.
+    let external = spec
+        .volumes
         .iter()
-        .filter(|c| !maintainer_capability(c))
-        .filter(|c| !(unchanged && previous.is_some_and(|p| p.runtime.cap_add.contains(c))))
-        .map(|c| format!("capability {c}"))
+        .filter(|v| v.external && !is_host_path(&v.source))
+        .filter(|v| {
+            !(unchanged
+                && previous
+                    .is_some_and(|p| p.volumes.iter().any(|o| o.external && o.source == v.source)))
+        })
+        .map(|v| format!("external volume {}", v.source));
+    let caps: Vec<String> = external
+        .chain(
+            spec.runtime
+                .cap_add
+                .iter()
+                .filter(|c| !maintainer_capability(c))
+                .filter(|c| !(unchanged && previous.is_some_and(|p| p.runtime.cap_add.contains(c))))
+                .map(|c| format!("capability {c}")),
+        )
         .chain(
             spec.runtime
                 .ulimits

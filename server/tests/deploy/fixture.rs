@@ -216,6 +216,33 @@ impl Drop for Cleanup {
         for n in nets.split_whitespace() {
             let _ = Command::new("docker").args(["network", "rm", n]).output();
         }
+        let volumes = Command::new("docker")
+            .args([
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("label=berth.project={}", self.project),
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default();
+        for v in volumes.split_whitespace() {
+            let _ = Command::new("docker")
+                .args(["volume", "rm", "-f", v])
+                .output();
+        }
+    }
+}
+
+/// Removes a volume a test made by hand when the test ends.
+pub struct VolumeGuard(pub String);
+
+impl Drop for VolumeGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["volume", "rm", "-f", &self.0])
+            .output();
     }
 }
 

@@ -183,3 +183,78 @@ async fn audit(s: &Stage) -> Vec<String> {
         .map(|a| a.0)
         .collect()
 }
+
+/// `BUILD` of every running `web` container (its `${GIT_SHORT_SHA}`), as the engine has it.
+fn builds(project: &str) -> Vec<String> {
+    let out = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=berth.project={project}"),
+            "--filter",
+            "label=berth.service=web",
+        ])
+        .output()
+        .expect("docker ps");
+    let ids = String::from_utf8_lossy(&out.stdout).to_string();
+    ids.split_whitespace()
+        .map(|id| {
+            let env = std::process::Command::new("docker")
+                .args([
+                    "inspect",
+                    "-f",
+                    "{{range .Config.Env}}{{println .}}{{end}}",
+                    id,
+                ])
+                .output()
+                .expect("docker inspect");
+            String::from_utf8_lossy(&env.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("BUILD="))
+                .unwrap_or("<none>")
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_redeploy_and_a_rollback_keep_the_commit_their_release_was_made_with() {
+    let s = Stage::new("d-git").await;
+    let mut web = super::stage::web_service(1);
+    web["env"]["BUILD"] = json!("${GIT_SHORT_SHA}");
+    let (code, b) = s.call(Method::PUT, &s.env_path("/services/web"), web).await;
+    assert!(code < 300, "{b}");
+    let first = "aaaaaaa1111111111111111111111111111111111";
+    let d = s.deploy_and_wait(json!({"git_sha": first})).await;
+    assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
+    assert_eq!(builds(&s.project), ["aaaaaaa"]);
+
+    // A redeploy names no commit: its containers still run release 1's.
+    let (code, b) = s
+        .call(Method::POST, &s.env_path("/redeploy"), json!({}))
+        .await;
+    assert_eq!(code, 202, "{b}");
+    let d = s.wait(b["id"].as_i64().unwrap()).await;
+    assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
+    assert_eq!(builds(&s.project), ["aaaaaaa"]);
+
+    let d = s
+        .deploy_and_wait(json!({"git_sha": "bbbbbbb2222222222222222222222222222222222"}))
+        .await;
+    assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
+    assert_eq!(builds(&s.project), ["bbbbbbb"]);
+
+    // Back to release 1: its commit again, not the last request's (nor none).
+    let (code, b) = s
+        .call(
+            Method::POST,
+            &s.env_path("/rollback"),
+            json!({"release": 1}),
+        )
+        .await;
+    assert_eq!(code, 202, "{b}");
+    let d = s.wait(b["id"].as_i64().unwrap()).await;
+    assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
+    assert_eq!(builds(&s.project), ["aaaaaaa"]);
+}

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn postgres(volume: &str, extra: &[&str]) -> Value {
+pub(super) fn postgres(volume: &str, extra: &[&str]) -> Value {
     let mut command = vec!["berth-postgres"];
     command.extend_from_slice(extra);
     json!({
@@ -48,7 +48,7 @@ fn web(replicas: u32) -> Value {
 }
 
 /// (id, started_at) of the running container of `service`.
-async fn container_of(s: &Stage, service: &str) -> (String, i64) {
+pub(super) async fn container_of(s: &Stage, service: &str) -> (String, i64) {
     let rt = s.runtime().await;
     let c = rt["containers"]
         .as_array()
@@ -63,7 +63,7 @@ async fn container_of(s: &Stage, service: &str) -> (String, i64) {
     )
 }
 
-fn psql(container: &str, sql: &str) -> String {
+pub(super) fn psql(container: &str, sql: &str) -> String {
     let out = Command::new("docker")
         .args([
             "exec", "-u", "postgres", container, "psql", "-h", "/tmp", "-U", "shop", "-d", "shop",
@@ -80,7 +80,7 @@ fn psql(container: &str, sql: &str) -> String {
 }
 
 /// How many postgres server processes run on the engine for this project right now.
-fn postgres_processes(project: &str) -> usize {
+pub(super) fn postgres_processes(project: &str) -> usize {
     let out = Command::new("docker")
         .args([
             "ps",
@@ -98,23 +98,18 @@ fn postgres_processes(project: &str) -> usize {
 }
 
 /// PUTs a service through the REST API; fails the test when it is refused.
-async fn put_service(s: &Stage, name: &str, body: Value) {
+pub(super) async fn put_service(s: &Stage, name: &str, body: Value) {
     let (code, b) = s
         .call(Method::PUT, &s.env_path(&format!("/services/{name}")), body)
         .await;
     assert!(code < 300, "{name}: {b}");
 }
 
-struct Volume(String);
-impl Drop for Volume {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["volume", "rm", "-f", &self.0])
-            .output();
-    }
-}
+/// The name of the data volume in the spec (Berth creates it per environment, and the
+/// stage's cleanup removes it with the project).
+pub(super) struct Volume(pub(super) String);
 
-async fn stage(name: &str) -> (Stage, Volume) {
+pub(super) async fn stage(name: &str) -> (Stage, Volume) {
     let s = Stage::new(name).await;
     let volume = Volume(format!("{}-pgdata", s.project));
     s.set_var("DB_PASSWORD", "pg-secret-Kq71xw", true).await;

@@ -219,6 +219,7 @@ mod tests {
             http_addr: None,
             restart_count: 0,
             ips: Default::default(),
+            volumes: Vec::new(),
         }
     }
 

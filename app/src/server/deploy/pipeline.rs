@@ -180,19 +180,29 @@ impl Run {
             .await
             .map_err(|e| failed(format!("secrets: {e}")))?;
         self.log.extend_redactor(&earlier);
-        let p = &self.row.params;
-        let branch = if p.git_branch.is_empty() {
-            &self.env.branch
+        let extra = if plan.git.is_empty() {
+            self.git_variables()
         } else {
-            &p.git_branch
+            plan.git.clone()
         };
-        let extra = plan::git_variables(&p.git_sha, branch);
         let resolved = plan::resolve_all(plan, &secrets, &extra)
             .map_err(|errs| failed(format!("variables: {}", errs.join("; "))))?;
         for s in &plan.services {
             plan::service_env(s, &resolved).map_err(|e| failed(e.join("; ")))?;
         }
         Ok(resolved)
+    }
+
+    /// The commit variables of this deploy's request (`GIT_SHA`…; the environment's
+    /// branch when the request names none).
+    fn git_variables(&self) -> BTreeMap<String, String> {
+        let p = &self.row.params;
+        let branch = if p.git_branch.is_empty() {
+            &self.env.branch
+        } else {
+            &p.git_branch
+        };
+        plan::git_variables(&p.git_sha, branch)
     }
 
     fn rollout<'a>(
@@ -211,15 +221,17 @@ impl Run {
             deploy_id: self.row.id,
             resolved,
             salt: self.salt.clone(),
+            legacy_volumes: Default::default(),
         }
     }
 
     async fn deploy(&mut self, engine: &Engine, current: Option<Release>) -> Outcome {
         let validated = self
             .step("validate", Duration::from_secs(60), async {
-                let (plan, version) = plan::capture(&self.state.db, &self.env)
+                let (mut plan, version) = plan::capture(&self.state.db, &self.env)
                     .await
                     .map_err(|e| failed(e.to_string()))?;
+                plan.git = self.git_variables();
                 if plan.services.is_empty() {
                     return Err(failed("the environment has no services"));
                 }
@@ -540,8 +552,13 @@ impl Run {
                 )
                 .await
                 .map_err(|e| failed(e.to_string()))?;
+            // Which volumes the running containers mount, so jobs mount the same ones.
+            ro.containers().await.map_err(failed)?;
             for s in &plan.services {
                 let image = plan.images.get(&s.name).cloned().unwrap_or_default();
+                if !s.pre_deploy.is_empty() {
+                    ro.ensure_volumes(s).await.map_err(failed)?;
+                }
                 for (i, job) in s.pre_deploy.iter().enumerate() {
                     if self.cancel.is_cancelled() {
                         return Err(failed("cancelled"));

@@ -109,6 +109,7 @@ pub async fn capture(db: &Db, env: &EnvInfo) -> ServiceResult<(Plan, i64)> {
             sites,
             proxy: serde_json::from_str(&proxy).unwrap_or_default(),
             images: BTreeMap::new(),
+            git: BTreeMap::new(),
         },
         version,
     ))

@@ -2,6 +2,7 @@
 //! start-first. A new container serves only after it is ready; an old one leaves the proxy
 //! (config checked, nginx reloaded) and drains before it is stopped. Rollbacks, scaling,
 //! restarts and reconciliation after a crash all use the same [`Rollout::converge`].
+use super::super::host_paths::is_host_path;
 use super::fingerprint;
 use super::log::DeployLog;
 use super::plan::{self, EnvInfo};
@@ -9,9 +10,9 @@ use super::store::{Plan, PlanImage};
 use engine::proxy::Proxy;
 use engine::{ContainerInfo, ContainerSpec, Engine, Probe};
 use stack::lifecycle::{self, Restart, Update};
-use stack::model::{DeploySettings, RouteTarget, ServiceSpec};
+use stack::model::{DeploySettings, RouteTarget, ServiceSpec, VolumeSpec};
 use stack::nginx::Upstream;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -39,6 +40,23 @@ pub fn proxy_namespace(env: &EnvInfo) -> String {
 /// The Docker network of an environment; services find each other by name on it.
 pub fn network_name(env: &EnvInfo) -> String {
     format!("berth-{}-{}", env.project, env.slug)
+}
+
+/// Label naming a volume's name in the service spec (`postgres_data`), on the volumes Berth
+/// creates.
+pub const LABEL_VOLUME: &str = "berth.volume";
+
+/// The Docker volume behind the named volume `source` of an environment's services: each
+/// environment has its own, so staging never writes to production's database and one
+/// project cannot mount another's by naming it. External volumes keep their name.
+pub fn volume_name(env: &EnvInfo, source: &str) -> String {
+    format!("berth-{}-{}-{source}", env.project, env.slug)
+}
+
+/// Whether `v` is a named volume that Berth creates per environment (not a host path, not
+/// external).
+fn own_volume(v: &VolumeSpec) -> bool {
+    !v.external && !v.source.is_empty() && !is_host_path(&v.source)
 }
 
 pub fn env_labels(env: &EnvInfo) -> BTreeMap<String, String> {
@@ -99,6 +117,10 @@ pub struct Rollout<'a> {
     pub resolved: plan::Resolved,
     /// This instance's key for container fingerprints ([`fingerprint::salt`]).
     pub salt: Vec<u8>,
+    /// Named volumes this environment's containers mount under their bare name: made
+    /// before Berth gave each environment its own volumes, and kept so that no upgrade
+    /// swaps a database for an empty one. Filled by [`Rollout::containers`].
+    pub legacy_volumes: std::sync::Mutex<BTreeSet<String>>,
 }
 
 /// What to converge.
@@ -130,9 +152,76 @@ impl Rollout<'_> {
 
     /// The containers of this environment that Berth started (all states).
     pub async fn containers(&self) -> Result<Vec<ContainerInfo>, String> {
-        env_containers(self.engine, self.env)
+        let list = env_containers(self.engine, self.env)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let prefix = volume_name(self.env, "");
+        let mut legacy = self
+            .legacy_volumes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        legacy.extend(
+            list.iter()
+                .flat_map(|c| &c.volumes)
+                .filter(|v| !v.starts_with(&prefix))
+                .cloned(),
+        );
+        Ok(list)
+    }
+
+    /// The Docker volume a service's named volume `source` is.
+    fn volume_of(&self, source: &str) -> String {
+        let legacy = self
+            .legacy_volumes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if legacy.contains(source) {
+            source.to_owned()
+        } else {
+            volume_name(self.env, source)
+        }
+    }
+
+    /// Creates the environment's named volumes that `spec` mounts and do not exist yet, and
+    /// refuses a volume of that name that this environment did not create (left by a deleted
+    /// environment of the same name, or made by hand): mounting it would hand over data
+    /// nobody meant to share.
+    pub async fn ensure_volumes(&self, spec: &ServiceSpec) -> Result<(), String> {
+        for v in spec.volumes.iter().filter(|v| own_volume(v)) {
+            let name = self.volume_of(&v.source);
+            if name == v.source {
+                continue;
+            }
+            let labels = self
+                .engine
+                .volume_labels(&name)
+                .await
+                .map_err(|e| format!("volume {name}: {e}"))?;
+            match labels {
+                None => {
+                    let mut labels = env_labels(self.env);
+                    labels.insert(LABEL_VOLUME.into(), v.source.clone());
+                    self.engine
+                        .create_volume(&name, &labels)
+                        .await
+                        .map_err(|e| format!("volume {name}: {e}"))?;
+                    self.log.info(format!(
+                        "created volume {name} (`{}` of this environment)",
+                        v.source
+                    ));
+                }
+                Some(labels) if labels.get(LABEL_ENV_ID) == Some(&self.env.id.to_string()) => {}
+                Some(_) => {
+                    return Err(format!(
+                        "service `{}`: the volume {name} exists but this environment did not \
+                         create it (a deleted environment of the same name left it, or it was \
+                         made by hand); remove it, or have an instance admin mount it as external",
+                        spec.name
+                    ))
+                }
+            }
+        }
+        Ok(())
     }
 
     fn server_of(&self, c: &ContainerInfo, spec: &ServiceSpec) -> Option<String> {
@@ -288,11 +377,23 @@ impl Rollout<'_> {
                 }
             ));
             // Stopped (by hand, or crashed past its restart policy): started again as it
-            // was, never replaced.
-            for c in mine
-                .iter()
-                .filter(|c| c.state != "running" && c.state != "restarting")
-            {
+            // was, never replaced. One that a running container of its replica replaced
+            // (a "replace now" interrupted before it removed the old one) is removed instead:
+            // starting it would make a second writer.
+            let live = |c: &ContainerInfo| c.state == "running" || c.state == "restarting";
+            for c in mine.iter().filter(|c| !live(c)) {
+                let replica = label_i64(c, LABEL_REPLICA);
+                if mine
+                    .iter()
+                    .any(|o| live(o) && label_i64(o, LABEL_REPLICA) == replica)
+                {
+                    self.log.info(format!(
+                        "removing {}: stopped, and a newer container of its replica runs",
+                        c.name.trim_start_matches('/')
+                    ));
+                    self.stop_remove(&c.id).await;
+                    continue;
+                }
                 self.log.info(format!(
                     "starting {} again as it was",
                     c.name.trim_start_matches('/')
@@ -324,16 +425,58 @@ impl Rollout<'_> {
                 "service `{}` updates by recreate: its old containers stop before the new ones start",
                 spec.name
             ));
-            self.retire(plan, spec, std::mem::take(&mut old), upstreams)
+            // Stopped, not removed, until the new ones are ready: if they fail, the old
+            // ones start again as they were, on their data.
+            let stopped = std::mem::take(&mut old);
+            self.retire(plan, spec, stopped.clone(), upstreams, false)
                 .await?;
+            let keep_ids: Vec<String> = keep.values().cloned().collect();
+            let started = self
+                .start_replicas(plan, release, spec, &image, &keep, &mut old, upstreams)
+                .await;
+            return match started {
+                Ok(()) => {
+                    for c in &stopped {
+                        self.stop_remove(&c.id).await;
+                    }
+                    Ok(())
+                }
+                Err(e) => {
+                    self.bring_back(plan, spec, &stopped, &keep_ids, upstreams)
+                        .await;
+                    Err(e)
+                }
+            };
         }
+        self.start_replicas(plan, release, spec, &image, &keep, &mut old, upstreams)
+            .await?;
+        if !old.is_empty() {
+            self.retire(plan, spec, old, upstreams, true).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts the replicas of `spec` that `keep` lacks, each retiring an old container of
+    /// its replica (or any old one) once it is ready.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_replicas(
+        &self,
+        plan: &Plan,
+        release: i64,
+        spec: &ServiceSpec,
+        image: &PlanImage,
+        keep: &BTreeMap<i64, String>,
+        old: &mut Vec<ContainerInfo>,
+        upstreams: &mut BTreeMap<String, Vec<Member>>,
+    ) -> Result<(), String> {
+        let replicas = i64::from(spec.replicas);
         for replica in 0..replicas {
             if keep.contains_key(&replica) {
                 continue;
             }
             self.check_cancel()?;
             let started = self
-                .start_ready(plan, release, spec, &image, replica)
+                .start_ready(plan, release, spec, image, replica)
                 .await?;
             if let Some(server) = started.1 {
                 upstreams
@@ -356,13 +499,79 @@ impl Rollout<'_> {
             if victims.is_empty() {
                 self.apply_proxy(plan, upstreams).await?;
             } else {
-                self.retire(plan, spec, victims, upstreams).await?;
+                self.retire(plan, spec, victims, upstreams, true).await?;
             }
         }
-        if !old.is_empty() {
-            self.retire(plan, spec, old, upstreams).await?;
-        }
         Ok(())
+    }
+
+    /// After a failed recreate: removes what this rollout started for `spec` (but the
+    /// containers it kept), and starts the stopped old containers again, back in the proxy
+    /// once ready. Best effort: what fails is logged, and the deploy's rollback follows.
+    async fn bring_back(
+        &self,
+        plan: &Plan,
+        spec: &ServiceSpec,
+        stopped: &[ContainerInfo],
+        kept: &[String],
+        upstreams: &mut BTreeMap<String, Vec<Member>>,
+    ) {
+        let stale: Vec<String> = upstreams
+            .get(&spec.name)
+            .map(|m| {
+                m.iter()
+                    .filter(|m| !kept.contains(&m.id))
+                    .map(|m| m.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(members) = upstreams.get_mut(&spec.name) {
+            members.retain(|m| !stale.contains(&m.id));
+        }
+        for id in &stale {
+            self.stop_remove(id).await;
+        }
+        let probe = probe_for(plan, spec);
+        let timeout = Duration::from_secs(u64::from(self.settings.ready_timeout_secs));
+        for c in stopped {
+            let name = c.name.trim_start_matches('/');
+            self.log
+                .info(format!("starting {name} again: its replacement failed"));
+            let started = self.engine.restart(&c.id, self.grace_of(Some(spec))).await;
+            let ready = match started {
+                Ok(()) => self
+                    .engine
+                    .wait_ready(&c.id, &probe, timeout, CancellationToken::new())
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match ready {
+                Ok(()) => {
+                    if let Some(server) = self
+                        .engine
+                        .inspect(&c.id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .and_then(|now| self.server_of(&now, spec))
+                    {
+                        upstreams
+                            .entry(spec.name.clone())
+                            .or_default()
+                            .push(Member {
+                                id: c.id.clone(),
+                                server,
+                            });
+                    }
+                    self.log.info(format!("{name} is back"));
+                }
+                Err(e) => self.log.error(format!("{name} did not come back: {e}")),
+            }
+        }
+        if let Err(e) = self.apply_proxy(plan, upstreams).await {
+            self.log.error(e);
+        }
     }
 
     /// The fingerprint digest of what this deploy would start for `spec`.
@@ -468,6 +677,7 @@ impl Rollout<'_> {
         spec: &ServiceSpec,
         victims: Vec<ContainerInfo>,
         upstreams: &mut BTreeMap<String, Vec<Member>>,
+        remove: bool,
     ) -> Result<(), String> {
         let service = spec.name.as_str();
         let was_serving = victims.iter().any(|v| {
@@ -492,8 +702,15 @@ impl Rollout<'_> {
                     .map(String::as_str)
                     .unwrap_or("?")
             ));
-            self.stop_remove_within(&v.id, self.grace_of(Some(spec)))
-                .await;
+            if remove {
+                self.stop_remove_within(&v.id, self.grace_of(Some(spec)))
+                    .await;
+            } else if let Err(e) = self.engine.stop(&v.id, self.grace_of(Some(spec))).await {
+                return Err(format!(
+                    "service `{service}`: could not stop {}: {e}",
+                    v.name
+                ));
+            }
         }
         Ok(())
     }
@@ -575,7 +792,18 @@ impl Rollout<'_> {
             } else {
                 spec.ports.clone()
             },
-            volumes: spec.volumes.clone(),
+            volumes: spec
+                .volumes
+                .iter()
+                .map(|v| VolumeSpec {
+                    source: if own_volume(v) {
+                        self.volume_of(&v.source)
+                    } else {
+                        v.source.clone()
+                    },
+                    ..v.clone()
+                })
+                .collect(),
             cpu_limit: spec.resources.cpu_limit,
             memory_limit: spec.resources.memory_limit,
             health: spec
@@ -615,6 +843,7 @@ impl Rollout<'_> {
         image: &PlanImage,
         replica: i64,
     ) -> Result<(String, Option<String>), String> {
+        self.ensure_volumes(spec).await?;
         let cspec = self.container_spec(spec, image, release, replica, role_of(plan, spec))?;
         self.log.info(format!(
             "starting {} ({}, replica {replica})",

@@ -44,6 +44,11 @@ pub struct Plan {
     pub proxy: ProxySettings,
     /// Service → resolved image.
     pub images: BTreeMap<String, PlanImage>,
+    /// The commit variables (`GIT_SHA`, `GIT_SHORT_SHA`, `GIT_BRANCH`) the release was made
+    /// with: a rollback, redeploy or reconcile gives its containers the same values, so
+    /// they keep their fingerprint and say which commit they run. Empty in releases made
+    /// before it was kept (the deploy's own values are used then).
+    pub git: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
