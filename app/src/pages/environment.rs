@@ -256,6 +256,11 @@ fn SettingsForm(
                     {if can_protect {
                         view! {
                             <label>"Docker host"<input name="docker_host" placeholder="local engine" value=e.docker_host.clone()/></label>
+                            {(e.docker_host.starts_with("tcp://") || e.docker_insecure).then(|| view! {
+                                <label class="check" title="Reach this tcp:// engine over plain TCP, without TLS: an instance admin's decision, audited">
+                                    <input type="checkbox" name="docker_insecure" checked=e.docker_insecure/>"plain TCP, no TLS"
+                                </label>
+                            })}
                             <label class="check"><input type="checkbox" name="protected" checked=e.protected/>"protected"</label>
                         }.into_any()
                     } else {
@@ -267,10 +272,11 @@ fn SettingsForm(
                 <FieldError err field="name"/>
                 <FieldError err field="branch"/>
                 <FieldError err field="docker_host"/>
+                <FieldError err field="docker_insecure"/>
                 <FieldError err field="proxy.http_port"/>
                 <FieldError err field="proxy.https_port"/>
                 <FieldError err field="proxy.hsts_max_age"/>
-                <OtherError err fields=&["name", "branch", "docker_host", "proxy.http_port", "proxy.https_port", "proxy.hsts_max_age"]/>
+                <OtherError err fields=&["name", "branch", "docker_host", "docker_insecure", "proxy.http_port", "proxy.https_port", "proxy.hsts_max_age"]/>
             })}
         </section>
     }

@@ -51,7 +51,8 @@ pub async fn create_environment(
     .await
 }
 
-/// Changes an environment's name, branch and protection; its Docker host stays as it is.
+/// Changes an environment's name, branch, proxy ports and (admins) protection, Docker host
+/// and whether that host may be reached without TLS (instance admins).
 #[server]
 pub async fn update_environment(
     project: String,
@@ -60,12 +61,13 @@ pub async fn update_environment(
     branch: Option<String>,
     protected: Option<String>,
     docker_host: Option<String>,
+    docker_insecure: Option<String>,
     http_port: Option<String>,
     https_port: Option<String>,
     redirect_http: Option<String>,
     hsts_max_age: Option<String>,
 ) -> Result<EnvironmentView, AppError> {
-    use crate::server::environments::{get, update, EnvironmentInput};
+    use crate::server::environments::{get, update_with, EnvironmentInput};
     fn port(field: &str, raw: &str) -> Result<u16, AppError> {
         raw.trim()
             .parse()
@@ -98,10 +100,15 @@ pub async fn update_environment(
             slug: current.slug,
             protected: flag(protected.as_deref()),
             branch: branch.unwrap_or_default(),
-            docker_host: docker_host.unwrap_or(current.docker_host),
+            docker_host: docker_host.clone().unwrap_or(current.docker_host),
             proxy,
         };
-        Ok(update(&c.state, &c.ctx, &project, &env, input).await?)
+        // The mark comes with the Docker host field (admins' part of the form): an
+        // unchecked box is absent.
+        let insecure = docker_host
+            .is_some()
+            .then(|| flag(docker_insecure.as_deref()));
+        Ok(update_with(&c.state, &c.ctx, &project, &env, input, insecure).await?)
     })
     .await
 }
