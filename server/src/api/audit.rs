@@ -32,10 +32,20 @@ pub async fn export(
     filter.limit = Some(1000);
     // One page of events at a time: the export of a long log is streamed, never built whole.
     let first = audit::list(&state.db, &visible, &filter).await?;
+    // A page that cannot be read ends the body with an error, so the client sees a broken
+    // transfer instead of an export that looks complete.
     let pages = futures_util::stream::unfold(
-        (Some(first), state, visible, filter),
+        (Some(Ok(first)), state, visible, filter),
         |(page, state, visible, mut filter)| async move {
-            let page = page?;
+            let page = match page? {
+                Ok(page) => page,
+                Err(e) => {
+                    return Some((
+                        Err(std::io::Error::other(e)),
+                        (None, state, visible, filter),
+                    ))
+                }
+            };
             let mut chunk = String::new();
             for e in &page.events {
                 chunk.push_str(&serde_json::to_string(e).unwrap_or_default());
@@ -45,17 +55,19 @@ pub async fn export(
                 Some(b) => {
                     filter.before = Some(b);
                     match audit::list(&state.db, &visible, &filter).await {
-                        Ok(p) => Some(p),
+                        Ok(p) => Some(Ok(p)),
                         Err(e) => {
                             tracing::error!(error = %e, "audit export stopped");
-                            None
+                            Some(Err(
+                                "the audit export stopped: the database failed".to_string()
+                            ))
                         }
                     }
                 }
                 None => None,
             };
             Some((
-                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk)),
+                Ok(axum::body::Bytes::from(chunk)),
                 (next, state, visible, filter),
             ))
         },
