@@ -178,6 +178,6 @@ async fn a_volume_from_before_namespacing_keeps_serving_its_service() {
     assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
     let (new, volumes) = store_container(&p, &s.env);
     assert_ne!(new, id);
-    assert_eq!(volumes, [source.clone()]);
+    assert_eq!(volumes, std::slice::from_ref(&source));
     assert_eq!(docker(&["exec", &new, "cat", "/tmp/mark"]), "legacy");
 }
