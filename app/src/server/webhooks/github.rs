@@ -146,7 +146,17 @@ fn push(v: &Value) -> Ask {
 
 fn workflow_run(v: &Value) -> Ask {
     let run = &v["workflow_run"];
-    let name = text(run, &["name"]);
+    // A run's own name may be empty (GitHub's example payload has one): fall back to the
+    // workflow's name, then to its file.
+    let name = [
+        text(run, &["name"]),
+        text(v, &["workflow", "name"]),
+        text(run, &["path"]),
+        text(v, &["workflow", "path"]),
+    ]
+    .into_iter()
+    .find(|s| !s.trim().is_empty())
+    .unwrap_or("(unnamed)");
     let action = text(v, &["action"]);
     if action != "completed" {
         return Ask::Skip(format!(

@@ -148,3 +148,33 @@ fn choosing_explains_what_is_not_deployed() {
     let (_, n) = choose(&t("push", "feature/x", ""), &targets);
     assert_eq!(n, vec!["no environment deploys branch `feature/x` (deploy branches: staging → staging, main → production)".to_string()]);
 }
+
+#[test]
+fn a_run_without_a_name_is_named_by_its_workflow_or_its_file() {
+    // GitHub's own example `workflow_run` payload has `"name": ""` on the run.
+    let run = |run_name: &str, workflow_name: Option<&str>| {
+        let mut v = json!({"action": "requested", "repository": {"full_name": "octo/site"},
+            "workflow_run": {"name": run_name, "path": ".github/workflows/build.yml",
+                "event": "push", "head_branch": "main", "head_sha": sha()}});
+        if let Some(n) = workflow_name {
+            v["workflow"] = json!({"name": n, "path": ".github/workflows/build.yml"});
+        }
+        v
+    };
+    let reason = |v: &serde_json::Value| match interpret("workflow_run", v) {
+        Ask::Skip(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        reason(&run("", Some("Build and test"))).contains("workflow `Build and test` requested")
+    );
+    assert!(reason(&run("", None)).contains("workflow `.github/workflows/build.yml` requested"));
+    assert!(reason(&run("CI", Some("Build and test"))).contains("workflow `CI` requested"));
+    let mut done = run("", Some("Build and test"));
+    done["action"] = json!("completed");
+    done["workflow_run"]["conclusion"] = json!("success");
+    let Ask::Deploy(t) = interpret("workflow_run", &done) else {
+        panic!()
+    };
+    assert_eq!(t.workflow, "Build and test");
+}
