@@ -240,6 +240,19 @@ pub struct VolumeGuard(pub String);
 
 impl Drop for VolumeGuard {
     fn drop(&mut self) {
+        // The guard may go before the test's containers do: those using it go first.
+        let users = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("volume={}", self.0)])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default();
+        let users: Vec<&str> = users.split_whitespace().collect();
+        if !users.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&users)
+                .output();
+        }
         let _ = Command::new("docker")
             .args(["volume", "rm", "-f", &self.0])
             .output();

@@ -181,3 +181,51 @@ async fn a_volume_from_before_namespacing_keeps_serving_its_service() {
     assert_eq!(volumes, std::slice::from_ref(&source));
     assert_eq!(docker(&["exec", &new, "cat", "/tmp/mark"]), "legacy");
 }
+
+#[tokio::test]
+async fn an_external_volume_of_one_service_is_not_another_services_own() {
+    let s = Stage::new("d-extvol").await;
+    let p = s.project.clone();
+    // An instance admin mounts the volume `<p>-shared` into `store` as external.
+    let shared = format!("{p}-shared");
+    docker(&["volume", "create", &shared]);
+    let _guard = fixture::VolumeGuard(shared.clone());
+    let mut spec = store(&shared, "admin");
+    spec["volumes"][0]["external"] = json!(true);
+    put(&s, &s.env_path("/services/store"), spec).await;
+    let d = s.deploy_and_wait(json!({})).await;
+    assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
+    let (_, volumes) = store_container(&p, &s.env);
+    assert_eq!(volumes, std::slice::from_ref(&shared));
+
+    // Another service names the same volume as one of its own (no admin needed for that): it
+    // gets this environment's volume of that name, not the external one.
+    let mut other = store(&shared, "other");
+    other["name"] = json!("other");
+    put(&s, &s.env_path("/services/other"), other).await;
+    let d = s.deploy_and_wait(json!({})).await;
+    assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
+    let id = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=berth.project={p}"),
+        "--filter",
+        "label=berth.service=other",
+    ]);
+    let mounts = docker(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}",
+        &id,
+    ]);
+    assert_eq!(mounts, format!("berth-{p}-{}-{shared}", s.env));
+
+    // Nor does the external volume become `store`'s own when the admin's mark is taken away:
+    // the spec then names an own volume, which is this environment's.
+    put(&s, &s.env_path("/services/store"), store(&shared, "own")).await;
+    let d = s.deploy_and_wait(json!({})).await;
+    assert_eq!(status(&d), "succeeded", "{}", log_text(&d));
+    let (_, volumes) = store_container(&p, &s.env);
+    assert_eq!(volumes, [format!("berth-{p}-{}-{shared}", s.env)]);
+}

@@ -46,6 +46,18 @@ pub fn network_name(env: &EnvInfo) -> String {
 /// creates.
 pub const LABEL_VOLUME: &str = "berth.volume";
 
+/// Label listing the external volumes a container mounts (comma-separated), so that they are
+/// never taken for volumes of its own.
+pub const LABEL_EXTERNAL_VOLUMES: &str = "berth.external-volumes";
+
+/// The external volumes container `c` mounts, by its label.
+fn external_volumes(c: &ContainerInfo) -> BTreeSet<&str> {
+    c.labels
+        .get(LABEL_EXTERNAL_VOLUMES)
+        .map(|l| l.split(',').filter(|v| !v.is_empty()).collect())
+        .unwrap_or_default()
+}
+
 /// The Docker volume behind the named volume `source` of an environment's services: each
 /// environment has its own, so staging never writes to production's database and one
 /// project cannot mount another's by naming it. External volumes keep their name.
@@ -120,7 +132,7 @@ pub struct Rollout<'a> {
     /// Named volumes this environment's containers mount under their bare name: made
     /// before Berth gave each environment its own volumes, and kept so that no upgrade
     /// swaps a database for an empty one. Filled by [`Rollout::containers`].
-    pub legacy_volumes: std::sync::Mutex<BTreeSet<String>>,
+    pub legacy_volumes: std::sync::Mutex<BTreeSet<(String, String)>>,
 }
 
 /// What to converge.
@@ -160,22 +172,33 @@ impl Rollout<'_> {
             .legacy_volumes
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        legacy.extend(
-            list.iter()
-                .flat_map(|c| &c.volumes)
-                .filter(|v| !v.starts_with(&prefix))
-                .cloned(),
-        );
+        for c in &list {
+            let Some(service) = c.labels.get(LABEL_SERVICE) else {
+                continue;
+            };
+            let external = external_volumes(c);
+            legacy.extend(
+                c.volumes
+                    .iter()
+                    .filter(|v| !v.starts_with(&prefix) && !external.contains(v.as_str()))
+                    .map(|v| (service.clone(), v.clone())),
+            );
+        }
         Ok(list)
     }
 
-    /// The Docker volume a service's named volume `source` is.
-    fn volume_of(&self, source: &str) -> String {
+    /// The Docker volume that the named volume `source` of service `service` is: the
+    /// environment's own (`berth-<project>-<env>-<source>`), or the bare name when that
+    /// service's containers already mount it by that name as their own volume (made before
+    /// volumes were per environment). A volume mounted as external (approved by an instance
+    /// admin) never counts, nor one another service mounts: those would let a maintainer
+    /// mount it without an admin.
+    fn volume_of(&self, service: &str, source: &str) -> String {
         let legacy = self
             .legacy_volumes
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if legacy.contains(source) {
+        if legacy.contains(&(service.to_owned(), source.to_owned())) {
             source.to_owned()
         } else {
             volume_name(self.env, source)
@@ -188,7 +211,7 @@ impl Rollout<'_> {
     /// nobody meant to share.
     pub async fn ensure_volumes(&self, spec: &ServiceSpec) -> Result<(), String> {
         for v in spec.volumes.iter().filter(|v| own_volume(v)) {
-            let name = self.volume_of(&v.source);
+            let name = self.volume_of(&spec.name, &v.source);
             if name == v.source {
                 continue;
             }
@@ -762,6 +785,15 @@ impl Rollout<'_> {
             LABEL_UPDATE.into(),
             lifecycle::update_of(spec).as_str().into(),
         );
+        let external: Vec<&str> = spec
+            .volumes
+            .iter()
+            .filter(|v| v.external)
+            .map(|v| v.source.as_str())
+            .collect();
+        if !external.is_empty() {
+            labels.insert(LABEL_EXTERNAL_VOLUMES.into(), external.join(","));
+        }
         let job = role == "job";
         let name = match role {
             "job" => format!(
@@ -797,7 +829,7 @@ impl Rollout<'_> {
                 .iter()
                 .map(|v| VolumeSpec {
                     source: if own_volume(v) {
-                        self.volume_of(&v.source)
+                        self.volume_of(&spec.name, &v.source)
                     } else {
                         v.source.clone()
                     },
