@@ -2,6 +2,7 @@
 pub mod environments;
 pub mod forms;
 pub mod layout;
+pub mod live;
 pub mod service_form;
 pub mod site_form;
 #[cfg(feature = "ssr")]

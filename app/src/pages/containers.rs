@@ -2,9 +2,8 @@
 //! status, what runs with its state, health, release, uptime, CPU and memory; a container's
 //! last log lines (`?logs=<id>`, `&follow=1` to keep them coming); restart and stop.
 use crate::components::forms::{action_error, OtherError};
+use crate::components::live::{every, fmt_duration, REFRESH};
 use crate::model::{ContainerView, Role};
-use crate::pages::deploy::{every, REFRESH};
-use crate::pages::deploys::fmt_duration;
 use crate::serverfns::deploys::{container_logs, get_runtime, ContainerAction};
 use crate::serverfns::environments::get_environment;
 use crate::serverfns::projects::get_project;

@@ -2,28 +2,12 @@
 //! its live log. Hydrated, it polls for new lines; without JavaScript the page refreshes
 //! itself while the deploy is queued or running.
 use crate::components::forms::{action_error, OtherError};
+use crate::components::live::{every, queue_text, took, Status, REFRESH};
 use crate::model::{fmt_ms, DeployDetail, DeployLogLine, DeployStepView, DeployView};
-use crate::pages::deploys::{queue_text, took, Status};
 use crate::serverfns::deploys::{deploy_page, get_deploy, CancelDeploy};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use std::time::Duration;
-
-/// Inert while scripts run; without them, reloads the page every two seconds.
-pub const REFRESH: &str = r#"<meta http-equiv="refresh" content="2">"#;
-
-/// Runs `f` every `ms` milliseconds in the hydrated page (never on the server), until the
-/// calling component goes away.
-pub fn every(ms: u64, f: impl Fn() + 'static) {
-    let f = std::rc::Rc::new(f);
-    Effect::new(move |_| {
-        let f = f.clone();
-        if let Ok(h) = set_interval_with_handle(move || f(), Duration::from_millis(ms)) {
-            on_cleanup(move || h.clear());
-        }
-    });
-}
 
 /// At most this many log lines per poll; a full page means more are waiting.
 const PAGE: usize = 10_000;

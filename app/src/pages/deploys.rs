@@ -2,8 +2,8 @@
 //! deploys and releases, with redeploy, scale and roll back
 //! (`/projects/:slug/environments/:env/deploys`).
 use crate::components::forms::{action_error, OtherError};
+use crate::components::live::{every, queue_text, took, Status};
 use crate::model::{fmt_ms, DeployView, ReleaseView, Role};
-use crate::pages::deploy::every;
 use crate::serverfns::deploys::{
     list_deploys, list_releases, recent_deploys, CancelDeploy, Redeploy, Rollback, Scale,
 };
@@ -12,41 +12,6 @@ use crate::serverfns::projects::get_project;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-
-/// `1.2 s`, `3m 04s`, `1h 02m`.
-pub fn fmt_duration(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    match s {
-        _ if ms < 1000 => format!("{} ms", ms.max(0)),
-        0..=59 => format!("{:.1} s", ms as f64 / 1000.0),
-        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
-/// How long something between `start` and `end` took.
-pub fn took(start: Option<i64>, end: Option<i64>) -> String {
-    match (start, end) {
-        (Some(a), Some(b)) => fmt_duration(b - a),
-        (Some(_), None) => "running".into(),
-        _ => "—".into(),
-    }
-}
-
-/// A status as a coloured badge (`rolled_back` reads "rolled back").
-#[component]
-pub fn Status(#[prop(into)] status: String) -> impl IntoView {
-    view! { <span class=format!("status {status}") data-status=status.clone()>{status.replace('_', " ")}</span> }
-}
-
-/// Where a queued deploy stands: ` next` or ` 2 ahead`.
-pub fn queue_text(ahead: i64) -> String {
-    if ahead == 0 {
-        " next".into()
-    } else {
-        format!(" {ahead} ahead")
-    }
-}
 
 fn release_text(d: &DeployView) -> String {
     let n = |r: Option<i64>| r.map_or_else(|| "—".to_string(), |n| format!("#{n}"));

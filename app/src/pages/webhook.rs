@@ -3,9 +3,9 @@
 //! why it deployed, was skipped or was refused; one delivery (`…/webhook/deliveries/:id`)
 //! with its headers and payload and a replay button.
 use crate::components::forms::{action_error, FieldError, OtherError};
+use crate::components::live::Status;
 use crate::error::AppError;
 use crate::model::{fmt_ms, DeliveryView, RefusalCount, WebhookView};
-use crate::pages::deploys::Status;
 use crate::serverfns::webhooks::{
     delivery_page, take_webhook_secret, webhook_page, GenerateWebhookSecret, ReplayDelivery,
     SetWebhookRepository, SetWebhookSecret,

@@ -9,6 +9,7 @@ pub mod log;
 pub mod notify;
 pub mod pipeline;
 pub mod plan;
+pub mod probe;
 pub mod release;
 pub mod rollout;
 pub mod runner;

@@ -451,3 +451,59 @@ pub async fn delete(state: &AppState, ctx: &Ctx, project: &str, env: &str) -> Se
     tx.commit().await?;
     Ok(())
 }
+
+/// The versions of an environment, newest first.
+pub async fn list_versions(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+) -> ServiceResult<Vec<crate::model::ConfigVersionView>> {
+    let e = resolve(state, ctx, project, env).await?;
+    let rows = sqlx::query(
+        "SELECT number, created_at, actor, reason FROM config_versions WHERE environment_id = $1 ORDER BY number DESC",
+    )
+    .bind(e.id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::model::ConfigVersionView {
+                number: r.try_get(0)?,
+                created_at: r.try_get(1)?,
+                actor: r.try_get(2)?,
+                reason: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// The changes from version `from` to version `to` (0 means the empty configuration).
+pub async fn compare_versions(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+    from: i64,
+    to: i64,
+) -> ServiceResult<Vec<super::versions::Change>> {
+    let e = resolve(state, ctx, project, env).await?;
+    let load = |n: i64| {
+        let pool = state.db.pool.clone();
+        async move {
+            if n == 0 {
+                return Ok::<serde_json::Value, ServiceError>(serde_json::json!({}));
+            }
+            let snap: Option<String> = sqlx::query_scalar(
+                "SELECT snapshot FROM config_versions WHERE environment_id = $1 AND number = $2",
+            )
+            .bind(e.id)
+            .bind(n)
+            .fetch_optional(&pool)
+            .await?;
+            let snap = snap.ok_or_else(|| ServiceError::NotFound(format!("version {n}")))?;
+            serde_json::from_str(&snap).map_err(|err| ServiceError::Internal(err.to_string()))
+        }
+    };
+    Ok(super::versions::diff(&load(from).await?, &load(to).await?))
+}

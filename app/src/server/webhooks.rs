@@ -85,19 +85,32 @@ pub(crate) async fn targets(state: &AppState, project_id: i64) -> ServiceResult<
         .collect()
 }
 
+/// What a delivery asks of a project, as [`act`] carries it out.
+pub(crate) struct Handling<'a> {
+    pub project: &'a HookProject,
+    pub ask: &'a Ask,
+    pub payload: &'a Value,
+    /// The project's environments, with their deploy branch and trigger.
+    pub targets: &'a [Target],
+    /// Put before each deploy's reason (a replay says which delivery it replays).
+    pub reason_prefix: &'a str,
+}
+
 /// Does what a delivery asks inside `tx`: fills in the outcome, reason, status and deploys.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn act(
     state: &AppState,
     tx: &mut super::db::Tx,
     ctx: &Ctx,
-    project: &HookProject,
-    ask: &Ask,
-    payload: &Value,
-    targets: &[Target],
+    h: &Handling<'_>,
     d: &mut NewDelivery,
-    reason_prefix: &str,
 ) -> ServiceResult<()> {
+    let Handling {
+        project,
+        ask,
+        payload,
+        targets,
+        reason_prefix,
+    } = *h;
     d.status = 200;
     let other_repo = |repo: &str| {
         !project.repository.is_empty() && !project.repository.eq_ignore_ascii_case(repo)

@@ -119,7 +119,7 @@ pub async fn list_versions(
     env: String,
 ) -> Result<Vec<ConfigVersionView>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::versions::list(&c.state, &c.ctx, &project, &env).await?)
+        Ok(crate::server::environments::list_versions(&c.state, &c.ctx, &project, &env).await?)
     })
     .await
 }
@@ -133,7 +133,10 @@ pub async fn compare_versions(
     to: i64,
 ) -> Result<Vec<ConfigChange>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::versions::compare(&c.state, &c.ctx, &project, &env, from, to).await?)
+        Ok(crate::server::environments::compare_versions(
+            &c.state, &c.ctx, &project, &env, from, to,
+        )
+        .await?)
     })
     .await
 }

@@ -308,87 +308,95 @@ pub async fn log(
     if !wants_sse(&headers) {
         return Ok(Json(serde_json::json!({ "deploy": view, "lines": lines })).into_response());
     }
-    let stream = async_stream(state, ctx, id, after);
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response())
-}
-
-fn async_stream(
-    state: AppState,
-    ctx: app::server::Ctx,
-    id: i64,
-    after: i64,
-) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
-    struct S {
-        state: AppState,
-        ctx: app::server::Ctx,
-        id: i64,
-        after: i64,
-        status: String,
-        pending: std::collections::VecDeque<Event>,
-        done: bool,
-        first: bool,
-    }
-    let init = S {
+    let stream = LogFollower {
         state,
         ctx,
         id,
         after,
         status: String::new(),
-        pending: Default::default(),
         done: false,
-        first: true,
-    };
-    futures_util::stream::unfold(init, |mut s| async move {
-        loop {
-            if let Some(ev) = s.pending.pop_front() {
-                return Some((Ok(ev), s));
-            }
-            if s.done {
-                return None;
-            }
-            if !s.first {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            s.first = false;
-            let (lines, view) = match deploy::log_since(&s.state, &s.ctx, s.id, s.after).await {
+    }
+    .into_stream();
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+/// Follows one deploy's log for an SSE answer: each poll turns what is new since the last into
+/// events.
+struct LogFollower {
+    state: AppState,
+    ctx: app::server::Ctx,
+    id: i64,
+    /// The last line sent (its sequence number).
+    after: i64,
+    /// The status last sent.
+    status: String,
+    done: bool,
+}
+
+impl LogFollower {
+    /// Between polls.
+    const INTERVAL: Duration = Duration::from_millis(200);
+    /// The runner stores every line before it records the end, so once the deploy has
+    /// finished and a poll returned less than a full page, nothing is left.
+    const PAGE: usize = 2_000;
+
+    /// The events of one poll: a `line` per new line, `status` when it changed, and `end`
+    /// once the deploy has finished and every line was sent (or `error`); `None` after that.
+    async fn poll(&mut self) -> Option<Vec<Event>> {
+        if self.done {
+            return None;
+        }
+        let (lines, view) =
+            match deploy::log_since(&self.state, &self.ctx, self.id, self.after).await {
                 Ok(v) => v,
                 Err(e) => {
                     // What any API answer would say: internal causes stay in the server log.
+                    self.done = true;
                     let e = app::error::AppError::from(e);
-                    s.pending
-                        .push_back(Event::default().event("error").data(e.to_string()));
-                    s.done = true;
-                    continue;
+                    return Some(vec![Event::default().event("error").data(e.to_string())]);
                 }
             };
-            let batch = lines.len();
-            for l in lines {
-                s.after = l.seq;
-                let data = serde_json::to_string(&l).unwrap_or_default();
-                s.pending.push_back(
-                    Event::default()
-                        .event("line")
-                        .id(l.seq.to_string())
-                        .data(data),
-                );
-            }
-            if view.status != s.status {
-                s.status = view.status.clone();
-                let data = serde_json::to_string(&view).unwrap_or_default();
-                s.pending
-                    .push_back(Event::default().event("status").data(data));
-            }
-            // The runner stores every line before it records the end, so once the deploy
-            // has finished and a poll returned less than a full page, nothing is left.
-            if view.finished() && batch < 2_000 {
-                s.pending
-                    .push_back(Event::default().event("end").data(view.status.clone()));
-                s.done = true;
-            }
+        let full_page = lines.len() >= Self::PAGE;
+        let mut events = Vec::with_capacity(lines.len() + 2);
+        for l in lines {
+            self.after = l.seq;
+            let data = serde_json::to_string(&l).unwrap_or_default();
+            events.push(
+                Event::default()
+                    .event("line")
+                    .id(l.seq.to_string())
+                    .data(data),
+            );
         }
-    })
+        if view.status != self.status {
+            self.status = view.status.clone();
+            let data = serde_json::to_string(&view).unwrap_or_default();
+            events.push(Event::default().event("status").data(data));
+        }
+        if view.finished() && !full_page {
+            events.push(Event::default().event("end").data(view.status.clone()));
+            self.done = true;
+        }
+        Some(events)
+    }
+
+    /// Polls at once, then every [`Self::INTERVAL`], until the end.
+    fn into_stream(self) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
+        use futures_util::StreamExt;
+        futures_util::stream::unfold((self, true), |(mut f, first)| async move {
+            if !first {
+                tokio::time::sleep(Self::INTERVAL).await;
+            }
+            let events = f.poll().await?;
+            Some((
+                futures_util::stream::iter(events.into_iter().map(Ok)),
+                (f, false),
+            ))
+        })
+        .flatten()
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/deploy-settings", tag = "deploys",

@@ -128,7 +128,7 @@ pub async fn versions(
     Path((project, env)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<app::model::ConfigVersionView>>> {
     Ok(Json(
-        app::server::versions::list(&state, &ctx, &project, &env).await?,
+        app::server::environments::list_versions(&state, &ctx, &project, &env).await?,
     ))
 }
 
@@ -149,6 +149,7 @@ pub async fn diff(
     axum::extract::Query(q): axum::extract::Query<DiffQuery>,
 ) -> ApiResult<Json<Vec<app::model::ConfigChange>>> {
     Ok(Json(
-        app::server::versions::compare(&state, &ctx, &project, &env, q.from, q.to).await?,
+        app::server::environments::compare_versions(&state, &ctx, &project, &env, q.from, q.to)
+            .await?,
     ))
 }

@@ -2,78 +2,15 @@
 //! header, must answer its health path with 200 (retried every interval until a timeout, as
 //! the seed's `health_check.sh` does), then pass its smoke checks.
 use super::log::DeployLog;
+use super::probe::{self, Probe};
 use super::store::Plan;
 use serde_json::Value;
 use stack::model::{DeploySettings, JsonAssertion, SmokeCheck};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// The sites' primary hostnames in this environment, with their health path and checks.
-fn targets(plan: &Plan, env: &str) -> Vec<(String, String, Vec<SmokeCheck>)> {
-    plan.sites
-        .iter()
-        .filter_map(|s| {
-            let host = s.hosts.get(env)?.primary.clone();
-            (!host.is_empty()).then(|| (host, s.health_path.clone(), s.smoke_checks.clone()))
-        })
-        .collect()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap_or_default()
-}
-
-/// `GET base+path` with `Host: host`: (status, body).
-async fn get(
-    client: &reqwest::Client,
-    base: &str,
-    host: &str,
-    path: &str,
-) -> Result<(u16, String), String> {
-    let resp = client
-        .get(format!("{base}{path}"))
-        .header(reqwest::header::HOST, host)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| short_error(&e))?;
-    let status = resp.status().as_u16();
-    // A smoke check reads JSON, not a download: a body past the limit is cut, not buffered.
-    let mut resp = resp;
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| short_error(&e))? {
-        let room = MAX_PROBE_BODY.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_PROBE_BODY {
-            break;
-        }
-    }
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-/// The most of a probe's answer that is read.
-const MAX_PROBE_BODY: usize = 1024 * 1024;
-
-fn short_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "connection refused".into()
-    } else {
-        let mut s = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(inner) = src {
-            s = format!("{s}: {inner}");
-            src = inner.source();
-        }
-        s
-    }
-}
+/// How long one request of the gate may take.
+const GATE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs the gate against the proxy at `base` (`http://127.0.0.1:8080`).
 pub async fn run(
@@ -84,21 +21,21 @@ pub async fn run(
     log: &DeployLog,
     cancel: &CancellationToken,
 ) -> Result<(), String> {
-    let sites = targets(plan, env);
+    let sites = probe::sites(plan, env);
     if sites.is_empty() {
         log.info("no site has a hostname in this environment: nothing to check");
         return Ok(());
     }
-    let client = client();
+    let client = Probe::new(GATE_TIMEOUT);
     let deadline = Instant::now() + Duration::from_secs(u64::from(settings.gate_timeout_secs));
     let interval = Duration::from_secs(u64::from(settings.gate_interval_secs.max(1)));
     let mut round = 0;
     loop {
         round += 1;
         let mut failing = Vec::new();
-        for (host, path, _) in &sites {
-            let path = if path.is_empty() { "/" } else { path.as_str() };
-            match get(&client, base, host, path).await {
+        for s in &sites {
+            let (host, path) = (&s.host, s.health_path);
+            match client.get(base, host, path).await {
                 Ok((200, _)) => log.info(format!("✓ {host}{path}: 200")),
                 Ok((status, _)) => failing.push(format!("{host}{path}: HTTP {status}")),
                 Err(e) => failing.push(format!("{host}{path}: {e}")),
@@ -126,23 +63,24 @@ pub async fn run(
             _ = cancel.cancelled() => return Err("cancelled".into()),
         }
     }
-    for (host, _, checks) in &sites {
-        for check in checks {
-            smoke(&client, base, host, check, log).await?;
+    for s in &sites {
+        for check in &s.site.smoke_checks {
+            smoke(&client, base, &s.host, check, log).await?;
         }
     }
     Ok(())
 }
 
 async fn smoke(
-    client: &reqwest::Client,
+    client: &Probe,
     base: &str,
     host: &str,
     check: &SmokeCheck,
     log: &DeployLog,
 ) -> Result<(), String> {
     let what = format!("smoke check {host}{}", check.path);
-    let (status, body) = get(client, base, host, &check.path)
+    let (status, body) = client
+        .get(base, host, &check.path)
         .await
         .map_err(|e| format!("{what}: {e}"))?;
     if status != 200 {

@@ -190,38 +190,15 @@ pub async fn check(state: &AppState, env_id: i64) -> Result<(), super::super::Se
 async fn probe(plan: &super::store::Plan, env: &EnvInfo) -> Vec<(String, String, Vec<String>)> {
     let base = super::connect::proxy_base(plan, env)
         .unwrap_or_else(|| format!("http://127.0.0.1:{}", plan.proxy.http_port));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap_or_default();
+    let client = super::probe::Probe::new(Duration::from_secs(5));
     let mut failing = Vec::new();
-    for site in &plan.sites {
-        let Some(host) = site
-            .hosts
-            .get(&env.slug)
-            .map(|h| h.primary.clone())
-            .filter(|h| !h.is_empty())
-        else {
-            continue;
+    for s in super::probe::sites(plan, &env.slug) {
+        let why = match client.get(&base, &s.host, s.health_path).await {
+            Ok((200, _)) => continue,
+            Ok((status, _)) => format!("HTTP {status}"),
+            Err(e) => e,
         };
-        let path = if site.health_path.is_empty() {
-            "/".to_string()
-        } else {
-            site.health_path.clone()
-        };
-        let why = match client
-            .get(format!("{base}{path}"))
-            .header(reqwest::header::HOST, &host)
-            .send()
-            .await
-        {
-            Ok(r) if r.status().as_u16() == 200 => continue,
-            Ok(r) => format!("HTTP {}", r.status().as_u16()),
-            Err(e) if e.is_timeout() => "timed out".into(),
-            Err(_) => "unreachable".into(),
-        };
+        let (host, site) = (s.host, s.site);
         let services = site
             .routes
             .iter()

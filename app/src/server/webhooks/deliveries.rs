@@ -8,7 +8,7 @@ use super::super::variables::{self, Scope};
 use super::super::{now_ms, projects, AppState};
 use super::github::{self, Ask};
 use super::store::{self, NewDelivery};
-use super::{act, project_by_slug, targets, SECRET_NAME};
+use super::{act, project_by_slug, targets, Handling, SECRET_NAME};
 use crate::model::{DeliveryDetail, DeliveryPage, DeliveryView, WebhookTarget, WebhookView};
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -112,10 +112,14 @@ pub async fn replay(
     };
     let prefix = format!("replay of delivery #{id}: ");
     let mut tx = state.db.begin_write().await?;
-    act(
-        state, &mut tx, ctx, &hook, &ask, &payload, &targets, &mut d, &prefix,
-    )
-    .await?;
+    let handling = Handling {
+        project: &hook,
+        ask: &ask,
+        payload: &payload,
+        targets: &targets,
+        reason_prefix: &prefix,
+    };
+    act(state, &mut tx, ctx, &handling, &mut d).await?;
     if matches!(ask, Ask::Skip(_)) || d.outcome == "skipped" {
         d.reason = format!("{prefix}{}", d.reason);
     }

@@ -12,7 +12,7 @@ use super::github::{self, Ask, Signature};
 use super::refusals;
 use super::shield::Shield;
 use super::store::{self, NewDelivery};
-use super::{act, clip, project_by_slug, targets, HookProject, SECRET_NAME};
+use super::{act, clip, project_by_slug, targets, Handling, HookProject, SECRET_NAME};
 use crate::model::DeliveryHeader;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -251,11 +251,14 @@ async fn receive_checked(
         actor: Actor::Webhook(actor, project.id),
         meta: inc.meta.clone(),
     };
-    match act(
-        state, &mut tx, &ctx, &project, &ask, &payload, &targets, &mut d, "",
-    )
-    .await
-    {
+    let handling = Handling {
+        project: &project,
+        ask: &ask,
+        payload: &payload,
+        targets: &targets,
+        reason_prefix: "",
+    };
+    match act(state, &mut tx, &ctx, &handling, &mut d).await {
         Ok(()) => {
             d.duration_us = start.elapsed().as_micros() as i64;
             let id = store::insert(&mut tx, &d).await?;
