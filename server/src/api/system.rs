@@ -42,16 +42,52 @@ pub async fn metrics(State(metrics): State<Metrics>) -> Response {
     res
 }
 
-/// The local Docker engine (`DOCKER_HOST`, else the unix socket). Its absence does not make
-/// Berth unhealthy: it still serves everything but deploys to that engine.
+/// How long an answer about the Docker engine is reused: a load balancer polling `/healthz`
+/// many times a second must not dial the engine each time.
+const DOCKER_STATUS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// [`probe_docker`], reused for [`DOCKER_STATUS_TTL`]; one probe at a time (callers that
+/// arrive meanwhile wait for its answer). `checked_ms_ago` says how old the answer is.
 async fn docker_status() -> serde_json::Value {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static LAST: OnceLock<tokio::sync::Mutex<Option<(Instant, serde_json::Value)>>> =
+        OnceLock::new();
+    let mut last = LAST
+        .get_or_init(|| tokio::sync::Mutex::new(None))
+        .lock()
+        .await;
+    let (at, value) = match last.as_ref() {
+        Some((at, v)) if at.elapsed() < DOCKER_STATUS_TTL => (*at, v.clone()),
+        _ => {
+            let v = probe_docker().await;
+            let at = Instant::now();
+            *last = Some((at, v.clone()));
+            (at, v)
+        }
+    };
+    drop(last);
+    let mut value = value;
+    value["checked_ms_ago"] = json!(at.elapsed().as_millis() as u64);
+    value
+}
+
+/// The local Docker engine (`DOCKER_HOST`, else the unix socket). Its absence does not make
+/// Berth unhealthy: it still serves everything but deploys to that engine. `/healthz` answers
+/// anyone, so why the engine is unreachable (which can name its address or certificate
+/// paths) goes to the log, not into the answer.
+async fn probe_docker() -> serde_json::Value {
+    let unreachable = |why: &dyn std::fmt::Display| {
+        tracing::warn!(error = %why, "health check: Docker engine unreachable");
+        json!({ "status": "unreachable" })
+    };
     let engine = match engine::Engine::connect("", None) {
         Ok(e) => e,
-        Err(e) => return json!({ "status": "unreachable", "error": e.to_string() }),
+        Err(e) => return unreachable(&e),
     };
     match tokio::time::timeout(std::time::Duration::from_secs(2), engine.ping()).await {
         Ok(Ok(version)) => json!({ "status": "ok", "version": version }),
-        Ok(Err(e)) => json!({ "status": "unreachable", "error": e.to_string() }),
-        Err(_) => json!({ "status": "unreachable", "error": "no answer within 2 s" }),
+        Ok(Err(e)) => unreachable(&e),
+        Err(_) => unreachable(&"no answer within 2 s"),
     }
 }
