@@ -69,7 +69,10 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            provide_context(app::serverfns::call::CallerCache::default());
+        }
     };
     let app_fn = {
         let leptos = leptos.clone();
