@@ -22,7 +22,7 @@ CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 TARGET_DIR := $(abspath $(CARGO_TARGET_DIR))
 
-# Where `cargo leptos build` puts the release binary, and the site (wasm, js, css) that the
+# Where `make build` puts the release binary, and the site (wasm, js, css) that the
 # binary embeds at compile time. site-root in Cargo.toml is relative to the workspace root,
 # not to CARGO_TARGET_DIR.
 BERTH_BIN := $(TARGET_DIR)/release/berth
@@ -79,12 +79,13 @@ deps-pg:
 deps-fuzz:
 	@$(ENSURE_DEPS) --no-rust --schemathesis
 
-# ---- build and run --------------------------------------------------------------------------
-# The server embeds the site at compile time, and cargo-leptos compiles the two at the same
-# time: build the site first, then the server.
+# ---- build and run ----------------------------------------------------------------------------
+# The site first (scripts/build-site.sh: cargo for the wasm, wasm-bindgen, wasm-opt, precompressed
+# forms; nothing redone when nothing changed), then the server, which embeds it at compile time.
+# cargo-leptos is not needed here, only for `make dev`.
 build: deps
-	$(CARGO) leptos build --release --frontend-only
-	$(CARGO) leptos build --release --server-only
+	CARGO="$(CARGO)" bash scripts/build-site.sh
+	$(CARGO) build --release -p server --bin berth
 	@test -x "$(BERTH_BIN)" || { echo "error: expected the binary at $(BERTH_BIN), not found" >&2; exit 1; }
 	@echo "built: $(BERTH_BIN)"
 	@echo "site:  $(SITE_DIR)"
@@ -92,7 +93,8 @@ build: deps
 run: build
 	BERTH_DATA_DIR=$${BERTH_DATA_DIR:-./data} exec $(BERTH_BIN) serve
 
-dev: deps
+dev:
+	@$(ENSURE_DEPS) --leptos
 	$(CARGO) leptos watch
 
 # A running Berth with the demo project (four sites, staging and production) deployed on the
@@ -108,7 +110,7 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 # The server embeds $(SITE_DIR) at compile time; make sure the folder exists even before the
-# first `cargo leptos build`, so that checking and testing do not depend on it.
+# first `make build`, so that checking and testing do not depend on it.
 $(SITE_DIR):
 	@mkdir -p $@
 

@@ -2,11 +2,11 @@
 # Make sure the tools that building and testing Berth need are present; install the missing
 # ones when we can (root on Debian), otherwise list them and fail.
 #
-#   scripts/ensure-deps.sh [--browser] [--pg] [--nginx] [--docker] [--schemathesis] [--no-rust] [--check]
+#   scripts/ensure-deps.sh [--leptos] [--browser] [--pg] [--nginx] [--docker] [--schemathesis] [--no-rust] [--check]
 #
-#   (default)  rustup target wasm32-unknown-unknown, cargo-leptos 0.3.10,
-#              wasm-bindgen-cli (the version pinned in Cargo.lock), wasm-opt (binaryen
-#              from npm, in tools/)
+#   (default)  rustup target wasm32-unknown-unknown, wasm-bindgen-cli (the version pinned in
+#              Cargo.lock), wasm-opt (binaryen from npm, in tools/): what `make build` needs
+#   --leptos   also cargo-leptos 0.3.10 (~20 min to compile; only `make dev` uses it)
 #   --browser  also chromium (/usr/bin/chromium), node >= 20 + npm, end2end/node_modules
 #   --pg       also the PostgreSQL server binaries (initdb, pg_ctl, postgres)
 #   --nginx    also nginx and openssl (the generated proxy config is checked with `nginx -t`)
@@ -26,6 +26,7 @@ SCHEMATHESIS_VERSION=4.32.5
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOG="${BERTH_DEPS_LOG:-${TMPDIR:-/tmp}/berth-ensure-deps.log}"
 
+want_leptos=0
 want_browser=0
 want_pg=0
 want_nginx=0
@@ -35,6 +36,7 @@ want_rust=1
 check_only="${BERTH_NO_INSTALL:-0}"
 for arg in "$@"; do
   case "$arg" in
+    --leptos) want_leptos=1 ;;
     --browser) want_browser=1 ;;
     --pg) want_pg=1 ;;
     --nginx) want_nginx=1 ;;
@@ -42,7 +44,7 @@ for arg in "$@"; do
     --schemathesis) want_schemathesis=1 ;;
     --no-rust) want_rust=0 ;;
     --check) check_only=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "ensure-deps: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -102,29 +104,33 @@ else
 fi
 
 # ---- cargo-leptos -------------------------------------------------------------------------
-cargo_leptos_version() { cargo leptos --version 2>/dev/null | awk '{print $NF}' || true; }
+# Only `make dev` (cargo leptos watch) needs it; `make build` drives cargo, wasm-bindgen and
+# wasm-opt itself (scripts/build-site.sh).
+if [[ "$want_leptos" == 1 ]]; then
+  cargo_leptos_version() { cargo leptos --version 2>/dev/null | awk '{print $NF}' || true; }
 
-have="$(cargo_leptos_version)"
-if [[ "$have" != "$CARGO_LEPTOS_VERSION" && "$can_install" == 1 ]] && pgrep -f "cargo install cargo-leptos" >/dev/null 2>&1; then
-  # Another `cargo install cargo-leptos` is running (it takes ~20 min on 2 cores): wait for it
-  # rather than starting a second one that would fight it for the cargo lock.
-  step "cargo-leptos" "waiting for the cargo-leptos install already running"
-  while pgrep -f "cargo install cargo-leptos" >/dev/null 2>&1; do sleep 10; done
   have="$(cargo_leptos_version)"
-fi
-if [[ "$have" == "$CARGO_LEPTOS_VERSION" ]]; then
-  step "cargo-leptos" "ok ($have)"
-elif [[ "$can_install" == 1 ]]; then
-  step "cargo-leptos" "installing $CARGO_LEPTOS_VERSION (was: ${have:-none}; ~20 min, log: $LOG)"
-  run_logged cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
-  have="$(cargo_leptos_version)"
-  if [[ "$have" != "$CARGO_LEPTOS_VERSION" ]]; then
-    echo "ensure-deps: cargo-leptos still reports '${have:-nothing}' after install" >&2
-    exit 1
+  if [[ "$have" != "$CARGO_LEPTOS_VERSION" && "$can_install" == 1 ]] && pgrep -f "cargo install cargo-leptos" >/dev/null 2>&1; then
+    # Another `cargo install cargo-leptos` is running (it takes ~20 min on 2 cores): wait for it
+    # rather than starting a second one that would fight it for the cargo lock.
+    step "cargo-leptos" "waiting for the cargo-leptos install already running"
+    while pgrep -f "cargo install cargo-leptos" >/dev/null 2>&1; do sleep 10; done
+    have="$(cargo_leptos_version)"
   fi
-else
-  step "cargo-leptos" "MISSING (have: ${have:-none}, need $CARGO_LEPTOS_VERSION)"
-  missing+=("cargo-leptos $CARGO_LEPTOS_VERSION: cargo install cargo-leptos --version $CARGO_LEPTOS_VERSION --locked")
+  if [[ "$have" == "$CARGO_LEPTOS_VERSION" ]]; then
+    step "cargo-leptos" "ok ($have)"
+  elif [[ "$can_install" == 1 ]]; then
+    step "cargo-leptos" "installing $CARGO_LEPTOS_VERSION (was: ${have:-none}; ~20 min, log: $LOG)"
+    run_logged cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+    have="$(cargo_leptos_version)"
+    if [[ "$have" != "$CARGO_LEPTOS_VERSION" ]]; then
+      echo "ensure-deps: cargo-leptos still reports '${have:-nothing}' after install" >&2
+      exit 1
+    fi
+  else
+    step "cargo-leptos" "MISSING (have: ${have:-none}, need $CARGO_LEPTOS_VERSION)"
+    missing+=("cargo-leptos $CARGO_LEPTOS_VERSION: cargo install cargo-leptos --version $CARGO_LEPTOS_VERSION --locked")
+  fi
 fi
 
 # ---- wasm-bindgen-cli (same version as the wasm-bindgen crate in Cargo.lock) ---------------

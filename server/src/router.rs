@@ -58,7 +58,7 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
     let leptos = LeptosOptions::builder()
         .output_name("berth")
         .site_root("target/site")
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(crate::assets::pkg_dir())
         .site_addr(addr)
         .build();
     let server_state = ServerState {
@@ -98,7 +98,7 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
             let handler = handler.clone();
             async move {
                 if crate::assets::is_asset(&req) {
-                    if let Some(res) = crate::assets::serve(req.uri().path()) {
+                    if let Some(res) = crate::assets::serve(req.uri().path(), req.headers()) {
                         return res;
                     }
                     return api::error::error_response(
