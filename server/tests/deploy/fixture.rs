@@ -183,54 +183,37 @@ pub struct Cleanup {
     pub project: String,
 }
 
+/// The ids (or names) a `docker <list...> -q --filter <filter>` prints; none when it fails.
+fn docker_list(list: &[&str], filter: &str) -> Vec<String> {
+    Command::new("docker")
+        .args(list)
+        .args(["-q", "--filter", filter])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `docker <rm...> <ids...>`, once, when there is anything to remove; errors are ignored.
+fn docker_rm(rm: &[&str], ids: &[String]) {
+    if !ids.is_empty() {
+        let _ = Command::new("docker").args(rm).args(ids).output();
+    }
+}
+
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let ids = Command::new("docker")
-            .args([
-                "ps",
-                "-aq",
-                "--filter",
-                &format!("label=berth.project={}", self.project),
-            ])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-            .unwrap_or_default();
-        let ids: Vec<&str> = ids.split_whitespace().collect();
-        if !ids.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f"])
-                .args(&ids)
-                .output();
+        let label = format!("label=berth.project={}", self.project);
+        docker_rm(&["rm", "-f"], &docker_list(&["ps", "-a"], &label));
+        for n in docker_list(&["network", "ls"], &label) {
+            docker_rm(&["network", "rm"], &[n]);
         }
-        let nets = Command::new("docker")
-            .args([
-                "network",
-                "ls",
-                "-q",
-                "--filter",
-                &format!("label=berth.project={}", self.project),
-            ])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-            .unwrap_or_default();
-        for n in nets.split_whitespace() {
-            let _ = Command::new("docker").args(["network", "rm", n]).output();
-        }
-        let volumes = Command::new("docker")
-            .args([
-                "volume",
-                "ls",
-                "-q",
-                "--filter",
-                &format!("label=berth.project={}", self.project),
-            ])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-            .unwrap_or_default();
-        for v in volumes.split_whitespace() {
-            let _ = Command::new("docker")
-                .args(["volume", "rm", "-f", v])
-                .output();
+        for v in docker_list(&["volume", "ls"], &label) {
+            docker_rm(&["volume", "rm", "-f"], &[v]);
         }
     }
 }
@@ -241,21 +224,9 @@ pub struct VolumeGuard(pub String);
 impl Drop for VolumeGuard {
     fn drop(&mut self) {
         // The guard may go before the test's containers do: those using it go first.
-        let users = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &format!("volume={}", self.0)])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-            .unwrap_or_default();
-        let users: Vec<&str> = users.split_whitespace().collect();
-        if !users.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f"])
-                .args(&users)
-                .output();
-        }
-        let _ = Command::new("docker")
-            .args(["volume", "rm", "-f", &self.0])
-            .output();
+        let users = docker_list(&["ps", "-a"], &format!("volume={}", self.0));
+        docker_rm(&["rm", "-f"], &users);
+        docker_rm(&["volume", "rm", "-f"], std::slice::from_ref(&self.0));
     }
 }
 
