@@ -3,6 +3,8 @@
 #[path = "api/support.rs"]
 mod support;
 
+#[path = "api/access.rs"]
+mod access;
 #[path = "api/account_rules.rs"]
 mod account_rules;
 #[path = "api/accounts.rs"]
