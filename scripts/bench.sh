@@ -7,8 +7,10 @@
 #   1b. `cargo bench -p server --bench zero_downtime`: failed requests under steady load through
 #      nginx during Berth's rolling update vs a `docker compose up -d`-style stop-then-start,
 #      and Berth's own time per deploy (Docker engine and nginx needed);
-#   2. the release binary: idle memory (VmRSS) of `berth serve`, and GET /projects under `wrk`
-#      with a signed-in session cookie (skipped when wrk cannot be found or installed);
+#   2. the release binary: idle memory (VmRSS) of `berth serve`; then, side by side under `wrk`
+#      at 1 and $BERTH_BENCH_CONNECTIONS connections: /login (the framework's floor here),
+#      signed-in /projects and an environment page, and /healthz, with their ratios to /login
+#      and RSS after the load (skipped when wrk cannot be found or installed);
 #   3. the release binary's peak RSS (VmHWM) during 200 concurrent bad logins (target < 200 MB;
 #      last, because the storm gets 127.0.0.1 throttled for 15 minutes).
 # Everything listens on 127.0.0.1 only, uses temporary data directories, and is time-bounded.
@@ -158,33 +160,79 @@ if command -v wrk >/dev/null 2>&1; then
   fi
   echo "GET /projects: ${#page} bytes, signed in as $USERNAME"
 
-  echo "wrk warm-up (2 s)"
-  wrk -t2 -c"$CONNS" -d2s -H "Cookie: $COOKIE" "$URL/projects" >/dev/null
-  echo "wrk -t2 -c$CONNS -d${SECS}s --latency -H 'Cookie: berth_session=…' $URL/projects"
-  WRK_OUT=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --timeout 10s --latency -H "Cookie: $COOKIE" "$URL/projects")
-  echo "$WRK_OUT"
+  # An environment page with something on it: bench-project-00 (the user is a viewer there)
+  # gets `staging` with three services and a few variables.
+  ENV_PAGE="/projects/bench-project-00/environments/staging"
+  api() { curl -fsS -o /dev/null --max-time 10 -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$3" "$URL/api/v1$2"; }
+  api POST /projects/bench-project-00/environments '{"name":"Staging","slug":"staging"}'
+  for svc in web worker cache; do
+    api PUT "/projects/bench-project-00/environments/staging/services/$svc" "{\"name\":\"$svc\",\"image\":\"shop:1\",\"replicas\":2}"
+  done
+  for v in DEBUG LOG_LEVEL SITE_URL; do
+    api PUT "/projects/bench-project-00/environments/staging/variables/$v" '{"value":"1"}'
+  done
+  api PUT /projects/bench-project-00/environments/staging/variables/DB_PASSWORD '{"value":"bench-secret","secret":true}'
+  if ! curl -fsS --max-time 10 -H "Cookie: $COOKIE" "$URL$ENV_PAGE" | grep -q 'worker'; then
+    echo "error: GET $ENV_PAGE did not render the environment" >&2
+    exit 1
+  fi
+
+  # wrk on one page: "rps p50_ms p99_ms bad" on stdout, wrk's own report on stderr.
+  to_ms() { awk -v v="$1" 'BEGIN { n = v + 0
+    if (v ~ /us$/) n = n / 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n = n * 1000
+    printf "%.3f", n }'; }
+  measure() { # path conns [cookie]
+    local args=(-t"$(( $2 < 2 ? $2 : 2 ))" -c"$2" --timeout 10s --latency)
+    [ -n "${3:-}" ] && args+=(-H "Cookie: $3")
+    wrk "${args[@]}" -d2s "$URL$1" >/dev/null
+    local out
+    out=$(wrk "${args[@]}" -d"${SECS}s" "$URL$1")
+    echo "wrk -c$2 -d${SECS}s $1:" >&2
+    echo "$out" >&2
+    local bad errs
+    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+    errs=$(awk '/Socket errors:/ { n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i; print n }' <<<"$out")
+    echo "$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out") \
+$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")") \
+$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")") $(( ${bad:-0} + ${errs:-0} ))"
+  }
+  declare -A R
+  for conns in 1 "$CONNS"; do
+    R[login,$conns]=$(measure /login "$conns")
+    R[projects,$conns]=$(measure /projects "$conns" "$COOKIE")
+    R[env,$conns]=$(measure "$ENV_PAGE" "$conns" "$COOKIE")
+    R[healthz,$conns]=$(measure /healthz "$conns")
+  done
   LOADED_RSS_KB=$(rss_kb VmRSS)
   PEAK_RSS_KB=$(rss_kb VmHWM)
-  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$WRK_OUT")
-  p50=$(awk '$1 == "50%" { print $2 }' <<<"$WRK_OUT")
-  p90=$(awk '$1 == "90%" { print $2 }' <<<"$WRK_OUT")
-  p99=$(awk '$1 == "99%" { print $2 }' <<<"$WRK_OUT")
-  bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$WRK_OUT")
-  errs=$(awk '/Socket errors:/ { print }' <<<"$WRK_OUT")
-  # wrk prints latencies as e.g. 950.00us, 12.34ms or 1.20s.
-  p99_ms=$(awk -v v="$p99" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n = n / 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n = n * 1000
-    printf "%.2f", n }')
-  p99_met=$(awk -v n="$p99_ms" 'BEGIN { print (n < 20 ? "yes" : "NO") }')
+  field() { awk -v i="$2" '{ print $i }' <<<"$1"; }
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+  met() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == "<=" ? v <= t : v >= t); print (ok ? "yes" : "NO") }'; }
+  bad_total=0
   WRK_SUMMARY=$(
-    printf '| wrk GET /projects requests/s (%s conns, %s s) | %s/s | report | - |\n' "$CONNS" "$SECS" "$rps"
-    printf '| wrk GET /projects p50 | %s | report | - |\n' "$p50"
-    printf '| wrk GET /projects p90 | %s | report | - |\n' "$p90"
-    printf '| wrk GET /projects p99 | %s | < 20 ms | %s |\n' "$p99" "$p99_met"
-    printf '| wrk non-2xx/3xx responses | %s | 0 | %s |\n' "${bad:-0}" "$([ -z "$bad" ] && echo yes || echo NO)"
-    [ -n "$errs" ] && printf '| wrk socket errors | %s | none | NO |\n' "$errs"
-    printf '| VmRSS right after the load | %s MiB | report | - |\n' "$((LOADED_RSS_KB / 1024))"
+    for conns in 1 "$CONNS"; do
+      for page in login projects env healthz; do
+        r=${R[$page,$conns]}
+        printf '| %s, %s conn(s): requests/s, p50, p99 | %s/s, %s ms, %s ms | report | - |\n' \
+          "$page" "$conns" "$(field "$r" 1)" "$(field "$r" 2)" "$(field "$r" 3)"
+      done
+    done
+    x=$(ratio "$(field "${R[projects,1]}" 2)" "$(field "${R[login,1]}" 2)")
+    printf '| /projects p50 ÷ /login p50, 1 conn | %s | <= 2 | %s |\n' "$x" "$(met "$x" '<=' 2)"
+    x=$(ratio "$(field "${R[env,1]}" 2)" "$(field "${R[login,1]}" 2)")
+    printf '| environment page p50 ÷ /login p50, 1 conn | %s | report | - |\n' "$x"
+    x=$(ratio "$(field "${R[projects,$CONNS]}" 3)" "$(field "${R[login,$CONNS]}" 3)")
+    printf '| /projects p99 ÷ /login p99, %s conns | %s | <= 2.5 | %s |\n' "$CONNS" "$x" "$(met "$x" '<=' 2.5)"
+    x=$(ratio "$(field "${R[env,$CONNS]}" 3)" "$(field "${R[login,$CONNS]}" 3)")
+    printf '| environment page p99 ÷ /login p99, %s conns | %s | <= 2.5 | %s |\n' "$CONNS" "$x" "$(met "$x" '<=' 2.5)"
+    x=$(field "${R[env,$CONNS]}" 1)
+    printf '| environment page requests/s, %s conns | %s/s | >= 2000 | %s |\n' "$CONNS" "$x" "$(met "$x" '>=' 2000)"
+    x=$(field "${R[healthz,1]}" 1)
+    printf '| /healthz requests/s, 1 conn | %s/s | >= 2000 | %s |\n' "$x" "$(met "$x" '>=' 2000)"
+    for k in "${!R[@]}"; do bad_total=$((bad_total + $(field "${R[$k]}" 4))); done
+    printf '| errors and non-2xx/3xx answers, all runs | %s | 0 | %s |\n' "$bad_total" "$([ "$bad_total" = 0 ] && echo yes || echo NO)"
+    printf '| VmRSS right after the load | %s MiB | <= 40 MiB | %s |\n' "$((LOADED_RSS_KB / 1024))" \
+      "$([ "$LOADED_RSS_KB" -le "$RSS_TARGET_KB" ] && echo yes || echo NO)"
     printf '| VmHWM (peak RSS) | %s MiB | report | - |\n' "$((PEAK_RSS_KB / 1024))"
   )
 else
