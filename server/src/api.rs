@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: thin handlers over the service layer.
 pub mod audit;
 pub mod caller;
+mod deploy_log;
 pub mod deploys;
 pub mod environments;
 pub mod error;

@@ -8,12 +8,11 @@ use app::server::deploy::{self, DeployRequest};
 use app::server::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::time::Duration;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -308,95 +307,10 @@ pub async fn log(
     if !wants_sse(&headers) {
         return Ok(Json(serde_json::json!({ "deploy": view, "lines": lines })).into_response());
     }
-    let stream = LogFollower {
-        state,
-        ctx,
-        id,
-        after,
-        status: String::new(),
-        done: false,
-    }
-    .into_stream();
+    let stream = super::deploy_log::LogFollower::new(state, ctx, id, after).into_stream();
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
-}
-
-/// Follows one deploy's log for an SSE answer: each poll turns what is new since the last into
-/// events.
-struct LogFollower {
-    state: AppState,
-    ctx: app::server::Ctx,
-    id: i64,
-    /// The last line sent (its sequence number).
-    after: i64,
-    /// The status last sent.
-    status: String,
-    done: bool,
-}
-
-impl LogFollower {
-    /// Between polls.
-    const INTERVAL: Duration = Duration::from_millis(200);
-    /// The runner stores every line before it records the end, so once the deploy has
-    /// finished and a poll returned less than a full page, nothing is left.
-    const PAGE: usize = 2_000;
-
-    /// The events of one poll: a `line` per new line, `status` when it changed, and `end`
-    /// once the deploy has finished and every line was sent (or `error`); `None` after that.
-    async fn poll(&mut self) -> Option<Vec<Event>> {
-        if self.done {
-            return None;
-        }
-        let (lines, view) =
-            match deploy::log_since(&self.state, &self.ctx, self.id, self.after).await {
-                Ok(v) => v,
-                Err(e) => {
-                    // What any API answer would say: internal causes stay in the server log.
-                    self.done = true;
-                    let e = app::error::AppError::from(e);
-                    return Some(vec![Event::default().event("error").data(e.to_string())]);
-                }
-            };
-        let full_page = lines.len() >= Self::PAGE;
-        let mut events = Vec::with_capacity(lines.len() + 2);
-        for l in lines {
-            self.after = l.seq;
-            let data = serde_json::to_string(&l).unwrap_or_default();
-            events.push(
-                Event::default()
-                    .event("line")
-                    .id(l.seq.to_string())
-                    .data(data),
-            );
-        }
-        if view.status != self.status {
-            self.status = view.status.clone();
-            let data = serde_json::to_string(&view).unwrap_or_default();
-            events.push(Event::default().event("status").data(data));
-        }
-        if view.finished() && !full_page {
-            events.push(Event::default().event("end").data(view.status.clone()));
-            self.done = true;
-        }
-        Some(events)
-    }
-
-    /// Polls at once, then every [`Self::INTERVAL`], until the end.
-    fn into_stream(self) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
-        use futures_util::StreamExt;
-        futures_util::stream::unfold((self, true), |(mut f, first)| async move {
-            if !first {
-                tokio::time::sleep(Self::INTERVAL).await;
-            }
-            let events = f.poll().await?;
-            Some((
-                futures_util::stream::iter(events.into_iter().map(Ok)),
-                (f, false),
-            ))
-        })
-        .flatten()
-    }
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/deploy-settings", tag = "deploys",
