@@ -2,7 +2,9 @@
 //! environment one network, so of compose's networks only `internal` is applied (a service
 //! on internal networks only is [`ServiceSpec::internal`]); `external` volumes are used as
 //! they are, under their own name.
-use super::{child, is_named_volume, item, kind, s, Ctx};
+use super::ctx::{child, item, kind, Ctx};
+use super::volumes::is_named_volume;
+use super::write::s;
 use crate::model::{InputError, ServiceSpec};
 use serde_norway::{Mapping, Value};
 use std::collections::BTreeMap;

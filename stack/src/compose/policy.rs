@@ -1,6 +1,7 @@
 //! How a service's containers live, from compose: `depends_on`, `restart`,
 //! `deploy.restart_policy`, `deploy.update_config` — import, checks and export.
-use super::{child, display, item, kind, s, Ctx};
+use super::ctx::{child, display, item, kind, Ctx};
+use super::write::s;
 use crate::lifecycle::{Condition, Dependency, Restart, Update};
 use crate::model::{InputError, ServiceSpec};
 use serde_norway::{Mapping, Value};

@@ -1,10 +1,10 @@
 //! Container options from compose ([`RuntimeOptions`]): `entrypoint`, `user`,
 //! `working_dir`, `stop_grace_period`, `shm_size`, `ulimits`, `tmpfs`, `cap_add`,
 //! `cap_drop`, `extra_hosts` — import and export.
-use super::{
-    child, command, display, duration_secs, format_duration, format_memory, item, kind,
-    parse_memory, s, strings, Ctx,
-};
+use super::command::command;
+use super::ctx::{child, display, item, kind, Ctx};
+use super::units::{duration_secs, format_duration, format_memory, parse_memory};
+use super::write::{s, strings};
 use crate::lifecycle::{RuntimeOptions, Ulimit};
 use crate::model::InputError;
 use serde_norway::{Mapping, Value};
