@@ -1,15 +1,15 @@
-//! Berth's UI: the HTML shell, the router, pages and server functions. The server-only
-//! domain lives in `server`, compiled only with the `ssr` feature.
+//! Berth's UI: the HTML shell, the router, pages and server functions. Server functions
+//! are thin adapters over the service layer in `berth-core` (linked only with the `ssr`
+//! feature); the types that cross the wire are `berth-model`'s.
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
 pub mod components;
-pub mod error;
-pub mod model;
 pub mod pages;
-#[cfg(feature = "ssr")]
-pub mod server;
 pub mod serverfns;
+
+pub use berth_model as model;
+pub use berth_model::error;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};

@@ -4,7 +4,7 @@ use super::audit::{self, NewEvent, Outcome};
 use super::context::{Actor, Ctx};
 use super::db::Db;
 use super::error::{ServiceError, ServiceResult};
-use crate::model::{Role, Scope};
+use berth_model::{Role, Scope};
 use sqlx::Row;
 
 /// Everything an actor can ask to do.
@@ -215,8 +215,8 @@ pub async fn authorize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::InstanceRole;
-    use crate::server::context::{AuthUser, TokenInfo};
+    use crate::context::{AuthUser, TokenInfo};
+    use berth_model::InstanceRole;
 
     fn user(admin: bool) -> AuthUser {
         AuthUser {

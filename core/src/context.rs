@@ -1,5 +1,5 @@
 //! Who is acting, and from where: handed to every service function.
-use crate::model::{InstanceRole, Me, Scope};
+use berth_model::{InstanceRole, Me, Scope};
 
 #[derive(Clone, Debug)]
 pub struct AuthUser {

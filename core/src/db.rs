@@ -59,47 +59,47 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "foundation",
-        sql: include_str!("../../../migrations/sqlite/0001_foundation.sql"),
+        sql: include_str!("../../migrations/sqlite/0001_foundation.sql"),
     },
     Migration {
         version: 2,
         name: "stack",
-        sql: include_str!("../../../migrations/sqlite/0002_stack.sql"),
+        sql: include_str!("../../migrations/sqlite/0002_stack.sql"),
     },
     Migration {
         version: 3,
         name: "audit_rowid",
-        sql: include_str!("../../../migrations/sqlite/0003_audit_rowid.sql"),
+        sql: include_str!("../../migrations/sqlite/0003_audit_rowid.sql"),
     },
     Migration {
         version: 4,
         name: "deploys",
-        sql: include_str!("../../../migrations/sqlite/0004_deploys.sql"),
+        sql: include_str!("../../migrations/sqlite/0004_deploys.sql"),
     },
     Migration {
         version: 5,
         name: "webhooks",
-        sql: include_str!("../../../migrations/sqlite/0005_webhooks.sql"),
+        sql: include_str!("../../migrations/sqlite/0005_webhooks.sql"),
     },
     Migration {
         version: 6,
         name: "secret_history",
-        sql: include_str!("../../../migrations/sqlite/0006_secret_history.sql"),
+        sql: include_str!("../../migrations/sqlite/0006_secret_history.sql"),
     },
     Migration {
         version: 7,
         name: "webhook_refusals",
-        sql: include_str!("../../../migrations/sqlite/0007_webhook_refusals.sql"),
+        sql: include_str!("../../migrations/sqlite/0007_webhook_refusals.sql"),
     },
     Migration {
         version: 8,
         name: "docker_insecure",
-        sql: include_str!("../../../migrations/sqlite/0008_docker_insecure.sql"),
+        sql: include_str!("../../migrations/sqlite/0008_docker_insecure.sql"),
     },
     Migration {
         version: 9,
         name: "host_paths",
-        sql: include_str!("../../../migrations/sqlite/0009_host_paths.sql"),
+        sql: include_str!("../../migrations/sqlite/0009_host_paths.sql"),
     },
 ];
 
@@ -107,47 +107,47 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "foundation",
-        sql: include_str!("../../../migrations/postgres/0001_foundation.sql"),
+        sql: include_str!("../../migrations/postgres/0001_foundation.sql"),
     },
     Migration {
         version: 2,
         name: "stack",
-        sql: include_str!("../../../migrations/postgres/0002_stack.sql"),
+        sql: include_str!("../../migrations/postgres/0002_stack.sql"),
     },
     Migration {
         version: 3,
         name: "audit_rowid",
-        sql: include_str!("../../../migrations/postgres/0003_audit_rowid.sql"),
+        sql: include_str!("../../migrations/postgres/0003_audit_rowid.sql"),
     },
     Migration {
         version: 4,
         name: "deploys",
-        sql: include_str!("../../../migrations/postgres/0004_deploys.sql"),
+        sql: include_str!("../../migrations/postgres/0004_deploys.sql"),
     },
     Migration {
         version: 5,
         name: "webhooks",
-        sql: include_str!("../../../migrations/postgres/0005_webhooks.sql"),
+        sql: include_str!("../../migrations/postgres/0005_webhooks.sql"),
     },
     Migration {
         version: 6,
         name: "secret_history",
-        sql: include_str!("../../../migrations/postgres/0006_secret_history.sql"),
+        sql: include_str!("../../migrations/postgres/0006_secret_history.sql"),
     },
     Migration {
         version: 7,
         name: "webhook_refusals",
-        sql: include_str!("../../../migrations/postgres/0007_webhook_refusals.sql"),
+        sql: include_str!("../../migrations/postgres/0007_webhook_refusals.sql"),
     },
     Migration {
         version: 8,
         name: "docker_insecure",
-        sql: include_str!("../../../migrations/postgres/0008_docker_insecure.sql"),
+        sql: include_str!("../../migrations/postgres/0008_docker_insecure.sql"),
     },
     Migration {
         version: 9,
         name: "host_paths",
-        sql: include_str!("../../../migrations/postgres/0009_host_paths.sql"),
+        sql: include_str!("../../migrations/postgres/0009_host_paths.sql"),
     },
 ];
 

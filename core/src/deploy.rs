@@ -24,7 +24,7 @@ use super::context::Ctx;
 use super::environments::{self, EnvRef};
 use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, projects, AppState};
-use crate::model::{DeployDetail, DeployLogLine, DeployView, ReleaseView};
+use berth_model::{DeployDetail, DeployLogLine, DeployView, ReleaseView};
 use serde_json::json;
 use std::collections::BTreeMap;
 

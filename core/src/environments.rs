@@ -4,7 +4,7 @@ use super::authz::{authorize, Action, ProjectRef};
 use super::context::Ctx;
 use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, projects, validate, AppState};
-use crate::model::EnvironmentView;
+use berth_model::EnvironmentView;
 use serde_json::json;
 use sqlx::Row;
 use stack::model::{ProxyManager, ProxySettings};
@@ -458,7 +458,7 @@ pub async fn list_versions(
     ctx: &Ctx,
     project: &str,
     env: &str,
-) -> ServiceResult<Vec<crate::model::ConfigVersionView>> {
+) -> ServiceResult<Vec<berth_model::ConfigVersionView>> {
     let e = resolve(state, ctx, project, env).await?;
     let rows = sqlx::query(
         "SELECT number, created_at, actor, reason FROM config_versions WHERE environment_id = $1 ORDER BY number DESC",
@@ -468,7 +468,7 @@ pub async fn list_versions(
     .await?;
     rows.iter()
         .map(|r| {
-            Ok(crate::model::ConfigVersionView {
+            Ok(berth_model::ConfigVersionView {
                 number: r.try_get(0)?,
                 created_at: r.try_get(1)?,
                 actor: r.try_get(2)?,

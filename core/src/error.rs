@@ -1,5 +1,5 @@
 //! Errors of the service layer, and how they become the user-facing `AppError`.
-use crate::error::AppError;
+use berth_model::error::AppError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

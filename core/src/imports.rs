@@ -7,7 +7,7 @@ use super::context::Ctx;
 use super::error::{ServiceError, ServiceResult};
 use super::variables::{self, Scope};
 use super::{environments, now_ms, projects, services, versions, AppState};
-use crate::model::{ImportItem, ImportPlan};
+use berth_model::{ImportItem, ImportPlan};
 use serde_json::json;
 use sqlx::Row as _;
 use stack::model::InputError;

@@ -1,4 +1,8 @@
-//! Server-only domain: database, accounts, authorization, audit and the service layer.
+//! Berth's service layer: database, accounts, authorization, audit, secrets and deploy
+//! orchestration. Server functions (`app`), the REST API, the webhook receiver and the CLI
+//! (`server`) are thin adapters over it. No web framework and no UI here; the pure
+//! subsystems it drives are crates of their own (`engine`, `stack`).
+#![forbid(unsafe_code)]
 pub mod audit;
 pub mod authz;
 pub mod context;

@@ -4,7 +4,7 @@ use super::authz::{authorize, Action};
 use super::context::Ctx;
 use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, projects, users, AppState};
-use crate::model::{MemberView, Role};
+use berth_model::{MemberView, Role};
 use serde_json::json;
 use sqlx::Row;
 

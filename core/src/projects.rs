@@ -4,7 +4,7 @@ use super::authz::{authorize, Action, ProjectRef};
 use super::context::Ctx;
 use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, validate, AppState};
-use crate::model::{ProjectView, Role};
+use berth_model::{ProjectView, Role};
 use serde_json::json;
 use sqlx::Row;
 

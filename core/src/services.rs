@@ -6,7 +6,7 @@ use super::context::Ctx;
 use super::environments;
 use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, versions, AppState};
-use crate::model::ServiceView;
+use berth_model::ServiceView;
 use serde_json::json;
 use sqlx::Row;
 use stack::interpolate;

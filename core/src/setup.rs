@@ -4,7 +4,7 @@ use super::context::{Actor, Ctx};
 use super::error::{ServiceError, ServiceResult};
 use super::tokens::hash_secret;
 use super::{now_ms, password, users, validate, AppState};
-use crate::model::{InstanceRole, UserView};
+use berth_model::{InstanceRole, UserView};
 use rand::RngCore;
 use serde_json::json;
 

@@ -4,7 +4,7 @@ use super::authz::{authorize, Action};
 use super::context::Ctx;
 use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, projects, versions, AppState};
-use crate::model::SiteView;
+use berth_model::SiteView;
 use serde_json::json;
 use sqlx::Row;
 use stack::model::SiteSpec;

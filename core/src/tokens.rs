@@ -5,7 +5,7 @@ use super::context::{Actor, AuthUser, Ctx, TokenInfo};
 use super::db::Db;
 use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, users, validate, AppState};
-use crate::model::{CreatedToken, Scope, TokenView};
+use berth_model::{CreatedToken, Scope, TokenView};
 use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};

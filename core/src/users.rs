@@ -6,7 +6,7 @@ use super::db::{Db, Tx};
 use super::error::{ServiceError, ServiceResult};
 use super::throttle::Verdict;
 use super::{now_ms, password, validate, AppState};
-use crate::model::{InstanceRole, UserView};
+use berth_model::{InstanceRole, UserView};
 use serde_json::json;
 use sqlx::Row;
 

@@ -7,7 +7,7 @@ use super::context::Ctx;
 use super::environments::{self, EnvRef};
 use super::error::{ServiceError, ServiceResult};
 use super::{now_ms, projects, versions, AppState};
-use crate::model::VariableView;
+use berth_model::VariableView;
 use serde_json::json;
 use sqlx::Row as _;
 

@@ -143,7 +143,7 @@ pub async fn project_envs(tx: &mut Tx, project_id: i64) -> ServiceResult<Vec<i64
     )
 }
 
-pub use crate::model::ConfigChange as Change;
+pub use berth_model::ConfigChange as Change;
 
 fn flatten(prefix: &str, v: &Value, depth: usize, out: &mut BTreeMap<String, Value>) {
     match v {

@@ -18,7 +18,7 @@ use super::deploy::{self, DeployRequest};
 use super::environments::EnvRef;
 use super::error::ServiceResult;
 use super::AppState;
-use crate::model::DeliveryDeploy;
+use berth_model::DeliveryDeploy;
 use github::{Ask, Target};
 use serde_json::Value;
 use sqlx::Row;

@@ -1,14 +1,18 @@
-//! Types shared by the server and the browser: what crosses the wire.
+//! Types shared by the server and the browser: what crosses the wire. The UI (`app`), the
+//! service layer (`berth-core`) and the REST API (`server`) all speak these; the crate has no
+//! database, no web framework and compiles to wasm.
+#![forbid(unsafe_code)]
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+pub mod error;
 mod webhooks;
 pub use webhooks::*;
 
 /// A member's role in one project, lowest to highest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -50,7 +54,7 @@ impl FromStr for Role {
 
 /// A user's standing on the whole instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum InstanceRole {
     /// Manages users, projects and settings; admin in every project.
@@ -87,7 +91,7 @@ impl FromStr for InstanceRole {
 
 /// What an API token may do, at most (never more than its owner).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Read,
@@ -125,7 +129,7 @@ impl FromStr for Scope {
 
 /// The signed-in user as the UI sees them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub id: i64,
     pub username: String,
@@ -139,7 +143,7 @@ impl Me {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: i64,
     pub username: String,
@@ -150,7 +154,7 @@ pub struct UserView {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectView {
     pub id: i64,
     pub name: String,
@@ -161,7 +165,7 @@ pub struct ProjectView {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     pub user_id: i64,
     pub username: String,
@@ -170,7 +174,7 @@ pub struct MemberView {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenView {
     pub id: i64,
     pub name: String,
@@ -185,14 +189,14 @@ pub struct TokenView {
 
 /// A token right after creation: the only time its secret is shown.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     pub token: TokenView,
     pub secret: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEventView {
     pub seq: i64,
     /// Unix milliseconds.
@@ -211,7 +215,7 @@ pub struct AuditEventView {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
 pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
@@ -225,7 +229,7 @@ pub struct AuditFilter {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<AuditEventView>,
     /// Pass as `before` to get the next (older) page.
@@ -233,7 +237,7 @@ pub struct AuditPage {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyReport {
     pub ok: bool,
     pub events_checked: i64,
@@ -250,7 +254,7 @@ pub fn fmt_ms(ms: i64) -> String {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvironmentView {
     pub id: i64,
     pub project: String,
@@ -265,7 +269,7 @@ pub struct EnvironmentView {
     pub config_version: i64,
     pub created_at: i64,
     /// The edge proxy (nginx) settings.
-    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub proxy: stack::model::ProxySettings,
     /// For a `tcp://` Docker host: the TLS secrets still to set (`DOCKER_TLS_CA_CERT`,
     /// `DOCKER_TLS_CLIENT_CERT`, `DOCKER_TLS_CLIENT_KEY`, secrets of this environment).
@@ -276,7 +280,7 @@ pub struct EnvironmentView {
 
 /// A variable or secret as everyone may see it: a secret's value never appears.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariableView {
     pub name: String,
     /// `project` or the environment slug.
@@ -292,7 +296,7 @@ pub struct VariableView {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigVersionView {
     pub number: i64,
     pub created_at: i64,
@@ -302,41 +306,41 @@ pub struct ConfigVersionView {
 
 /// One difference between two configuration versions; secrets show as `changed` only.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigChange {
     /// e.g. `variables.POSTGRES_PASSWORD`, `services.authoring.replicas`.
     pub key: String,
     /// `added`, `removed` or `changed`.
     pub kind: String,
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub from: Option<serde_json::Value>,
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub to: Option<serde_json::Value>,
 }
 
 /// A service of an environment with its full spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceView {
     pub name: String,
-    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub spec: stack::model::ServiceSpec,
     pub updated_at: i64,
 }
 
 /// A site of a project with its full spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteView {
     pub name: String,
-    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub spec: stack::model::SiteSpec,
     pub updated_at: i64,
 }
 
 /// What an import would do (preview) or did (apply).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportPlan {
     pub applied: bool,
     pub items: Vec<ImportItem>,
@@ -345,7 +349,7 @@ pub struct ImportPlan {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportItem {
     /// `variable`, `secret` or `service`.
     pub kind: String,
@@ -362,7 +366,7 @@ pub struct ImportItem {
 
 /// A deploy: one run of the pipeline (deploy, rollback, redeploy, scale or restart).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployView {
     pub id: i64,
     pub project: String,
@@ -398,7 +402,7 @@ impl DeployView {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployStepView {
     pub position: i64,
     /// `validate`, `release`, `pull`, `pre_deploy`, `rollout`, `health_gate`, `rollback`, `finish`…
@@ -412,7 +416,7 @@ pub struct DeployStepView {
 
 /// One line of a deploy's log (secret values already masked).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployLogLine {
     pub seq: i64,
     pub step: String,
@@ -424,7 +428,7 @@ pub struct DeployLogLine {
 
 /// A deploy with its steps and (part of) its log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployDetail {
     pub deploy: DeployView,
     pub steps: Vec<DeployStepView>,
@@ -433,7 +437,7 @@ pub struct DeployDetail {
 
 /// An immutable release of an environment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseView {
     pub number: i64,
     pub config_version: i64,
@@ -452,7 +456,7 @@ pub struct ReleaseView {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseImage {
     pub service: String,
     pub reference: String,
@@ -465,7 +469,7 @@ pub struct ReleaseImage {
 
 /// A container of an environment, as the containers view shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContainerView {
     pub id: String,
     pub name: String,
@@ -487,7 +491,7 @@ pub struct ContainerView {
 
 /// The environment's runtime: engine status, current release and containers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeView {
     /// Engine version, or why it cannot be reached.
     pub engine: String,
@@ -498,7 +502,7 @@ pub struct RuntimeView {
 
 /// The watchdog of an environment: probes every site, restarts, alerts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WatchdogView {
     pub enabled: bool,
     pub interval_secs: i64,

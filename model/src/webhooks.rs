@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// A deploy a delivery queued.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryDeploy {
     pub environment: String,
     pub deploy: i64,
@@ -11,7 +11,7 @@ pub struct DeliveryDeploy {
 
 /// One delivery: what GitHub sent and what Berth did with it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryView {
     pub id: i64,
     /// `X-GitHub-Delivery`.
@@ -42,7 +42,7 @@ pub struct DeliveryView {
 
 /// A delivery with its headers and payload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryDetail {
     pub delivery: DeliveryView,
     /// The headers that explain a delivery (`X-GitHub-*`, signature, content type, agent).
@@ -58,14 +58,14 @@ pub struct DeliveryDetail {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryHeader {
     pub name: String,
     pub value: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryPage {
     pub deliveries: Vec<DeliveryView>,
     /// Pass as `before` to get the next (older) page.
@@ -78,7 +78,7 @@ pub struct DeliveryPage {
 
 /// How many deliveries were refused for one reason in one hour.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefusalCount {
     /// The start of the hour (Unix milliseconds).
     pub window_start: i64,
@@ -91,7 +91,7 @@ pub struct RefusalCount {
 
 /// An environment as a webhook sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookTarget {
     pub environment: String,
     /// The branch whose pushes (or workflow runs) deploy it; empty: none.
@@ -105,7 +105,7 @@ pub struct WebhookTarget {
 
 /// What to paste into GitHub's webhook settings, and how deliveries are matched.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookView {
     /// The payload URL (absolute when `BERTH_PUBLIC_URL` is set, else the path).
     pub url: String,

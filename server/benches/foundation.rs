@@ -11,10 +11,10 @@
 //! - `BERTH_BENCH_VERIFIES`: argon2id verifications to time (default 10)
 //! - `BERTH_BENCH_APPEND_SECS`: seconds of single-event audit appends (default 3)
 
-use app::model::{InstanceRole, Role};
-use app::server::audit::{self, NewEvent, StoredEvent, GENESIS};
-use app::server::context::{Actor, AuthUser, Ctx, RequestMeta};
-use app::server::{members, password, projects, users, AppState, Db};
+use berth_core::audit::{self, NewEvent, StoredEvent, GENESIS};
+use berth_core::context::{Actor, AuthUser, Ctx, RequestMeta};
+use berth_core::{members, password, projects, users, AppState, Db};
+use berth_model::{InstanceRole, Role};
 use berth_server::config::Config;
 use leptos::server_fn::ServerFn;
 use std::time::{Duration, Instant};

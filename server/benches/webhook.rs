@@ -14,11 +14,11 @@
 //! The last phase sends signed deliveries while unsigned posts flood the endpoint from the same
 //! address (refused, then answered 429 by the per-address limit without the database).
 
-use app::server::context::Ctx;
-use app::server::environments::{self, EnvironmentInput};
-use app::server::variables::{self, Scope};
-use app::server::webhooks::github::sign;
-use app::server::{projects, AppState};
+use berth_core::context::Ctx;
+use berth_core::environments::{self, EnvironmentInput};
+use berth_core::variables::{self, Scope};
+use berth_core::webhooks::github::sign;
+use berth_core::{projects, AppState};
 use berth_server::config::Config;
 use serde_json::json;
 use std::sync::Arc;

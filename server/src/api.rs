@@ -18,9 +18,9 @@ pub mod users;
 pub mod variables;
 pub mod webhooks;
 
-use app::server::AppState;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
+use berth_core::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

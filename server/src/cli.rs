@@ -1,8 +1,8 @@
 //! The command line: `berth serve` (default), `migrate`, `admin create`, `token create`,
 //! `audit verify`.
 use crate::config::Config;
-use app::model::{InstanceRole, Scope};
-use app::server::{audit, tokens, users, Ctx};
+use berth_core::{audit, tokens, users, Ctx};
+use berth_model::{InstanceRole, Scope};
 use clap::{Parser, Subcommand};
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -111,9 +111,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn service_err(e: app::server::ServiceError) -> anyhow::Error {
+fn service_err(e: berth_core::ServiceError) -> anyhow::Error {
     match e {
-        app::server::ServiceError::Invalid { field, message } => {
+        berth_core::ServiceError::Invalid { field, message } => {
             anyhow::anyhow!("{field}: {message}")
         }
         other => anyhow::anyhow!("{other}"),
@@ -187,7 +187,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let state = crate::build_state(&config).await?;
             let id = state.secrets.rotate().map_err(service_err)?;
-            let n = app::server::secrets::reseal_all(&state)
+            let n = berth_core::secrets::reseal_all(&state)
                 .await
                 .map_err(service_err)?;
             println!("new master key {id}; re-sealed {n} secrets");

@@ -1,5 +1,5 @@
 //! Configuration from the environment (the contract in PRODUCT.md).
-use app::server::state::Settings;
+use berth_core::state::Settings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,14 +1,14 @@
 //! Request middleware: who the client is (address, user agent) and cross-site protection
 //! for every cookie-authenticated mutation.
 use crate::api::error::ApiError;
-use app::error::AppError;
-use app::server::audit::{self, NewEvent, Outcome};
-use app::server::{Actor, AppState, Ctx, RequestMeta};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, Method, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use berth_core::audit::{self, NewEvent, Outcome};
+use berth_core::{Actor, AppState, Ctx, RequestMeta};
+use berth_model::error::AppError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 

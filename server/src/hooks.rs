@@ -2,14 +2,14 @@
 //! service layer, which checks the signature before anything else. A body over the limit is
 //! read to its end and dropped (up to [`DRAIN_MAX`] more, within [`DRAIN_TIME`]) before the 413
 //! goes out, so that the sender, still writing, gets the answer rather than a broken pipe.
-use app::server::webhooks::shield::LARGE_BODY;
-use app::server::webhooks::{self, github::MAX_BODY, Incoming, Receipt, Shield};
-use app::server::{AppState, RequestMeta};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use berth_core::webhooks::shield::LARGE_BODY;
+use berth_core::webhooks::{self, github::MAX_BODY, Incoming, Receipt, Shield};
+use berth_core::{AppState, RequestMeta};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;

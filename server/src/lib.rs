@@ -11,8 +11,8 @@ pub mod metrics;
 pub mod router;
 pub mod telemetry;
 
-use app::server::secrets::SecretBox;
-use app::server::{session_store::DbSessionStore, setup, AppState, Db};
+use berth_core::secrets::SecretBox;
+use berth_core::{session_store::DbSessionStore, setup, AppState, Db};
 use config::Config;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -56,8 +56,8 @@ pub async fn launch_with_listener(
     spawn_session_sweeper(state.clone());
     // The deploy runner and the watchdog stop taking work when the server shuts down.
     let workers = tokio_util::sync::CancellationToken::new();
-    app::server::deploy::runner::spawn(state.clone(), workers.clone());
-    app::server::deploy::watchdog::spawn(state.clone(), workers.clone());
+    berth_core::deploy::runner::spawn(state.clone(), workers.clone());
+    berth_core::deploy::watchdog::spawn(state.clone(), workers.clone());
     let shutdown = {
         let workers = workers.clone();
         async move {

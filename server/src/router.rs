@@ -4,8 +4,6 @@ use crate::api;
 use crate::config::Config;
 use crate::guard::{self, CsrfConfig};
 use crate::metrics::{self, Metrics};
-use app::server::session_store::DbSessionStore;
-use app::server::AppState;
 use app::{shell, App};
 use axum::body::Body;
 use axum::extract::{FromRef, Request};
@@ -14,6 +12,8 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use berth_core::session_store::DbSessionStore;
+use berth_core::AppState;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
@@ -125,7 +125,7 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
             metrics::track,
         ))
         .layer(axum::Extension(Arc::new(
-            app::server::webhooks::Shield::default(),
+            berth_core::webhooks::Shield::default(),
         )))
         .layer(from_fn(guard::request_meta))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -6,18 +6,18 @@ use leptos::prelude::*;
 #[server]
 pub async fn list_audit(filter: AuditFilter) -> Result<AuditPage, AppError> {
     super::call::run(|c| async move {
-        let visible = crate::server::projects::visible_ids(&c.state, &c.ctx).await?;
-        Ok(crate::server::audit::list(&c.state.db, &visible, &filter).await?)
+        let visible = berth_core::projects::visible_ids(&c.state, &c.ctx).await?;
+        Ok(berth_core::audit::list(&c.state.db, &visible, &filter).await?)
     })
     .await
 }
 
 #[server]
 pub async fn verify_audit() -> Result<VerifyReport, AppError> {
-    use crate::server::authz::{authorize, Action};
+    use berth_core::authz::{authorize, Action};
     super::call::run(|c| async move {
         authorize(&c.state.db, &c.ctx, Action::ReadInstanceAudit, None).await?;
-        Ok(crate::server::audit::verify(&c.state.db).await?)
+        Ok(berth_core::audit::verify(&c.state.db).await?)
     })
     .await
 }

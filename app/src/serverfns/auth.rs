@@ -14,7 +14,7 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{users, validate, web};
+    use berth_core::{users, validate, web};
     super::call::run(|c| async move {
         let user = users::login(&c.state, &c.ctx, &username, &password).await?;
         web::sign_in(&c.session, &user).await?;
@@ -28,7 +28,7 @@ pub async fn login(
 #[server]
 pub async fn logout() -> Result<(), AppError> {
     super::call::run(|c| async move {
-        crate::server::web::sign_out(&c.state, &c.session, &c.ctx).await?;
+        berth_core::web::sign_out(&c.state, &c.session, &c.ctx).await?;
         leptos_axum::redirect("/login");
         Ok(())
     })
@@ -37,10 +37,8 @@ pub async fn logout() -> Result<(), AppError> {
 
 #[server]
 pub async fn setup_token_valid(token: String) -> Result<bool, AppError> {
-    super::call::run(
-        |c| async move { Ok(crate::server::setup::token_valid(&c.state, &token).await?) },
-    )
-    .await
+    super::call::run(|c| async move { Ok(berth_core::setup::token_valid(&c.state, &token).await?) })
+        .await
 }
 
 #[server]
@@ -49,7 +47,7 @@ pub async fn complete_setup(
     username: String,
     password: String,
 ) -> Result<(), AppError> {
-    use crate::server::{setup, users, web};
+    use berth_core::{setup, users, web};
     super::call::run(|c| async move {
         let view = setup::complete(&c.state, &c.ctx, &token, &username, &password).await?;
         let user = users::find_by_id(&c.state.db, view.id)
@@ -69,7 +67,7 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     super::call::run(|c| async move {
         let keep = c.session.id().map(|id| id.to_string());
-        crate::server::users::change_password(
+        berth_core::users::change_password(
             &c.state,
             &c.ctx,
             &current_password,
@@ -79,7 +77,7 @@ pub async fn change_password(
         .await?;
         // The password changed after this session signed in: start it afresh.
         if let Some(u) = c.ctx.user() {
-            crate::server::web::sign_in(&c.session, u).await?;
+            berth_core::web::sign_in(&c.session, u).await?;
         }
         Ok(())
     })

@@ -1,6 +1,6 @@
 //! What every server function needs first: the state, the caller and their session.
 use crate::error::AppError;
-use crate::server::{web, AppState, Ctx, RequestMeta};
+use berth_core::{web, AppState, Ctx, RequestMeta};
 use leptos::prelude::*;
 use tower_sessions::Session;
 

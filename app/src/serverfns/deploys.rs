@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 #[server]
 pub async fn get_deploy(id: i64, after: i64) -> Result<DeployDetail, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::deploy::detail(&c.state, &c.ctx, id, after, 10_000).await?)
+        Ok(berth_core::deploy::detail(&c.state, &c.ctx, id, after, 10_000).await?)
     })
     .await
 }
@@ -23,7 +23,7 @@ pub async fn get_deploy(id: i64, after: i64) -> Result<DeployDetail, AppError> {
 #[server]
 pub async fn deploy_page(id: i64) -> Result<(DeployDetail, bool), AppError> {
     use crate::model::Role;
-    use crate::server::{deploy, environments, projects};
+    use berth_core::{deploy, environments, projects};
     super::call::run(|c| async move {
         let d = deploy::detail(&c.state, &c.ctx, id, 0, 10_000).await?;
         let p = projects::get(&c.state, &c.ctx, &d.deploy.project).await?;
@@ -41,7 +41,7 @@ pub async fn deploy_page(id: i64) -> Result<(DeployDetail, bool), AppError> {
 #[server]
 pub async fn list_deploys(project: String, env: String) -> Result<Vec<DeployView>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::deploy::list(&c.state, &c.ctx, &project, &env, 50, None).await?)
+        Ok(berth_core::deploy::list(&c.state, &c.ctx, &project, &env, 50, None).await?)
     })
     .await
 }
@@ -49,7 +49,7 @@ pub async fn list_deploys(project: String, env: String) -> Result<Vec<DeployView
 /// The latest deploys of every project the caller can see, newest first.
 #[server]
 pub async fn recent_deploys() -> Result<Vec<DeployView>, AppError> {
-    use crate::server::{deploy, projects};
+    use berth_core::{deploy, projects};
     super::call::run(|c| async move {
         let mut all = Vec::new();
         for p in projects::list(&c.state, &c.ctx).await? {
@@ -65,7 +65,7 @@ pub async fn recent_deploys() -> Result<Vec<DeployView>, AppError> {
 #[server]
 pub async fn list_releases(project: String, env: String) -> Result<Vec<ReleaseView>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::deploy::releases(&c.state, &c.ctx, &project, &env).await?)
+        Ok(berth_core::deploy::releases(&c.state, &c.ctx, &project, &env).await?)
     })
     .await
 }
@@ -76,14 +76,14 @@ async fn queue(
     c: super::call::Call,
     project: &str,
     env: &str,
-    req: crate::server::deploy::DeployRequest,
+    req: berth_core::deploy::DeployRequest,
 ) -> Result<DeployView, AppError> {
-    use crate::server::deploy::DeployRequest;
+    use berth_core::deploy::DeployRequest;
     let req = DeployRequest {
         trigger: "manual".into(),
         ..req
     };
-    let d = crate::server::deploy::request(&c.state, &c.ctx, project, env, req).await?;
+    let d = berth_core::deploy::request(&c.state, &c.ctx, project, env, req).await?;
     leptos_axum::redirect(&format!("/deploys/{}", d.id));
     Ok(d)
 }
@@ -95,7 +95,7 @@ pub async fn start_deploy(
     reason: Option<String>,
     git_sha: Option<String>,
 ) -> Result<DeployView, AppError> {
-    use crate::server::deploy::DeployRequest;
+    use berth_core::deploy::DeployRequest;
     super::call::run(|c| async move {
         let req = DeployRequest {
             kind: "deploy".into(),
@@ -116,7 +116,7 @@ pub async fn rollback(
     release: i64,
     reason: Option<String>,
 ) -> Result<DeployView, AppError> {
-    use crate::server::deploy::DeployRequest;
+    use berth_core::deploy::DeployRequest;
     super::call::run(|c| async move {
         let req = DeployRequest {
             kind: "rollback".into(),
@@ -135,7 +135,7 @@ pub async fn redeploy(
     env: String,
     reason: Option<String>,
 ) -> Result<DeployView, AppError> {
-    use crate::server::deploy::DeployRequest;
+    use berth_core::deploy::DeployRequest;
     super::call::run(|c| async move {
         let req = DeployRequest {
             kind: "redeploy".into(),
@@ -156,7 +156,7 @@ pub async fn replace_service(
     name: String,
     reason: Option<String>,
 ) -> Result<DeployView, AppError> {
-    use crate::server::deploy::DeployRequest;
+    use berth_core::deploy::DeployRequest;
     super::call::run(|c| async move {
         let req = DeployRequest {
             kind: "replace".into(),
@@ -177,7 +177,7 @@ pub async fn scale(
     replicas: Option<BTreeMap<String, String>>,
     reason: Option<String>,
 ) -> Result<DeployView, AppError> {
-    use crate::server::deploy::DeployRequest;
+    use berth_core::deploy::DeployRequest;
     super::call::run(|c| async move {
         let mut scale = BTreeMap::new();
         for (service, n) in replicas.unwrap_or_default() {
@@ -202,16 +202,14 @@ pub async fn scale(
 
 #[server]
 pub async fn cancel_deploy(id: i64) -> Result<DeployView, AppError> {
-    super::call::run(
-        |c| async move { Ok(crate::server::deploy::cancel(&c.state, &c.ctx, id).await?) },
-    )
-    .await
+    super::call::run(|c| async move { Ok(berth_core::deploy::cancel(&c.state, &c.ctx, id).await?) })
+        .await
 }
 
 #[server]
 pub async fn get_deploy_settings(project: String, env: String) -> Result<DeploySettings, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::deploy::settings(&c.state, &c.ctx, &project, &env).await?)
+        Ok(berth_core::deploy::settings(&c.state, &c.ctx, &project, &env).await?)
     })
     .await
 }
@@ -253,7 +251,7 @@ pub async fn save_deploy_settings(
             trigger: trigger.unwrap_or_else(|| "push".into()).trim().to_string(),
             workflow: workflow.unwrap_or_default().trim().to_string(),
         };
-        Ok(crate::server::deploy::set_settings(&c.state, &c.ctx, &project, &env, s).await?)
+        Ok(berth_core::deploy::set_settings(&c.state, &c.ctx, &project, &env, s).await?)
     })
     .await
 }
@@ -269,7 +267,7 @@ pub async fn save_proxy_manager(
     reload_command: Option<String>,
     container: Option<String>,
 ) -> Result<EnvironmentView, AppError> {
-    use crate::server::environments::{get, update, EnvironmentInput};
+    use berth_core::environments::{get, update, EnvironmentInput};
     fn argv(field: &str, text: Option<String>) -> Result<Vec<String>, AppError> {
         stack::compose::shell_split(text.as_deref().unwrap_or_default())
             .map_err(|m| AppError::invalid(field, m))
@@ -304,7 +302,7 @@ pub async fn save_proxy_manager(
 #[server]
 pub async fn get_watchdog(project: String, env: String) -> Result<WatchdogView, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::deploy::watchdog(&c.state, &c.ctx, &project, &env).await?)
+        Ok(berth_core::deploy::watchdog(&c.state, &c.ctx, &project, &env).await?)
     })
     .await
 }
@@ -323,7 +321,7 @@ pub async fn save_watchdog(
         let interval = number("interval_secs", &interval_secs)?;
         let threshold = number("failure_threshold", &failure_threshold)?;
         let url = webhook_url.unwrap_or_default();
-        Ok(crate::server::deploy::set_watchdog(
+        Ok(berth_core::deploy::set_watchdog(
             &c.state,
             &c.ctx,
             &project,
@@ -343,9 +341,8 @@ pub async fn save_watchdog(
 #[server]
 pub async fn get_runtime(project: String, env: String) -> Result<(RuntimeView, i64), AppError> {
     super::call::run(|c| async move {
-        let r =
-            crate::server::deploy::containers::runtime(&c.state, &c.ctx, &project, &env).await?;
-        Ok((r, crate::server::now_ms()))
+        let r = berth_core::deploy::containers::runtime(&c.state, &c.ctx, &project, &env).await?;
+        Ok((r, berth_core::now_ms()))
     })
     .await
 }
@@ -361,7 +358,7 @@ pub async fn container_logs(
 ) -> Result<Vec<String>, AppError> {
     use futures_util::StreamExt;
     super::call::run(|c| async move {
-        let stream = crate::server::deploy::containers::logs(
+        let stream = berth_core::deploy::containers::logs(
             &c.state,
             &c.ctx,
             &project,
@@ -387,7 +384,7 @@ pub async fn container_action(
     op: String,
 ) -> Result<(), AppError> {
     super::call::run(|c| async move {
-        crate::server::deploy::containers::act(&c.state, &c.ctx, &project, &env, &container, &op)
+        berth_core::deploy::containers::act(&c.state, &c.ctx, &project, &env, &container, &op)
             .await?;
         Ok(())
     })

@@ -15,7 +15,7 @@ pub fn flag(v: Option<&str>) -> bool {
 #[server]
 pub async fn list_environments(project: String) -> Result<Vec<EnvironmentView>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::environments::list(&c.state, &c.ctx, &project).await?)
+        Ok(berth_core::environments::list(&c.state, &c.ctx, &project).await?)
     })
     .await
 }
@@ -23,7 +23,7 @@ pub async fn list_environments(project: String) -> Result<Vec<EnvironmentView>, 
 #[server]
 pub async fn get_environment(project: String, env: String) -> Result<EnvironmentView, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::environments::get(&c.state, &c.ctx, &project, &env).await?)
+        Ok(berth_core::environments::get(&c.state, &c.ctx, &project, &env).await?)
     })
     .await
 }
@@ -36,7 +36,7 @@ pub async fn create_environment(
     protected: Option<String>,
     branch: Option<String>,
 ) -> Result<EnvironmentView, AppError> {
-    use crate::server::environments::{create, EnvironmentInput};
+    use berth_core::environments::{create, EnvironmentInput};
     super::call::run(|c| async move {
         let input = EnvironmentInput {
             name,
@@ -44,7 +44,7 @@ pub async fn create_environment(
             protected: flag(protected.as_deref()),
             branch: branch.unwrap_or_default(),
             docker_host: String::new(),
-            proxy: crate::server::environments::default_proxy(),
+            proxy: berth_core::environments::default_proxy(),
         };
         Ok(create(&c.state, &c.ctx, &project, input).await?)
     })
@@ -67,7 +67,7 @@ pub async fn update_environment(
     redirect_http: Option<String>,
     hsts_max_age: Option<String>,
 ) -> Result<EnvironmentView, AppError> {
-    use crate::server::environments::{get, update_with, EnvironmentInput};
+    use berth_core::environments::{get, update_with, EnvironmentInput};
     fn port(field: &str, raw: &str) -> Result<u16, AppError> {
         raw.trim()
             .parse()
@@ -119,7 +119,7 @@ pub async fn list_versions(
     env: String,
 ) -> Result<Vec<ConfigVersionView>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::environments::list_versions(&c.state, &c.ctx, &project, &env).await?)
+        Ok(berth_core::environments::list_versions(&c.state, &c.ctx, &project, &env).await?)
     })
     .await
 }
@@ -133,10 +133,10 @@ pub async fn compare_versions(
     to: i64,
 ) -> Result<Vec<ConfigChange>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::environments::compare_versions(
-            &c.state, &c.ctx, &project, &env, from, to,
+        Ok(
+            berth_core::environments::compare_versions(&c.state, &c.ctx, &project, &env, from, to)
+                .await?,
         )
-        .await?)
     })
     .await
 }

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn list_members(project: String) -> Result<Vec<MemberView>, AppError> {
-    super::call::run(|c| async move {
-        Ok(crate::server::members::list(&c.state, &c.ctx, &project).await?)
-    })
+    super::call::run(
+        |c| async move { Ok(berth_core::members::list(&c.state, &c.ctx, &project).await?) },
+    )
     .await
 }
 
@@ -21,7 +21,7 @@ pub async fn set_member(
         let role: crate::model::Role = role
             .parse()
             .map_err(|m: String| AppError::invalid("role", m))?;
-        Ok(crate::server::members::set(&c.state, &c.ctx, &project, &username, role).await?)
+        Ok(berth_core::members::set(&c.state, &c.ctx, &project, &username, role).await?)
     })
     .await
 }
@@ -29,7 +29,7 @@ pub async fn set_member(
 #[server]
 pub async fn remove_member(project: String, username: String) -> Result<(), AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::members::remove(&c.state, &c.ctx, &project, &username).await?)
+        Ok(berth_core::members::remove(&c.state, &c.ctx, &project, &username).await?)
     })
     .await
 }

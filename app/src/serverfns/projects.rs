@@ -5,14 +5,14 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
-    super::call::run(|c| async move { Ok(crate::server::projects::list(&c.state, &c.ctx).await?) })
+    super::call::run(|c| async move { Ok(berth_core::projects::list(&c.state, &c.ctx).await?) })
         .await
 }
 
 #[server]
 pub async fn get_project(slug: String) -> Result<ProjectView, AppError> {
     super::call::run(
-        |c| async move { Ok(crate::server::projects::get(&c.state, &c.ctx, &slug).await?) },
+        |c| async move { Ok(berth_core::projects::get(&c.state, &c.ctx, &slug).await?) },
     )
     .await
 }
@@ -20,7 +20,7 @@ pub async fn get_project(slug: String) -> Result<ProjectView, AppError> {
 #[server]
 pub async fn create_project(name: String, slug: String) -> Result<ProjectView, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::projects::create(&c.state, &c.ctx, &name, &slug).await?)
+        Ok(berth_core::projects::create(&c.state, &c.ctx, &name, &slug).await?)
     })
     .await
 }
@@ -28,7 +28,7 @@ pub async fn create_project(name: String, slug: String) -> Result<ProjectView, A
 #[server]
 pub async fn delete_project(slug: String) -> Result<(), AppError> {
     super::call::run(|c| async move {
-        crate::server::projects::delete(&c.state, &c.ctx, &slug).await?;
+        berth_core::projects::delete(&c.state, &c.ctx, &slug).await?;
         leptos_axum::redirect("/projects");
         Ok(())
     })

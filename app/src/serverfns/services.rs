@@ -71,7 +71,7 @@ pub async fn put_service(
             runtime,
         };
         let spec = spec_parse::parse_service(&text).map_err(env_field)?;
-        crate::server::services::put(&c.state, &c.ctx, &project, &env, spec)
+        berth_core::services::put(&c.state, &c.ctx, &project, &env, spec)
             .await
             .map_err(|e| env_field(e.into()))
     })
@@ -97,7 +97,7 @@ fn env_field(e: AppError) -> AppError {
 #[server]
 pub async fn delete_service(project: String, env: String, name: String) -> Result<(), AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::services::delete(&c.state, &c.ctx, &project, &env, &name).await?)
+        Ok(berth_core::services::delete(&c.state, &c.ctx, &project, &env, &name).await?)
     })
     .await
 }

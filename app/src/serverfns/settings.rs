@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn host_paths() -> Result<Vec<String>, AppError> {
-    super::call::run(|c| async move { Ok(crate::server::host_paths::get(&c.state, &c.ctx).await?) })
+    super::call::run(|c| async move { Ok(berth_core::host_paths::get(&c.state, &c.ctx).await?) })
         .await
 }
 
@@ -13,7 +13,7 @@ pub async fn host_paths() -> Result<Vec<String>, AppError> {
 pub async fn set_host_paths(paths: String) -> Result<Vec<String>, AppError> {
     super::call::run(|c| async move {
         let list: Vec<String> = paths.lines().map(str::to_string).collect();
-        Ok(crate::server::host_paths::set(&c.state, &c.ctx, &list).await?)
+        Ok(berth_core::host_paths::set(&c.state, &c.ctx, &list).await?)
     })
     .await
 }

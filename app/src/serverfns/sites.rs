@@ -8,9 +8,9 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn list_sites(project: String) -> Result<Vec<SiteView>, AppError> {
-    super::call::run(|c| async move {
-        Ok(crate::server::sites::list(&c.state, &c.ctx, &project).await?)
-    })
+    super::call::run(
+        |c| async move { Ok(berth_core::sites::list(&c.state, &c.ctx, &project).await?) },
+    )
     .await
 }
 
@@ -37,7 +37,7 @@ pub async fn put_site(
             tls,
             cache_timeout_secs,
         })?;
-        Ok(crate::server::sites::put(&c.state, &c.ctx, &project, spec).await?)
+        Ok(berth_core::sites::put(&c.state, &c.ctx, &project, spec).await?)
     })
     .await
 }
@@ -45,7 +45,7 @@ pub async fn put_site(
 #[server]
 pub async fn delete_site(project: String, name: String) -> Result<(), AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::sites::delete(&c.state, &c.ctx, &project, &name).await?)
+        Ok(berth_core::sites::delete(&c.state, &c.ctx, &project, &name).await?)
     })
     .await
 }

@@ -9,7 +9,7 @@ const FLASH: &str = "import_plan";
 #[server]
 pub async fn list_services(project: String, env: String) -> Result<Vec<ServiceView>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::services::list(&c.state, &c.ctx, &project, &env).await?)
+        Ok(berth_core::services::list(&c.state, &c.ctx, &project, &env).await?)
     })
     .await
 }
@@ -25,7 +25,7 @@ pub async fn import_file(
     content: String,
     apply: Option<String>,
 ) -> Result<ImportPlan, AppError> {
-    use crate::server::{imports, variables::Scope};
+    use berth_core::{imports, variables::Scope};
     super::call::run(|c| async move {
         let apply = apply.is_some_and(|a| a == "true" || a == "on");
         let name = if file_name.trim().is_empty() {
@@ -54,7 +54,7 @@ pub async fn import_file(
         };
         if super::call::plain_form_post() {
             // Without JavaScript the page reloads: keep the plan (sealed) for that render.
-            crate::server::flash::put(&c.state, &c.ctx, &c.session, FLASH, &plan).await?;
+            berth_core::flash::put(&c.state, &c.ctx, &c.session, FLASH, &plan).await?;
         }
         Ok(plan)
     })
@@ -65,7 +65,7 @@ pub async fn import_file(
 #[server]
 pub async fn take_import_plan() -> Result<Option<ImportPlan>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
+        Ok(berth_core::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
     })
     .await
 }
@@ -73,7 +73,7 @@ pub async fn take_import_plan() -> Result<Option<ImportPlan>, AppError> {
 #[server]
 pub async fn nginx_config(project: String, env: String) -> Result<String, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::edge::nginx_config(&c.state, &c.ctx, &project, &env).await?)
+        Ok(berth_core::edge::nginx_config(&c.state, &c.ctx, &project, &env).await?)
     })
     .await
 }
@@ -82,7 +82,7 @@ pub async fn nginx_config(project: String, env: String) -> Result<String, AppErr
 #[server]
 pub async fn check_nginx(project: String, env: String) -> Result<(bool, String), AppError> {
     super::call::run(|c| async move {
-        let r = crate::server::edge::nginx_check(&c.state, &c.ctx, &project, &env).await?;
+        let r = berth_core::edge::nginx_check(&c.state, &c.ctx, &project, &env).await?;
         Ok((r.ok, r.output))
     })
     .await

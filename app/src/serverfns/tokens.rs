@@ -8,10 +8,8 @@ const FLASH: &str = "new_token";
 
 #[server]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
-    super::call::run(
-        |c| async move { Ok(crate::server::tokens::list_own(&c.state, &c.ctx).await?) },
-    )
-    .await
+    super::call::run(|c| async move { Ok(berth_core::tokens::list_own(&c.state, &c.ctx).await?) })
+        .await
 }
 
 #[server]
@@ -25,11 +23,10 @@ pub async fn create_token(
             .parse()
             .map_err(|m: String| AppError::invalid("scope", m))?;
         let created =
-            crate::server::tokens::create(&c.state, &c.ctx, None, &name, scope, &expires_in)
-                .await?;
+            berth_core::tokens::create(&c.state, &c.ctx, None, &name, scope, &expires_in).await?;
         if super::call::plain_form_post() {
             // Without JavaScript the page reloads; keep the secret (sealed) for that render.
-            crate::server::flash::put(&c.state, &c.ctx, &c.session, FLASH, &created).await?;
+            berth_core::flash::put(&c.state, &c.ctx, &c.session, FLASH, &created).await?;
         }
         Ok(created)
     })
@@ -40,15 +37,13 @@ pub async fn create_token(
 #[server]
 pub async fn take_new_token() -> Result<Option<CreatedToken>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
+        Ok(berth_core::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
     })
     .await
 }
 
 #[server]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
-    super::call::run(
-        |c| async move { Ok(crate::server::tokens::revoke(&c.state, &c.ctx, id).await?) },
-    )
-    .await
+    super::call::run(|c| async move { Ok(berth_core::tokens::revoke(&c.state, &c.ctx, id).await?) })
+        .await
 }

@@ -5,8 +5,7 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    super::call::run(|c| async move { Ok(crate::server::users::list(&c.state, &c.ctx).await?) })
-        .await
+    super::call::run(|c| async move { Ok(berth_core::users::list(&c.state, &c.ctx).await?) }).await
 }
 
 #[server]
@@ -19,7 +18,7 @@ pub async fn create_user(
         let role: crate::model::InstanceRole = instance_role
             .parse()
             .map_err(|m: String| AppError::invalid("instance_role", m))?;
-        Ok(crate::server::users::create(&c.state, &c.ctx, &username, &password, role).await?)
+        Ok(berth_core::users::create(&c.state, &c.ctx, &username, &password, role).await?)
     })
     .await
 }
@@ -32,7 +31,7 @@ pub async fn set_user_disabled(username: String, disabled: String) -> Result<Use
             "false" => false,
             _ => return Err(AppError::invalid("disabled", "must be true or false")),
         };
-        Ok(crate::server::users::set_disabled(&c.state, &c.ctx, &username, disabled).await?)
+        Ok(berth_core::users::set_disabled(&c.state, &c.ctx, &username, disabled).await?)
     })
     .await
 }

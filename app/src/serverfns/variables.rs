@@ -6,8 +6,8 @@ use crate::model::VariableView;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-fn scope<'a>(project: &'a str, env: Option<&'a str>) -> crate::server::variables::Scope<'a> {
-    use crate::server::variables::Scope;
+fn scope<'a>(project: &'a str, env: Option<&'a str>) -> berth_core::variables::Scope<'a> {
+    use berth_core::variables::Scope;
     match env.map(str::trim).filter(|e| !e.is_empty()) {
         Some(e) => Scope::Environment(project, e),
         None => Scope::Project(project),
@@ -21,7 +21,7 @@ pub async fn list_variables(
 ) -> Result<Vec<VariableView>, AppError> {
     super::call::run(|c| async move {
         let scope = scope(&project, env.as_deref());
-        Ok(crate::server::variables::list(&c.state, &c.ctx, scope).await?)
+        Ok(berth_core::variables::list(&c.state, &c.ctx, scope).await?)
     })
     .await
 }
@@ -46,7 +46,7 @@ pub async fn set_variable(
         };
         let secret = flag(secret.as_deref());
         Ok(
-            crate::server::variables::set(&c.state, &c.ctx, scope, &name, value.as_deref(), secret)
+            berth_core::variables::set(&c.state, &c.ctx, scope, &name, value.as_deref(), secret)
                 .await?,
         )
     })
@@ -61,7 +61,7 @@ pub async fn delete_variable(
 ) -> Result<(), AppError> {
     super::call::run(|c| async move {
         let scope = scope(&project, env.as_deref());
-        Ok(crate::server::variables::delete(&c.state, &c.ctx, scope, &name).await?)
+        Ok(berth_core::variables::delete(&c.state, &c.ctx, scope, &name).await?)
     })
     .await
 }
@@ -75,7 +75,7 @@ pub async fn reveal_secret(
 ) -> Result<String, AppError> {
     super::call::run(|c| async move {
         let scope = scope(&project, env.as_deref());
-        Ok(crate::server::variables::reveal(&c.state, &c.ctx, scope, &name).await?)
+        Ok(berth_core::variables::reveal(&c.state, &c.ctx, scope, &name).await?)
     })
     .await
 }

@@ -8,7 +8,7 @@ const FLASH: &str = "webhook_secret";
 
 #[cfg(feature = "ssr")]
 async fn may_manage(c: &super::call::Call, project: &str) -> Result<bool, AppError> {
-    let p = crate::server::projects::get(&c.state, &c.ctx, project).await?;
+    let p = berth_core::projects::get(&c.state, &c.ctx, project).await?;
     Ok(p.my_role >= Some(crate::model::Role::Maintainer))
 }
 
@@ -19,7 +19,7 @@ pub async fn webhook_page(
     outcome: Option<String>,
 ) -> Result<WebhookPageData, AppError> {
     super::call::run(|c| async move {
-        use crate::server::webhooks::deliveries;
+        use berth_core::webhooks::deliveries;
         let webhook = deliveries::settings(&c.state, &c.ctx, &project).await?;
         let list = deliveries::list(
             &c.state,
@@ -42,8 +42,7 @@ pub async fn webhook_page(
 #[server]
 pub async fn delivery_page(project: String, id: i64) -> Result<DeliveryPageData, AppError> {
     super::call::run(|c| async move {
-        let detail =
-            crate::server::webhooks::deliveries::get(&c.state, &c.ctx, &project, id).await?;
+        let detail = berth_core::webhooks::deliveries::get(&c.state, &c.ctx, &project, id).await?;
         Ok(DeliveryPageData {
             can_replay: may_manage(&c, &project).await?,
             detail,
@@ -55,7 +54,7 @@ pub async fn delivery_page(project: String, id: i64) -> Result<DeliveryPageData,
 #[server]
 pub async fn replay_delivery(project: String, id: i64) -> Result<DeliveryView, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::webhooks::deliveries::replay(&c.state, &c.ctx, &project, id).await?)
+        Ok(berth_core::webhooks::deliveries::replay(&c.state, &c.ctx, &project, id).await?)
     })
     .await
 }
@@ -66,7 +65,7 @@ pub async fn set_webhook_repository(
     repository: String,
 ) -> Result<WebhookView, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::webhooks::deliveries::set_repository(
+        Ok(berth_core::webhooks::deliveries::set_repository(
             &c.state,
             &c.ctx,
             &project,
@@ -81,8 +80,8 @@ pub async fn set_webhook_repository(
 #[server]
 pub async fn set_webhook_secret(project: String, value: String) -> Result<(), AppError> {
     super::call::run(|c| async move {
-        use crate::server::variables::{set, Scope};
-        use crate::server::webhooks::SECRET_NAME;
+        use berth_core::variables::{set, Scope};
+        use berth_core::webhooks::SECRET_NAME;
         if value.trim().len() < 16 {
             return Err(AppError::invalid("value", "at least 16 characters"));
         }
@@ -105,11 +104,10 @@ pub async fn set_webhook_secret(project: String, value: String) -> Result<(), Ap
 pub async fn generate_webhook_secret(project: String) -> Result<String, AppError> {
     super::call::run(|c| async move {
         let value =
-            crate::server::webhooks::deliveries::generate_secret(&c.state, &c.ctx, &project)
-                .await?;
+            berth_core::webhooks::deliveries::generate_secret(&c.state, &c.ctx, &project).await?;
         if super::call::plain_form_post() {
             // Without JavaScript the page reloads; keep the value (sealed) for that render.
-            crate::server::flash::put(&c.state, &c.ctx, &c.session, FLASH, &value).await?;
+            berth_core::flash::put(&c.state, &c.ctx, &c.session, FLASH, &value).await?;
         }
         Ok(value)
     })
@@ -120,7 +118,7 @@ pub async fn generate_webhook_secret(project: String) -> Result<String, AppError
 #[server]
 pub async fn take_webhook_secret() -> Result<Option<String>, AppError> {
     super::call::run(|c| async move {
-        Ok(crate::server::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
+        Ok(berth_core::flash::take(&c.state, &c.ctx, &c.session, FLASH).await?)
     })
     .await
 }

@@ -1,8 +1,8 @@
 //! Reading the log: filtered pages, newest first.
 use super::{stored, COLUMNS};
-use crate::model::{AuditEventView, AuditFilter, AuditPage};
-use crate::server::db::Db;
-use crate::server::error::ServiceResult;
+use crate::db::Db;
+use crate::error::ServiceResult;
+use berth_model::{AuditEventView, AuditFilter, AuditPage};
 use sqlx::Row;
 
 fn parse_time(field: &str, raw: &str) -> ServiceResult<i64> {
@@ -23,7 +23,7 @@ fn parse_time(field: &str, raw: &str) -> ServiceResult<i64> {
             .and_utc()
             .timestamp_millis());
     }
-    Err(crate::server::error::ServiceError::invalid(
+    Err(crate::error::ServiceError::invalid(
         field,
         "use a date (2026-01-31), an RFC 3339 time, or Unix milliseconds",
     ))

@@ -1,8 +1,8 @@
 //! Walking the chain: names the first event that was altered, inserted or deleted.
 use super::{event_hash, StoredEvent, GENESIS};
-use crate::model::VerifyReport;
-use crate::server::db::Db;
-use crate::server::error::ServiceResult;
+use crate::db::Db;
+use crate::error::ServiceResult;
+use berth_model::VerifyReport;
 use sqlx::Row;
 
 /// Where a chain walk stands between chunks.
@@ -87,11 +87,11 @@ async fn fetch_chunk(db: &Db, after: i64) -> ServiceResult<Vec<StoredEvent>> {
     let cols = "seq, ts, actor_kind, actor_id, actor_name, client_addr, user_agent, action, \
                 target, project_id, summary, result, prev_hash, hash";
     let sql = match db.dialect {
-        crate::server::db::Dialect::Sqlite => format!(
+        crate::db::Dialect::Sqlite => format!(
             "SELECT COALESCE(json_group_array(json_array({cols})), '[]') FROM \
              (SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2)"
         ),
-        crate::server::db::Dialect::Postgres => format!(
+        crate::db::Dialect::Postgres => format!(
             "SELECT COALESCE(json_agg(json_build_array({cols}) ORDER BY seq), '[]'::json)::text FROM \
              (SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2) t"
         ),
@@ -102,7 +102,7 @@ async fn fetch_chunk(db: &Db, after: i64) -> ServiceResult<Vec<StoredEvent>> {
         .fetch_one(&db.pool)
         .await?;
     let rows: Vec<Wire> = serde_json::from_str(&packed)
-        .map_err(|e| crate::server::error::ServiceError::Internal(format!("audit chunk: {e}")))?;
+        .map_err(|e| crate::error::ServiceError::Internal(format!("audit chunk: {e}")))?;
     let mut events: Vec<StoredEvent> = rows
         .into_iter()
         .map(|r| StoredEvent {
@@ -152,9 +152,7 @@ pub async fn verify(db: &Db) -> ServiceResult<VerifyReport> {
             },
             checking
         );
-        walk = match checked
-            .map_err(|e| crate::server::error::ServiceError::Internal(e.to_string()))?
-        {
+        walk = match checked.map_err(|e| crate::error::ServiceError::Internal(e.to_string()))? {
             Ok(w) => w,
             Err(report) => return Ok(report),
         };

@@ -9,7 +9,7 @@ use super::super::AppState;
 use super::plan;
 use super::rollout::{LABEL_RELEASE, LABEL_REPLICA, LABEL_SERVICE};
 use super::store;
-use crate::model::{ContainerView, RuntimeView};
+use berth_model::{ContainerView, RuntimeView};
 use engine::{ContainerInfo, Engine};
 use futures_util::stream::{BoxStream, StreamExt};
 use serde_json::json;

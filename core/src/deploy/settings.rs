@@ -8,7 +8,7 @@ use super::super::environments;
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::{now_ms, AppState};
 use super::store;
-use crate::model::WatchdogView;
+use berth_model::WatchdogView;
 use serde_json::json;
 use sqlx::Row;
 use stack::model::DeploySettings;

@@ -3,7 +3,7 @@
 use super::super::db::{Db, Tx};
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::now_ms;
-use crate::model::{DeployLogLine, DeployStepView, DeployView, ReleaseImage, ReleaseView};
+use berth_model::{DeployLogLine, DeployStepView, DeployView, ReleaseImage, ReleaseView};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use stack::model::{DeploySettings, ProxySettings, ServiceSpec, SiteSpec};

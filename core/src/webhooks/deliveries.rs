@@ -9,7 +9,7 @@ use super::super::{now_ms, projects, AppState};
 use super::github::{self, Ask};
 use super::store::{self, NewDelivery};
 use super::{act, project_by_slug, targets, Handling, SECRET_NAME};
-use crate::model::{DeliveryDetail, DeliveryPage, DeliveryView, WebhookTarget, WebhookView};
+use berth_model::{DeliveryDetail, DeliveryPage, DeliveryView, WebhookTarget, WebhookView};
 use serde_json::{json, Value};
 use sqlx::Row;
 use std::time::Instant;

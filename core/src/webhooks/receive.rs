@@ -13,7 +13,7 @@ use super::refusals;
 use super::shield::Shield;
 use super::store::{self, NewDelivery};
 use super::{act, clip, project_by_slug, targets, Handling, HookProject, SECRET_NAME};
-use crate::model::DeliveryHeader;
+use berth_model::DeliveryHeader;
 use serde_json::{json, Value};
 use sqlx::Row;
 use std::time::Instant;

@@ -8,7 +8,7 @@ use super::super::error::ServiceResult;
 use super::super::AppState;
 use super::store::{self, NewDelivery};
 use super::HookProject;
-use crate::model::RefusalCount;
+use berth_model::RefusalCount;
 use serde_json::{json, Map, Value};
 use sqlx::Row;
 

@@ -1,7 +1,7 @@
 //! Rows of the webhook: deliveries and the delivery ids already handled. No authorization here.
 use super::super::db::{Db, Tx};
 use super::super::error::ServiceResult;
-use crate::model::{DeliveryDeploy, DeliveryHeader, DeliveryView};
+use berth_model::{DeliveryDeploy, DeliveryHeader, DeliveryView};
 use sqlx::Row;
 
 /// Deliveries kept per project (older ones are pruned).

@@ -1,13 +1,13 @@
 //! `/api/v1/audit`: filtered pages, a JSON Lines export, and chain verification.
 use super::caller::Caller;
 use super::error::ApiResult;
-use app::model::{AuditFilter, AuditPage, VerifyReport};
-use app::server::authz::{authorize, Action};
-use app::server::{audit, projects, AppState};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_core::authz::{authorize, Action};
+use berth_core::{audit, projects, AppState};
+use berth_model::{AuditFilter, AuditPage, VerifyReport};
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditFilter),
     responses((status = 200, body = AuditPage)))]

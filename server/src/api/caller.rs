@@ -1,9 +1,9 @@
 //! Who is calling the API: a bearer token, else the browser session.
 use super::error::ApiError;
-use app::error::AppError;
-use app::server::{tokens, web, Actor, AppState, Ctx, RequestMeta};
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
+use berth_core::{tokens, web, Actor, AppState, Ctx, RequestMeta};
+use berth_model::error::AppError;
 use tower_sessions::Session;
 
 /// The authenticated caller of a REST handler (anonymous callers are refused).

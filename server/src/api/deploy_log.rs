@@ -1,7 +1,7 @@
 //! The SSE answer of `GET /api/v1/deploys/{id}/log`: a deploy's log followed until it ends.
-use app::server::deploy;
-use app::server::AppState;
 use axum::response::sse::Event;
+use berth_core::deploy;
+use berth_core::AppState;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 /// events.
 pub struct LogFollower {
     state: AppState,
-    ctx: app::server::Ctx,
+    ctx: berth_core::Ctx,
     id: i64,
     /// The last line sent (its sequence number).
     after: i64,
@@ -20,7 +20,7 @@ pub struct LogFollower {
 
 impl LogFollower {
     /// Follows deploy `id` from after line `after`, as `ctx` (who was authorized already).
-    pub fn new(state: AppState, ctx: app::server::Ctx, id: i64, after: i64) -> Self {
+    pub fn new(state: AppState, ctx: berth_core::Ctx, id: i64, after: i64) -> Self {
         LogFollower {
             state,
             ctx,
@@ -49,7 +49,7 @@ impl LogFollower {
                 Err(e) => {
                     // What any API answer would say: internal causes stay in the server log.
                     self.done = true;
-                    let e = app::error::AppError::from(e);
+                    let e = berth_model::error::AppError::from(e);
                     return Some(vec![Event::default().event("error").data(e.to_string())]);
                 }
             };

@@ -3,14 +3,14 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::model::{DeployDetail, DeployView, ReleaseView};
-use app::server::deploy::{self, DeployRequest};
-use app::server::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_core::deploy::{self, DeployRequest};
+use berth_core::AppState;
+use berth_model::{DeployDetail, DeployView, ReleaseView};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -81,18 +81,18 @@ pub struct DetailQuery {
     pub after: Option<i64>,
 }
 
-fn trigger_of(ctx: &app::server::Ctx) -> String {
+fn trigger_of(ctx: &berth_core::Ctx) -> String {
     match ctx.actor {
-        app::server::Actor::Token(..) => "api".into(),
-        app::server::Actor::Webhook(..) => "webhook".into(),
-        app::server::Actor::System => "cli".into(),
+        berth_core::Actor::Token(..) => "api".into(),
+        berth_core::Actor::Webhook(..) => "webhook".into(),
+        berth_core::Actor::System => "cli".into(),
         _ => "manual".into(),
     }
 }
 
 async fn queue(
     state: &AppState,
-    ctx: &app::server::Ctx,
+    ctx: &berth_core::Ctx,
     project: &str,
     env: &str,
     req: DeployRequest,

@@ -2,12 +2,12 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::model::EnvironmentView;
-use app::server::environments::{self, EnvironmentInput};
-use app::server::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use berth_core::environments::{self, EnvironmentInput};
+use berth_core::AppState;
+use berth_model::EnvironmentView;
 use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -121,14 +121,14 @@ pub async fn delete(
 
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/versions", tag = "environments",
     params(("project" = String, Path), ("env" = String, Path)),
-    responses((status = 200, body = Vec<app::model::ConfigVersionView>)))]
+    responses((status = 200, body = Vec<berth_model::ConfigVersionView>)))]
 pub async fn versions(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((project, env)): Path<(String, String)>,
-) -> ApiResult<Json<Vec<app::model::ConfigVersionView>>> {
+) -> ApiResult<Json<Vec<berth_model::ConfigVersionView>>> {
     Ok(Json(
-        app::server::environments::list_versions(&state, &ctx, &project, &env).await?,
+        berth_core::environments::list_versions(&state, &ctx, &project, &env).await?,
     ))
 }
 
@@ -141,15 +141,15 @@ pub struct DiffQuery {
 
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/versions/diff", tag = "environments",
     params(("project" = String, Path), ("env" = String, Path), DiffQuery),
-    responses((status = 200, body = Vec<app::model::ConfigChange>)))]
+    responses((status = 200, body = Vec<berth_model::ConfigChange>)))]
 pub async fn diff(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((project, env)): Path<(String, String)>,
     axum::extract::Query(q): axum::extract::Query<DiffQuery>,
-) -> ApiResult<Json<Vec<app::model::ConfigChange>>> {
+) -> ApiResult<Json<Vec<berth_model::ConfigChange>>> {
     Ok(Json(
-        app::server::environments::compare_versions(&state, &ctx, &project, &env, q.from, q.to)
+        berth_core::environments::compare_versions(&state, &ctx, &project, &env, q.from, q.to)
             .await?,
     ))
 }

@@ -1,9 +1,9 @@
 //! JSON errors: `{"error":{"code":"…","message":"…"}}`.
-use app::error::AppError;
-use app::server::ServiceError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_core::ServiceError;
+use berth_model::error::AppError;
 use serde::Serialize;
 
 #[derive(Debug)]

@@ -2,11 +2,11 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::model::{MemberView, Role};
-use app::server::{members, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use berth_core::{members, AppState};
+use berth_model::{MemberView, Role};
 use serde::Deserialize;
 
 #[utoipa::path(get, path = "/api/v1/projects/{project}/members", tag = "members",

@@ -2,11 +2,11 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::model::ProjectView;
-use app::server::{projects, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use berth_core::{projects, AppState};
+use berth_model::ProjectView;
 use serde::Deserialize;
 
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",

@@ -3,14 +3,14 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::model::{RuntimeView, WatchdogView};
-use app::server::deploy::{self, containers};
-use app::server::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_core::deploy::{self, containers};
+use berth_core::AppState;
+use berth_model::{RuntimeView, WatchdogView};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use std::time::Duration;
@@ -84,7 +84,7 @@ pub async fn logs(
 
 async fn act(
     state: AppState,
-    ctx: app::server::Ctx,
+    ctx: berth_core::Ctx,
     project: String,
     env: String,
     id: String,

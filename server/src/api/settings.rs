@@ -3,9 +3,9 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::server::{host_paths, AppState};
 use axum::extract::State;
 use axum::Json;
+use berth_core::{host_paths, AppState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]

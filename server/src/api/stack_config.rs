@@ -2,13 +2,13 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::model::{ImportPlan, ServiceView, SiteView};
-use app::server::variables::Scope;
-use app::server::{edge, imports, services, sites, AppState};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_core::variables::Scope;
+use berth_core::{edge, imports, services, sites, AppState};
+use berth_model::{ImportPlan, ServiceView, SiteView};
 use serde::{Deserialize, Serialize};
 use stack::model::{ServiceSpec, SiteSpec};
 

@@ -1,10 +1,10 @@
 //! `/healthz` and `/metrics`.
 use crate::metrics::Metrics;
-use app::server::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_core::AppState;
 use serde_json::json;
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
@@ -22,8 +22,8 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         "database": {
             "status": if db.is_ok() { "ok" } else { "unreachable" },
             "kind": match state.db.dialect {
-                app::server::db::Dialect::Sqlite => "sqlite",
-                app::server::db::Dialect::Postgres => "postgres",
+                berth_core::db::Dialect::Sqlite => "sqlite",
+                berth_core::db::Dialect::Postgres => "postgres",
             },
         },
         "docker": docker_status().await,

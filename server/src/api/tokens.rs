@@ -2,11 +2,11 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::model::{CreatedToken, Scope, TokenView};
-use app::server::{tokens, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use berth_core::{tokens, AppState};
+use berth_model::{CreatedToken, Scope, TokenView};
 use serde::Deserialize;
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",

@@ -2,12 +2,12 @@
 use super::caller::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
-use app::error::AppError;
-use app::model::{InstanceRole, Me, UserView};
-use app::server::{users, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use berth_core::{users, AppState};
+use berth_model::error::AppError;
+use berth_model::{InstanceRole, Me, UserView};
 use serde::Deserialize;
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "users",

@@ -4,12 +4,12 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use app::model::VariableView;
-use app::server::variables::{self, Scope};
-use app::server::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use berth_core::variables::{self, Scope};
+use berth_core::AppState;
+use berth_model::VariableView;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -3,12 +3,12 @@
 use super::caller::Caller;
 use super::error::{ApiResult, ErrorBody};
 use super::json::ApiJson;
-use app::model::{DeliveryDetail, DeliveryPage, DeliveryView, WebhookView};
-use app::server::webhooks::deliveries;
-use app::server::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use berth_core::webhooks::deliveries;
+use berth_core::AppState;
+use berth_model::{DeliveryDetail, DeliveryPage, DeliveryView, WebhookView};
 use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -5,8 +5,8 @@
 //! without an operation, fails.
 use crate::support::*;
 use crate::webhooks::{deliver, SECRET};
-use app::model::{InstanceRole, Role, Scope};
-use app::server::{tokens, Ctx};
+use berth_core::{tokens, Ctx};
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

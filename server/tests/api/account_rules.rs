@@ -1,6 +1,6 @@
 //! Account input and listing rules: token lifetimes, who may list users.
 use crate::support::*;
-use app::model::InstanceRole;
+use berth_model::InstanceRole;
 use serde_json::json;
 
 #[tokio::test]
@@ -32,7 +32,7 @@ async fn a_token_lifetime_ending_in_a_multibyte_character_is_refused_as_invalid(
 
 #[tokio::test]
 async fn only_instance_admins_list_users() {
-    use app::model::{Role, Scope};
+    use berth_model::{Role, Scope};
     use reqwest::Method;
     let app = spawn().await;
     app.user("root", InstanceRole::Admin).await;

@@ -1,13 +1,13 @@
 //! Setup, sign-in, sessions, throttling, tokens.
 use crate::support::*;
-use app::model::{InstanceRole, Scope};
 use app::serverfns::auth::{ChangePassword, CompleteSetup, Logout};
+use berth_model::{InstanceRole, Scope};
 use reqwest::Method;
 
 #[tokio::test]
 async fn setup_link_creates_the_first_admin_once() {
     let app = spawn().await;
-    let token = app::server::setup::issue_if_needed(&app.state)
+    let token = berth_core::setup::issue_if_needed(&app.state)
         .await
         .unwrap()
         .expect("token");

@@ -1,8 +1,8 @@
 //! The audit log records every action with who, from where and what changed, and its hash
 //! chain exposes edited, deleted and inserted rows.
 use crate::support::*;
-use app::model::{InstanceRole, Scope};
-use app::server::audit;
+use berth_core::audit;
+use berth_model::{InstanceRole, Scope};
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,8 +1,8 @@
 //! One authorization function decides everything: viewers and outsiders are refused every
 //! mutation, through the REST API and through server functions alike.
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
 use app::serverfns;
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! Bad input gets a clear 4xx and changes nothing.
 use crate::support::*;
-use app::model::{InstanceRole, Scope};
+use berth_model::{InstanceRole, Scope};
 use reqwest::Method;
 use serde_json::json;
 

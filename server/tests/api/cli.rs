@@ -67,7 +67,7 @@ async fn admin_create_reads_the_password_from_stdin_and_never_prints_it() {
 #[tokio::test]
 async fn token_create_prints_a_working_token_once() {
     let app = spawn().await;
-    app.user("ci", app::model::InstanceRole::User).await;
+    app.user("ci", berth_model::InstanceRole::User).await;
     let (code, out, err) = berth(
         &app,
         &[
@@ -96,8 +96,8 @@ async fn token_create_prints_a_working_token_once() {
 #[tokio::test]
 async fn audit_verify_exits_non_zero_on_a_broken_chain() {
     let app = spawn().await;
-    app.user("aa", app::model::InstanceRole::User).await;
-    app.user("bb", app::model::InstanceRole::User).await;
+    app.user("aa", berth_model::InstanceRole::User).await;
+    app.user("bb", berth_model::InstanceRole::User).await;
     let (code, out, _) = berth(&app, &["audit", "verify"], None);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("intact"));
@@ -122,9 +122,9 @@ async fn migrate_is_idempotent() {
 #[tokio::test]
 async fn rotate_key_reseals_secrets_and_the_running_server_still_opens_them() {
     let app = spawn().await;
-    app.user("root", app::model::InstanceRole::Admin).await;
+    app.user("root", berth_model::InstanceRole::Admin).await;
     app.project("shop").await;
-    let t = app.token("root", app::model::Scope::Write).await;
+    let t = app.token("root", berth_model::Scope::Write).await;
     let (s, _) = app
         .api(
             reqwest::Method::PUT,

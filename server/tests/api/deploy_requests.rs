@@ -1,7 +1,7 @@
 //! Deploy requests without a Docker engine: who may deploy which environment, bad input
 //! refused with nothing queued, cancelling, and the queue as the API shows it.
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! Docker host addresses Berth cannot use are refused at input, on the REST API and in the
 //! UI's server function alike, with a message saying what to use instead; nothing changes.
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -109,7 +109,7 @@ async fn the_settings_form_refuses_an_ssh_docker_host() {
     assert!(status >= 400, "{status} {body}");
     assert!(body.contains("unix://") && body.contains("TLS"), "{body}");
     let browser_view =
-        app::server::environments::get(&app.state, &app::server::Ctx::system(), "shop", "staging")
+        berth_core::environments::get(&app.state, &berth_core::Ctx::system(), "shop", "staging")
             .await
             .expect("environment");
     assert_eq!(browser_view.docker_host, "");

@@ -3,7 +3,7 @@
 //! records every connection), plain TCP only for a host an instance admin marked insecure,
 //! and Docker host addresses Berth cannot use are refused at input.
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -275,10 +275,10 @@ async fn only_an_instance_admin_marks_a_docker_host_insecure() {
     let (s, b) = w.patch(&w.root, json!({"docker_insecure": true})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["docker_insecure"], true);
-    let page = app::server::audit::list(
+    let page = berth_core::audit::list(
         &w.app.state.db,
         &None,
-        &app::model::AuditFilter {
+        &berth_model::AuditFilter {
             limit: Some(1000),
             ..Default::default()
         },

@@ -1,7 +1,7 @@
 //! Host-path bind mounts are an instance admin's decision: a maintainer may mount named
 //! volumes and paths under the allowlist admins keep, never `/` or the Docker socket.
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::json;
 

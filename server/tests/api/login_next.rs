@@ -1,6 +1,6 @@
 //! Where the login form sends the browser afterwards: only to a path on this site.
 use crate::support::*;
-use app::model::InstanceRole;
+use berth_model::InstanceRole;
 
 async fn location_after_login(app: &TestApp, next: &str) -> String {
     let res = app

@@ -1,9 +1,9 @@
 //! A storm of bad logins: attempts are counted before any password is hashed, hashing is
 //! bounded, and the server keeps answering other pages meanwhile.
 use crate::support::*;
-use app::model::InstanceRole;
-use app::server::error::ServiceError;
-use app::server::{password, setup, Ctx};
+use berth_core::error::ServiceError;
+use berth_core::{password, setup, Ctx};
+use berth_model::InstanceRole;
 use leptos::server_fn::ServerFn;
 use std::time::Duration;
 use tokio::task::JoinSet;

@@ -1,6 +1,6 @@
 //! Health, metrics, the OpenAPI document, and pages served with and without JavaScript.
 use crate::support::*;
-use app::model::InstanceRole;
+use berth_model::InstanceRole;
 
 #[tokio::test]
 async fn healthz_reports_the_database() {
@@ -181,7 +181,7 @@ async fn forms_carry_their_hidden_fields_without_javascript() {
         .await
         .unwrap();
     assert!(html.contains("name=\"next\" value=\"/projects\""), "{html}");
-    let token = app::server::setup::issue_if_needed(&app.state)
+    let token = berth_core::setup::issue_if_needed(&app.state)
         .await
         .unwrap()
         .expect("token");

@@ -1,7 +1,7 @@
 //! Earlier values of secrets: kept sealed (never in clear), the last five per name, re-sealed
 //! by a key rotation, and opened for masking the logs of containers started with them.
 use crate::support::*;
-use app::server::secrets::history;
+use berth_core::secrets::history;
 use reqwest::Method;
 use serde_json::json;
 
@@ -44,9 +44,9 @@ async fn stored(app: &TestApp) -> Vec<(String, String)> {
 #[tokio::test]
 async fn overwritten_secrets_keep_their_last_five_values_sealed() {
     let app = spawn().await;
-    app.user("root", app::model::InstanceRole::Admin).await;
+    app.user("root", berth_model::InstanceRole::Admin).await;
     app.project("shop").await;
-    let t = app.token("root", app::model::Scope::Write).await;
+    let t = app.token("root", berth_model::Scope::Write).await;
     for i in 1..=7 {
         set(&app, &t, &format!("api-key-value-{i}")).await;
     }
@@ -65,9 +65,9 @@ async fn overwritten_secrets_keep_their_last_five_values_sealed() {
 #[tokio::test]
 async fn a_deleted_secret_keeps_its_value_sealed_for_masking() {
     let app = spawn().await;
-    app.user("root", app::model::InstanceRole::Admin).await;
+    app.user("root", berth_model::InstanceRole::Admin).await;
     app.project("shop").await;
-    let t = app.token("root", app::model::Scope::Write).await;
+    let t = app.token("root", berth_model::Scope::Write).await;
     set(&app, &t, "deleted-secret-value").await;
     let (s, _) = app
         .api(
@@ -87,14 +87,14 @@ async fn a_deleted_secret_keeps_its_value_sealed_for_masking() {
 #[tokio::test]
 async fn rotating_the_key_reseals_the_earlier_values_too() {
     let app = spawn().await;
-    app.user("root", app::model::InstanceRole::Admin).await;
+    app.user("root", berth_model::InstanceRole::Admin).await;
     app.project("shop").await;
-    let t = app.token("root", app::model::Scope::Write).await;
+    let t = app.token("root", berth_model::Scope::Write).await;
     set(&app, &t, "value-before-rotation").await;
     set(&app, &t, "value-after-rotation").await;
     let before = stored(&app).await;
     let id = app.state.secrets.rotate().unwrap();
-    let n = app::server::secrets::reseal_all(&app.state).await.unwrap();
+    let n = berth_core::secrets::reseal_all(&app.state).await.unwrap();
     assert_eq!(n, 1);
     let after = stored(&app).await;
     assert_eq!(after.len(), 1);
@@ -109,9 +109,9 @@ async fn rotating_the_key_reseals_the_earlier_values_too() {
 #[tokio::test]
 async fn rotating_the_key_after_an_environment_was_deleted_still_works() {
     let app = spawn().await;
-    app.user("root", app::model::InstanceRole::Admin).await;
+    app.user("root", berth_model::InstanceRole::Admin).await;
     app.project("shop").await;
-    let t = app.token("root", app::model::Scope::Write).await;
+    let t = app.token("root", berth_model::Scope::Write).await;
     let (s, b) = app
         .api(
             reqwest::Method::POST,
@@ -141,7 +141,7 @@ async fn rotating_the_key_after_an_environment_was_deleted_still_works() {
         .await;
     assert!(s < 300, "{s} {b}");
     app.state.secrets.rotate().unwrap();
-    app::server::secrets::reseal_all(&app.state)
+    berth_core::secrets::reseal_all(&app.state)
         .await
         .expect("rotation is not blocked by a deleted environment's earlier values");
 }
@@ -151,9 +151,9 @@ async fn rotating_the_key_after_an_environment_was_deleted_still_works() {
 #[tokio::test]
 async fn rotating_the_key_while_secrets_are_written_loses_no_write() {
     let app = spawn().await;
-    app.user("root", app::model::InstanceRole::Admin).await;
+    app.user("root", berth_model::InstanceRole::Admin).await;
     app.project("shop").await;
-    let t = app.token("root", app::model::Scope::Write).await;
+    let t = app.token("root", berth_model::Scope::Write).await;
     const N: usize = 12;
     for i in 0..N {
         let (s, v) = app
@@ -169,7 +169,7 @@ async fn rotating_the_key_while_secrets_are_written_loses_no_write() {
         app.state.secrets.rotate().unwrap();
         let state = app.state.clone();
         let rotation = tokio::spawn(async move {
-            app::server::secrets::reseal_all(&state).await.unwrap();
+            berth_core::secrets::reseal_all(&state).await.unwrap();
         });
         let writes = (0..N).map(|i| {
             let (app, t) = (&app, &t);

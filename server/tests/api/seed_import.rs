@@ -1,7 +1,7 @@
 //! The seed stack described in Berth from its own files: .env and compose imports, sites,
 //! the generated nginx configuration under real `nginx -t`, and exports.
 use crate::support::*;
-use app::model::{InstanceRole, Scope};
+use berth_model::{InstanceRole, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 

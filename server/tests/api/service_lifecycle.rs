@@ -2,7 +2,7 @@
 //! published by an internal service, capabilities and ulimits that reach the host only from
 //! an instance admin, a depends_on cycle named at input, and "replace now" for maintainers.
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 

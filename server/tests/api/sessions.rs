@@ -1,8 +1,8 @@
 //! Session rows: an ended session stays ended, and nothing shown once is kept in clear.
 use crate::support::*;
-use app::model::InstanceRole;
-use app::server::session_store::DbSessionStore;
 use app::serverfns::auth::Logout;
+use berth_core::session_store::DbSessionStore;
+use berth_model::InstanceRole;
 use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
 

@@ -1,6 +1,6 @@
 //! Environments, variables and encrypted secrets, with configuration versions.
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::json;
 

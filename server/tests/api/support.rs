@@ -1,8 +1,8 @@
 //! Spawning Berth for a test, and talking to it as a browser, a token holder or the shell.
 #![allow(dead_code)]
 
-use app::model::{InstanceRole, Role, Scope};
-use app::server::{members, projects, tokens, users, AppState, Ctx};
+use berth_core::{members, projects, tokens, users, AppState, Ctx};
+use berth_model::{InstanceRole, Role, Scope};
 use berth_server::config::Config;
 use leptos::server_fn::ServerFn;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -29,7 +29,7 @@ pub async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
         .ok()
         .filter(|u| !u.is_empty())?;
     let name = format!("berth_test_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let db = app::server::Db::connect(&base)
+    let db = berth_core::Db::connect(&base)
         .await
         .expect("connect to the test PostgreSQL");
     sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -248,10 +248,10 @@ impl TestApp {
 
     /// Audit events, oldest first.
     pub async fn audit_actions(&self) -> Vec<(String, String, String)> {
-        let page = app::server::audit::list(
+        let page = berth_core::audit::list(
             &self.state.db,
             &None,
-            &app::model::AuditFilter {
+            &berth_model::AuditFilter {
                 limit: Some(1000),
                 ..Default::default()
             },

@@ -2,7 +2,7 @@
 //! those who may change the configuration, no way to tell a hidden deploy from a missing
 //! one, and alert webhook credentials only for those who may change them.
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::json;
 

@@ -3,8 +3,8 @@
 //! deliveries handled all the while.
 use crate::support::*;
 use crate::webhooks::{deliver, deploys, payload, world};
-use app::server::db::Dialect;
-use app::server::webhooks::github::sign;
+use berth_core::db::Dialect;
+use berth_core::webhooks::github::sign;
 use futures_util::stream::{self, StreamExt};
 use reqwest::Method;
 

@@ -3,8 +3,8 @@
 //! replays, deliveries through the API, and a burst of concurrent deliveries with duplicates.
 //! Payloads are GitHub's documented shapes (tests/fixtures/github).
 use crate::support::*;
-use app::model::{InstanceRole, Role, Scope};
-use app::server::webhooks::github::sign;
+use berth_core::webhooks::github::sign;
+use berth_model::{InstanceRole, Role, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 

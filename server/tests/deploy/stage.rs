@@ -4,7 +4,7 @@
 
 use super::fixture::{self, Cleanup, Nginx};
 use super::support::{self, TestApp};
-use app::model::{InstanceRole, Scope};
+use berth_model::{InstanceRole, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
