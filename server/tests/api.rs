@@ -17,6 +17,8 @@ mod authorization;
 mod bad_input;
 #[path = "api/cli.rs"]
 mod cli;
+#[path = "api/concurrent_servers.rs"]
+mod concurrent_servers;
 #[path = "api/deploy_requests.rs"]
 mod deploy_requests;
 #[path = "api/docker_host_input.rs"]
