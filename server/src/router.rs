@@ -15,7 +15,7 @@ use axum::Router;
 use berth_core::session_store::DbSessionStore;
 use berth_core::AppState;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -54,6 +54,18 @@ fn origin_of(url: &str) -> String {
     }
 }
 
+/// The app's routes, listed once per process.
+///
+/// Leptos lists routes by running the whole app once with resource loading suppressed through
+/// a process-wide flag; a resource first polled by any render while that flag is up waits
+/// forever, and its page never answers. Listing once, before the first server serves, leaves
+/// no render to catch in that window, however many servers one process starts (the test
+/// suites start hundreds).
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
     let leptos = LeptosOptions::builder()
         .output_name("berth")
@@ -66,7 +78,7 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         leptos: leptos.clone(),
         metrics: Metrics::default(),
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = {
         let state = state.clone();
         move || {
