@@ -145,6 +145,23 @@ pub async fn role_in(db: &Db, user_id: i64, project_id: i64) -> ServiceResult<Op
     })
 }
 
+/// The caller's role in `project`, remembered for the rest of the request.
+async fn caller_role(
+    db: &Db,
+    ctx: &Ctx,
+    project: Option<&ProjectRef>,
+) -> ServiceResult<Option<Role>> {
+    let (Some(p), Some(u)) = (project, ctx.user()) else {
+        return Ok(None);
+    };
+    if let Some(role) = ctx.memo.role(u.id, p.id) {
+        return Ok(role);
+    }
+    let role = role_in(db, u.id, p.id).await?;
+    ctx.memo.remember_role(u.id, p.id, role);
+    Ok(role)
+}
+
 /// Decides, and records a refusal in the audit log. Unauthenticated callers get
 /// `Unauthenticated`; a project the caller may not even read looks like it does not exist.
 /// [`decide`], with the one fact it cannot see: the project a webhook delivery was verified
@@ -171,10 +188,7 @@ pub async fn may(
     action: Action,
     project: Option<&ProjectRef>,
 ) -> ServiceResult<bool> {
-    let role = match (project, ctx.user()) {
-        (Some(p), Some(u)) => role_in(db, u.id, p.id).await?,
-        _ => None,
-    };
+    let role = caller_role(db, ctx, project).await?;
     Ok(allowed(&ctx.actor, action, project, role))
 }
 
@@ -187,10 +201,7 @@ pub async fn authorize(
     if matches!(ctx.actor, Actor::Anonymous) {
         return Err(ServiceError::Unauthenticated);
     }
-    let role = match (project, ctx.user()) {
-        (Some(p), Some(u)) => role_in(db, u.id, p.id).await?,
-        _ => None,
-    };
+    let role = caller_role(db, ctx, project).await?;
     if allowed(&ctx.actor, action, project, role) {
         return Ok(());
     }

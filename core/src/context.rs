@@ -1,4 +1,5 @@
 //! Who is acting, and from where: handed to every service function.
+use super::memo::Memo;
 use berth_model::{InstanceRole, Me, Scope};
 
 #[derive(Clone, Debug)]
@@ -80,17 +81,35 @@ pub struct RequestMeta {
 pub struct Ctx {
     pub actor: Actor,
     pub meta: RequestMeta,
+    /// Answers this request already looked up (off outside requests).
+    pub memo: Memo,
 }
 
 impl Ctx {
-    pub fn system() -> Ctx {
+    /// A caller outside any request (background work, the CLI): remembers nothing.
+    pub fn new(actor: Actor, meta: RequestMeta) -> Ctx {
         Ctx {
-            actor: Actor::System,
-            meta: RequestMeta {
+            actor,
+            meta,
+            memo: Memo::default(),
+        }
+    }
+    /// The caller of one HTTP request: its lookups are remembered for the request.
+    pub fn for_request(actor: Actor, meta: RequestMeta) -> Ctx {
+        Ctx {
+            actor,
+            meta,
+            memo: Memo::for_request(),
+        }
+    }
+    pub fn system() -> Ctx {
+        Ctx::new(
+            Actor::System,
+            RequestMeta {
                 client_addr: "local".into(),
                 user_agent: "berth-cli".into(),
             },
-        }
+        )
     }
     pub fn user(&self) -> Option<&AuthUser> {
         self.actor.user()

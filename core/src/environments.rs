@@ -3,6 +3,7 @@ use super::audit::{self, NewEvent};
 use super::authz::{authorize, Action, ProjectRef};
 use super::context::Ctx;
 use super::error::{ServiceError, ServiceResult};
+use super::memo::EnvRow;
 use super::{now_ms, projects, validate, AppState};
 use berth_model::EnvironmentView;
 use serde_json::json;
@@ -198,18 +199,30 @@ pub async fn resolve(
     env: &str,
 ) -> ServiceResult<EnvRef> {
     let p = projects::resolve(state, ctx, project).await?;
-    let row = sqlx::query(
-        "SELECT id, slug, protected FROM environments WHERE project_id = $1 AND slug = $2",
-    )
-    .bind(p.id)
-    .bind(env)
-    .fetch_optional(&state.db.pool)
-    .await?
-    .ok_or_else(|| ServiceError::NotFound("environment".into()))?;
+    let e = match ctx.memo.environment(p.id, env) {
+        Some(e) => e,
+        None => {
+            let row = sqlx::query(
+                "SELECT id, slug, protected FROM environments WHERE project_id = $1 AND slug = $2",
+            )
+            .bind(p.id)
+            .bind(env)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("environment".into()))?;
+            let e = EnvRow {
+                id: row.try_get(0)?,
+                slug: row.try_get(1)?,
+                protected: row.try_get::<i64, _>(2)? != 0,
+            };
+            ctx.memo.remember_environment(p.id, &e);
+            e
+        }
+    };
     Ok(EnvRef {
-        id: row.try_get(0)?,
-        slug: row.try_get(1)?,
-        protected: row.try_get::<i64, _>(2)? != 0,
+        id: e.id,
+        slug: e.slug,
+        protected: e.protected,
         project: p,
     })
 }
@@ -308,6 +321,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     get(state, ctx, &p.slug, &slug).await
 }
 
@@ -410,6 +424,7 @@ pub async fn update_with(
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     get(state, ctx, project, env).await
 }
 
@@ -449,6 +464,7 @@ pub async fn delete(state: &AppState, ctx: &Ctx, project: &str, env: &str) -> Se
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     Ok(())
 }
 

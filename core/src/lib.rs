@@ -15,6 +15,7 @@ pub mod flash;
 pub mod host_paths;
 pub mod imports;
 pub mod members;
+pub mod memo;
 pub mod password;
 pub mod projects;
 pub mod secrets;

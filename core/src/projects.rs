@@ -10,6 +10,10 @@ use sqlx::Row;
 
 /// Looks a project up by slug for a caller who may read it.
 pub async fn resolve(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<ProjectRef> {
+    if let Some(p) = ctx.memo.project(slug) {
+        authorize(&state.db, ctx, Action::ReadProject, Some(&p)).await?;
+        return Ok(p);
+    }
     let row = sqlx::query("SELECT id, slug FROM projects WHERE slug = $1")
         .bind(slug)
         .fetch_optional(&state.db.pool)
@@ -27,6 +31,7 @@ pub async fn resolve(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<P
         }
     };
     authorize(&state.db, ctx, Action::ReadProject, Some(&p)).await?;
+    ctx.memo.remember_project(&p);
     Ok(p)
 }
 
@@ -130,6 +135,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     Ok(ProjectView {
         id,
         name,
@@ -167,5 +173,6 @@ pub async fn delete(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<()
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     Ok(())
 }

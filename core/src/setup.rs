@@ -89,14 +89,14 @@ pub async fn complete(
         return Err(spent_or_unknown());
     }
     let id = users::insert(&mut tx, &username, &hash, InstanceRole::Admin).await?;
-    let actor_ctx = Ctx {
-        actor: Actor::User(super::context::AuthUser {
+    let actor_ctx = Ctx::new(
+        Actor::User(super::context::AuthUser {
             id,
             username: username.clone(),
             instance_role: InstanceRole::Admin,
         }),
-        meta: ctx.meta.clone(),
-    };
+        ctx.meta.clone(),
+    );
     audit::append(
         &mut tx,
         &actor_ctx,

@@ -311,10 +311,7 @@ pub async fn login(
     };
     state.throttle.record_success(&name, &addr);
     let auth = user.auth();
-    let ctx = Ctx {
-        actor: super::context::Actor::User(auth.clone()),
-        meta: ctx.meta.clone(),
-    };
+    let ctx = Ctx::new(super::context::Actor::User(auth.clone()), ctx.meta.clone());
     audit::record(
         &state.db,
         &ctx,

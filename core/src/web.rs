@@ -45,7 +45,7 @@ pub async fn session_ctx(
         Some(u) => Actor::User(u),
         None => Actor::Anonymous,
     };
-    Ok(Ctx { actor, meta })
+    Ok(Ctx::for_request(actor, meta))
 }
 
 /// Starts a fresh session for `user` (new id, so a planted id is useless).

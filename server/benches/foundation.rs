@@ -179,17 +179,17 @@ fn bench_password(report: &mut Report, n: usize) {
 // ---- page under load ------------------------------------------------------------------------
 
 fn user_ctx(id: i64, name: &str) -> Ctx {
-    Ctx {
-        actor: Actor::User(AuthUser {
+    Ctx::new(
+        Actor::User(AuthUser {
             id,
             username: name.into(),
             instance_role: InstanceRole::User,
         }),
-        meta: RequestMeta {
+        RequestMeta {
             client_addr: "127.0.0.1".into(),
             user_agent: "berth-bench".into(),
         },
-    }
+    )
 }
 
 async fn seed_page_data(state: &AppState) {

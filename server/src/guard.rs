@@ -77,10 +77,7 @@ pub async fn csrf(
         .get::<RequestMeta>()
         .cloned()
         .unwrap_or_default();
-    let ctx = Ctx {
-        actor: Actor::Anonymous,
-        meta,
-    };
+    let ctx = Ctx::new(Actor::Anonymous, meta);
     let ev = NewEvent::new("csrf.refused", req.uri().path().to_string())
         .outcome(Outcome::Denied)
         .summary(serde_json::json!({ "method": req.method().as_str() }));

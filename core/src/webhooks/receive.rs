@@ -247,10 +247,7 @@ async fn receive_checked(
         Ask::Deploy(t) => format!("github:{}", clip(&t.actor, 100)),
         _ => "github".into(),
     };
-    let ctx = Ctx {
-        actor: Actor::Webhook(actor, project.id),
-        meta: inc.meta.clone(),
-    };
+    let ctx = Ctx::new(Actor::Webhook(actor, project.id), inc.meta.clone());
     let handling = Handling {
         project: &project,
         ask: &ask,
@@ -343,10 +340,7 @@ async fn unverified(
         d.status = u.answer.status;
         d.reason = u.why;
         d.duration_us = start.elapsed().as_micros() as i64;
-        let ctx = Ctx {
-            actor: Actor::Webhook("github".into(), 0),
-            meta: inc.meta.clone(),
-        };
+        let ctx = Ctx::new(Actor::Webhook("github".into(), 0), inc.meta.clone());
         refusals::record(state, &ctx, project, d, u.code).await?;
     }
     Ok(u.answer)
@@ -368,10 +362,7 @@ async fn refuse(
     d.status = status;
     d.reason = why.to_string();
     d.duration_us = start.elapsed().as_micros() as i64;
-    let ctx = Ctx {
-        actor: Actor::Webhook("github".into(), 0),
-        meta: inc.meta.clone(),
-    };
+    let ctx = Ctx::new(Actor::Webhook("github".into(), 0), inc.meta.clone());
     let mut tx = state.db.begin_write().await?;
     let id = store::insert(&mut tx, &d).await?;
     audit::append(

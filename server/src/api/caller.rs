@@ -30,7 +30,7 @@ impl FromRequestParts<AppState> for Caller {
                 .ok_or(ApiError(AppError::Unauthenticated))?
                 .trim();
             return match tokens::authenticate(&state.db, secret).await? {
-                Some(actor) => Ok(Caller(Ctx { actor, meta })),
+                Some(actor) => Ok(Caller(Ctx::for_request(actor, meta))),
                 None => Err(ApiError(AppError::Unauthenticated)),
             };
         }
