@@ -154,12 +154,7 @@ async fn caller_role(
     let (Some(p), Some(u)) = (project, ctx.user()) else {
         return Ok(None);
     };
-    if let Some(role) = ctx.memo.role(u.id, p.id) {
-        return Ok(role);
-    }
-    let role = role_in(db, u.id, p.id).await?;
-    ctx.memo.remember_role(u.id, p.id, role);
-    Ok(role)
+    ctx.memo.role(u.id, p.id, || role_in(db, u.id, p.id)).await
 }
 
 /// Decides, and records a refusal in the audit log. Unauthenticated callers get

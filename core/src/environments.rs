@@ -199,26 +199,22 @@ pub async fn resolve(
     env: &str,
 ) -> ServiceResult<EnvRef> {
     let p = projects::resolve(state, ctx, project).await?;
-    let e = match ctx.memo.environment(p.id, env) {
-        Some(e) => e,
-        None => {
-            let row = sqlx::query(
-                "SELECT id, slug, protected FROM environments WHERE project_id = $1 AND slug = $2",
-            )
-            .bind(p.id)
-            .bind(env)
-            .fetch_optional(&state.db.pool)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound("environment".into()))?;
-            let e = EnvRow {
-                id: row.try_get(0)?,
-                slug: row.try_get(1)?,
-                protected: row.try_get::<i64, _>(2)? != 0,
-            };
-            ctx.memo.remember_environment(p.id, &e);
-            e
-        }
+    let find = || async {
+        let row = sqlx::query(
+            "SELECT id, slug, protected FROM environments WHERE project_id = $1 AND slug = $2",
+        )
+        .bind(p.id)
+        .bind(env)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("environment".into()))?;
+        Ok::<_, ServiceError>(EnvRow {
+            id: row.try_get(0)?,
+            slug: row.try_get(1)?,
+            protected: row.try_get::<i64, _>(2)? != 0,
+        })
     };
+    let e = ctx.memo.environment(p.id, env, find).await?;
     Ok(EnvRef {
         id: e.id,
         slug: e.slug,

@@ -13,8 +13,10 @@
 use super::authz::ProjectRef;
 use berth_model::Role;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
 
 /// How long a remembered answer is trusted.
 pub const MAX_AGE: Duration = Duration::from_secs(2);
@@ -27,15 +29,21 @@ pub struct EnvRow {
     pub protected: bool,
 }
 
+type Cell<T> = Arc<OnceCell<T>>;
+
 #[derive(Default)]
 struct Answers {
     since: Option<Instant>,
-    projects: HashMap<String, ProjectRef>,
-    environments: HashMap<(i64, String), EnvRow>,
-    roles: HashMap<(i64, i64), Option<Role>>,
+    projects: HashMap<String, Cell<ProjectRef>>,
+    environments: HashMap<(i64, String), Cell<EnvRow>>,
+    roles: HashMap<(i64, i64), Cell<Option<Role>>>,
 }
 
 /// A request's memo; `Memo::default()` remembers nothing.
+///
+/// Each answer is looked up once even when the server functions of a page ask at the same
+/// moment (a page's resources load concurrently): the first asks, the others wait for its
+/// answer. A failed lookup is not remembered.
 #[derive(Clone, Default)]
 pub struct Memo(Option<Arc<Mutex<Answers>>>);
 
@@ -55,51 +63,80 @@ impl Memo {
         Memo(Some(Arc::default()))
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Answers) -> Option<T>) -> Option<T> {
-        let cell = self.0.as_ref()?;
-        let mut a = cell.lock().unwrap_or_else(|p| p.into_inner());
-        match a.since {
-            Some(t) if t.elapsed() <= MAX_AGE => {}
-            _ => {
-                *a = Answers {
-                    since: Some(Instant::now()),
-                    ..Answers::default()
-                }
-            }
+    /// The cell for one answer, or none when the memo is off.
+    fn cell<K, T>(
+        &self,
+        map: impl FnOnce(&mut Answers) -> &mut HashMap<K, Cell<T>>,
+        key: K,
+    ) -> Option<Cell<T>>
+    where
+        K: std::hash::Hash + Eq,
+    {
+        let answers = self.0.as_ref()?;
+        let mut a = answers.lock().unwrap_or_else(|p| p.into_inner());
+        if !a.since.is_some_and(|t| t.elapsed() <= MAX_AGE) {
+            *a = Answers {
+                since: Some(Instant::now()),
+                ..Answers::default()
+            };
         }
-        f(&mut a)
+        Some(map(&mut a).entry(key).or_default().clone())
     }
 
-    pub fn project(&self, slug: &str) -> Option<ProjectRef> {
-        self.with(|a| a.projects.get(slug).cloned())
-    }
-    pub fn remember_project(&self, p: &ProjectRef) {
-        self.with(|a| a.projects.insert(p.slug.clone(), p.clone()).map(|_| ()));
-    }
-
-    pub fn environment(&self, project_id: i64, slug: &str) -> Option<EnvRow> {
-        self.with(|a| a.environments.get(&(project_id, slug.to_string())).cloned())
-    }
-    pub fn remember_environment(&self, project_id: i64, e: &EnvRow) {
-        self.with(|a| {
-            a.environments
-                .insert((project_id, e.slug.clone()), e.clone())
-                .map(|_| ())
-        });
+    async fn answer<T, E, Fut>(cell: Option<Cell<T>>, ask: impl FnOnce() -> Fut) -> Result<T, E>
+    where
+        T: Clone,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        match cell {
+            Some(cell) => cell.get_or_try_init(ask).await.cloned(),
+            None => ask().await,
+        }
     }
 
-    /// `Some(role)` when remembered (the role itself may be none: not a member).
-    pub fn role(&self, user_id: i64, project_id: i64) -> Option<Option<Role>> {
-        self.with(|a| a.roles.get(&(user_id, project_id)).copied())
+    /// The project `slug`, as `ask` finds it the first time in this request.
+    pub async fn project<E, Fut>(
+        &self,
+        slug: &str,
+        ask: impl FnOnce() -> Fut,
+    ) -> Result<ProjectRef, E>
+    where
+        Fut: Future<Output = Result<ProjectRef, E>>,
+    {
+        Self::answer(self.cell(|a| &mut a.projects, slug.to_string()), ask).await
     }
-    pub fn remember_role(&self, user_id: i64, project_id: i64, role: Option<Role>) {
-        self.with(|a| a.roles.insert((user_id, project_id), role).map(|_| ()));
+
+    /// Environment `slug` of project `project_id`.
+    pub async fn environment<E, Fut>(
+        &self,
+        project_id: i64,
+        slug: &str,
+        ask: impl FnOnce() -> Fut,
+    ) -> Result<EnvRow, E>
+    where
+        Fut: Future<Output = Result<EnvRow, E>>,
+    {
+        let key = (project_id, slug.to_string());
+        Self::answer(self.cell(|a| &mut a.environments, key), ask).await
+    }
+
+    /// User `user_id`'s role in project `project_id` (none: not a member).
+    pub async fn role<E, Fut>(
+        &self,
+        user_id: i64,
+        project_id: i64,
+        ask: impl FnOnce() -> Fut,
+    ) -> Result<Option<Role>, E>
+    where
+        Fut: Future<Output = Result<Option<Role>, E>>,
+    {
+        Self::answer(self.cell(|a| &mut a.roles, (user_id, project_id)), ask).await
     }
 
     /// After a write that may change any answer.
     pub fn forget(&self) {
-        if let Some(cell) = &self.0 {
-            *cell.lock().unwrap_or_else(|p| p.into_inner()) = Answers::default();
+        if let Some(answers) = &self.0 {
+            *answers.lock().unwrap_or_else(|p| p.into_inner()) = Answers::default();
         }
     }
 }
@@ -107,6 +144,7 @@ impl Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn shop() -> ProjectRef {
         ProjectRef {
@@ -115,40 +153,67 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_request_memo_answers_until_forgotten() {
+    /// Looks `shop` up through `m`, counting the lookups that really ran.
+    async fn lookup(m: &Memo, asked: &AtomicUsize) -> Result<ProjectRef, ()> {
+        m.project("shop", || async {
+            asked.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok(shop())
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_request_asks_once_until_it_forgets() {
+        let asked = AtomicUsize::new(0);
         let m = Memo::for_request();
-        assert!(m.project("shop").is_none());
-        m.remember_project(&shop());
-        m.remember_role(1, 7, Some(Role::Viewer));
-        m.remember_role(2, 7, None);
-        assert_eq!(m.project("shop").map(|p| p.id), Some(7));
-        assert_eq!(m.role(1, 7), Some(Some(Role::Viewer)));
-        assert_eq!(m.role(2, 7), Some(None));
-        assert_eq!(m.role(3, 7), None);
-        // Clones share the answers: every server function of one request.
-        let other = m.clone();
+        let other = m.clone(); // another server function of the same request
+        assert_eq!(lookup(&m, &asked).await.unwrap().id, 7);
+        assert_eq!(lookup(&other, &asked).await.unwrap().id, 7);
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
         other.forget();
-        assert!(m.project("shop").is_none());
-        assert_eq!(m.role(1, 7), None);
+        lookup(&m, &asked).await.unwrap();
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
     }
 
-    #[test]
-    fn the_default_memo_remembers_nothing() {
-        let m = Memo::default();
-        m.remember_project(&shop());
-        m.remember_role(1, 7, Some(Role::Admin));
-        assert!(m.project("shop").is_none());
-        assert_eq!(m.role(1, 7), None);
-    }
-
-    #[test]
-    fn old_answers_are_asked_again() {
+    #[tokio::test]
+    async fn concurrent_askers_share_one_lookup() {
+        let asked = AtomicUsize::new(0);
         let m = Memo::for_request();
-        m.remember_role(1, 7, Some(Role::Admin));
-        if let Some(cell) = &m.0 {
-            cell.lock().unwrap().since = Instant::now().checked_sub(MAX_AGE * 2);
+        let (m2, m3) = (m.clone(), m.clone());
+        let (a, b, c) = tokio::join!(
+            lookup(&m, &asked),
+            lookup(&m2, &asked),
+            lookup(&m3, &asked)
+        );
+        assert!(a.is_ok() && b.is_ok() && c.is_ok());
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn failures_are_not_remembered_and_the_default_memo_remembers_nothing() {
+        let m = Memo::for_request();
+        let r: Result<Option<Role>, &str> = m.role(1, 7, || async { Err("db down") }).await;
+        assert!(r.is_err());
+        let r: Result<_, &str> = m.role(1, 7, || async { Ok(Some(Role::Viewer)) }).await;
+        assert_eq!(r, Ok(Some(Role::Viewer)));
+
+        let asked = AtomicUsize::new(0);
+        let off = Memo::default();
+        lookup(&off, &asked).await.unwrap();
+        lookup(&off, &asked).await.unwrap();
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn old_answers_are_asked_again() {
+        let asked = AtomicUsize::new(0);
+        let m = Memo::for_request();
+        lookup(&m, &asked).await.unwrap();
+        if let Some(answers) = &m.0 {
+            answers.lock().unwrap().since = Instant::now().checked_sub(MAX_AGE * 2);
         }
-        assert_eq!(m.role(1, 7), None);
+        lookup(&m, &asked).await.unwrap();
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
     }
 }

@@ -10,28 +10,22 @@ use sqlx::Row;
 
 /// Looks a project up by slug for a caller who may read it.
 pub async fn resolve(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<ProjectRef> {
-    if let Some(p) = ctx.memo.project(slug) {
-        authorize(&state.db, ctx, Action::ReadProject, Some(&p)).await?;
-        return Ok(p);
-    }
-    let row = sqlx::query("SELECT id, slug FROM projects WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    let p = match row {
-        Some(r) => ProjectRef {
-            id: r.try_get(0)?,
-            slug: r.try_get(1)?,
-        },
-        None => {
-            if ctx.user().is_none() {
-                return Err(ServiceError::Unauthenticated);
-            }
-            return Err(ServiceError::NotFound("project".into()));
+    let find = || async {
+        let row = sqlx::query("SELECT id, slug FROM projects WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(ProjectRef {
+                id: r.try_get(0)?,
+                slug: r.try_get(1)?,
+            }),
+            None if ctx.user().is_none() => Err(ServiceError::Unauthenticated),
+            None => Err(ServiceError::NotFound("project".into())),
         }
     };
+    let p = ctx.memo.project(slug, find).await?;
     authorize(&state.db, ctx, Action::ReadProject, Some(&p)).await?;
-    ctx.memo.remember_project(&p);
     Ok(p)
 }
 
