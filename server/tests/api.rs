@@ -39,6 +39,8 @@ mod operations;
 mod secret_history;
 #[path = "api/seed_import.rs"]
 mod seed_import;
+#[path = "api/serverfn_access.rs"]
+mod serverfn_access;
 #[path = "api/service_lifecycle.rs"]
 mod service_lifecycle;
 #[path = "api/sessions.rs"]
