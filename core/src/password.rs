@@ -17,10 +17,16 @@ static SLOTS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::ne
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The hashing threads: one per slot, for the life of the process. Each thread's allocator
-/// keeps the 19 MiB it last used, so a fixed set of threads bounds that memory; on tokio's
-/// blocking pool every new thread would keep its own (a 30-hash burst was seen at 579 MiB).
+/// How long a hashing thread keeps its 19 MiB after its last hash: a burst of logins reuses
+/// it, an idle server gives it back.
+const KEEP_MEMORY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The hashing threads: one per slot, for the life of the process. Each keeps its argon2
+/// memory between hashes, so a fixed set of threads bounds that memory; on tokio's blocking
+/// pool every new thread would keep its own (a 30-hash burst was seen at 579 MiB). A thread
+/// that has had nothing to hash for [`KEEP_MEMORY`] frees it.
 static WORKERS: LazyLock<std::sync::mpsc::Sender<Job>> = LazyLock::new(|| {
+    use std::sync::mpsc::RecvTimeoutError;
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     let rx = Arc::new(std::sync::Mutex::new(rx));
     for i in 0..slots() {
@@ -29,7 +35,7 @@ static WORKERS: LazyLock<std::sync::mpsc::Sender<Job>> = LazyLock::new(|| {
             .name(format!("berth-hash-{i}"))
             .spawn(move || loop {
                 let job = match rx.lock() {
-                    Ok(r) => r.recv(),
+                    Ok(r) => r.recv_timeout(KEEP_MEMORY),
                     Err(_) => return,
                 };
                 match job {
@@ -37,7 +43,8 @@ static WORKERS: LazyLock<std::sync::mpsc::Sender<Job>> = LazyLock::new(|| {
                     Ok(job) => {
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                     }
-                    Err(_) => return,
+                    Err(RecvTimeoutError::Timeout) => release_memory(),
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
             });
     }
@@ -83,6 +90,20 @@ thread_local! {
     /// keeps a freed 19 MiB block in the heap rather than returning it, and a fresh one per
     /// hash grew a burst of 30 logins to 400+ MiB.
     static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Frees this thread's argon2 memory (it is allocated again by the next hash).
+fn release_memory() {
+    MEMORY.with(|m| {
+        if let Ok(mut blocks) = m.try_borrow_mut() {
+            *blocks = Vec::new();
+        }
+    });
+}
+
+/// Bytes of argon2 memory this thread holds.
+fn memory_held() -> usize {
+    MEMORY.with(|m| m.borrow().capacity() * std::mem::size_of::<argon2::Block>())
 }
 
 /// `argon.hash_password` with this thread's reusable memory.
@@ -186,5 +207,56 @@ mod tests {
         assert!(argon()
             .verify_password(b"correct horse battery", &ours)
             .is_ok());
+    }
+
+    #[test]
+    fn a_hashing_thread_can_give_its_memory_back() {
+        std::thread::spawn(|| {
+            assert_eq!(memory_held(), 0);
+            hash_blocking("correct horse battery");
+            assert!(memory_held() >= 19 * 1024 * 1024, "{}", memory_held());
+            release_memory();
+            assert_eq!(memory_held(), 0);
+            // And hashes again as before.
+            let h = hash_blocking("again");
+            assert!(verify_blocking("again", &h));
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_idle_hashing_thread_frees_its_memory() {
+        // Every hashing thread at once (a barrier keeps each on its own), after they idled.
+        let held = || async {
+            let n = slots();
+            let barrier = Arc::new(std::sync::Barrier::new(n));
+            let jobs = (0..n).map(|_| {
+                let b = barrier.clone();
+                bounded(move || {
+                    b.wait();
+                    memory_held()
+                })
+            });
+            futures_util::future::join_all(jobs)
+                .await
+                .into_iter()
+                .map(|r| r.unwrap())
+                .sum::<usize>()
+        };
+        hash("correct horse battery".into()).await.unwrap();
+        assert!(held().await >= 19 * 1024 * 1024);
+        let deadline = std::time::Instant::now() + KEEP_MEMORY * 10;
+        loop {
+            tokio::time::sleep(KEEP_MEMORY).await;
+            if held().await == 0 {
+                break;
+            }
+            // Another test of this binary may have hashed meanwhile; it idles too.
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the hashing threads kept their memory"
+            );
+        }
     }
 }
