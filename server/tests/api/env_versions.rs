@@ -272,3 +272,82 @@ async fn only_admins_choose_the_commands_that_drive_nginx() {
     assert_eq!(s, 200, "{e}");
     assert_eq!(e["proxy"]["manager"]["mode"], "host");
 }
+
+/// Numbers of the versions a GET of `query` answers.
+async fn version_numbers(w: &crate::stack_config::World, query: &str) -> Vec<i64> {
+    let (s, versions) = w
+        .app
+        .api(
+            Method::GET,
+            &format!("/projects/shop/environments/production/versions{query}"),
+            Some(&w.viewer),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{versions}");
+    versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_long_history_is_read_a_page_at_a_time() {
+    let w = world().await;
+    // Version 1 is the environment; 44 more changes.
+    for i in 0..44 {
+        let (s, e) = w
+            .app
+            .put_var(
+                "/projects/shop/environments/production/variables/COUNTER",
+                &w.maint,
+                json!({ "value": i.to_string() }),
+            )
+            .await;
+        assert!(s < 300, "{s} {e}");
+    }
+    // The newest page by default, newest first.
+    assert_eq!(
+        version_numbers(&w, "").await,
+        (26..=45).rev().collect::<Vec<_>>()
+    );
+    // Older pages continue below the last number seen.
+    assert_eq!(
+        version_numbers(&w, "?before=26").await,
+        (6..=25).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(version_numbers(&w, "?before=6").await, vec![5, 4, 3, 2, 1]);
+    assert_eq!(version_numbers(&w, "?before=1").await, Vec::<i64>::new());
+    assert_eq!(version_numbers(&w, "?limit=3").await, vec![45, 44, 43]);
+    // A page is at most 200 long, and at least 1.
+    assert_eq!(version_numbers(&w, "?limit=100000").await.len(), 45);
+    assert_eq!(version_numbers(&w, "?limit=0").await, vec![45]);
+
+    // The environment page shows one page of versions and links to the older ones; the diff
+    // form does not list every version either.
+    let c = w.app.signed_in("vic").await;
+    let url = format!("{}/projects/shop/environments/production", w.app.url);
+    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let table = &html[html.find("id=\"versions\"").expect("versions table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr").count(), 21, "a header and 20 versions");
+    assert!(table.contains(">v45<") && !table.contains(">v25<"));
+    assert!(html.contains("vbefore=26"), "no link to older versions");
+    assert!(
+        html.matches("<option").count() < 20,
+        "the diff form lists every version"
+    );
+    let older = c
+        .get(format!("{url}?vbefore=26"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let table = &older[older.find("id=\"versions\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains(">v25<") && table.contains(">v6<") && !table.contains(">v26<"));
+}
