@@ -465,17 +465,30 @@ pub async fn delete(state: &AppState, ctx: &Ctx, project: &str, env: &str) -> Se
 }
 
 /// The versions of an environment, newest first.
+/// How many versions one page of an environment's history holds by default, and at most.
+pub const VERSIONS_PAGE: i64 = 20;
+pub const VERSIONS_PAGE_MAX: i64 = 200;
+
+/// One page of the environment's configuration versions, newest first: those numbered below
+/// `before` (all when none), at most `limit` of them (clamped to 1..=200; default 20). An
+/// environment changed thousands of times still answers a page, not its whole history.
 pub async fn list_versions(
     state: &AppState,
     ctx: &Ctx,
     project: &str,
     env: &str,
+    before: Option<i64>,
+    limit: Option<i64>,
 ) -> ServiceResult<Vec<berth_model::ConfigVersionView>> {
     let e = resolve(state, ctx, project, env).await?;
+    let limit = limit.unwrap_or(VERSIONS_PAGE).clamp(1, VERSIONS_PAGE_MAX);
     let rows = sqlx::query(
-        "SELECT number, created_at, actor, reason FROM config_versions WHERE environment_id = $1 ORDER BY number DESC",
+        "SELECT number, created_at, actor, reason FROM config_versions \
+         WHERE environment_id = $1 AND number < $2 ORDER BY number DESC LIMIT $3",
     )
     .bind(e.id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
     .fetch_all(&state.db.pool)
     .await?;
     rows.iter()

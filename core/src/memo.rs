@@ -181,11 +181,7 @@ mod tests {
         let asked = AtomicUsize::new(0);
         let m = Memo::for_request();
         let (m2, m3) = (m.clone(), m.clone());
-        let (a, b, c) = tokio::join!(
-            lookup(&m, &asked),
-            lookup(&m2, &asked),
-            lookup(&m3, &asked)
-        );
+        let (a, b, c) = tokio::join!(lookup(&m, &asked), lookup(&m2, &asked), lookup(&m3, &asked));
         assert!(a.is_ok() && b.is_ok() && c.is_ok());
         assert_eq!(asked.load(Ordering::SeqCst), 1);
     }

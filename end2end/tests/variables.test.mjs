@@ -113,7 +113,7 @@ for (const { js, label } of MODES) {
       assert.ok(!html.includes(first) && !html.includes(second), 'a secret value is in the diff page');
 
       // A wider diff shows the plain variable's value, and the secret still without one.
-      await page.selectOption('#diff-form select[name=from]', '0');
+      await page.fill('#diff-form input[name=from]', '0');
       await page.locator('#diff-form button[type=submit]').click();
       await page.waitForURL((u) => u.searchParams.get('from') === '0');
       await settle(page, js);

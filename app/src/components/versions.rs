@@ -41,11 +41,17 @@ pub fn ChangesTable(changes: Vec<ConfigChange>, from: i64, to: i64) -> impl Into
     .into_any()
 }
 
-/// The versions list, the diff form (a GET form: `from` and `to` on the page URL, so it
-/// works without JavaScript) and the changes between the chosen versions.
+/// One page of the versions list (newest first; `before` pages back through older ones with
+/// a plain link), the diff form (a GET form: `from` and `to` on the page URL, so it works
+/// without JavaScript; number fields, not one option per version, so a history of thousands
+/// stays a small page) and the changes between the chosen versions.
 #[component]
 pub fn VersionsCard(
     versions: Result<Vec<ConfigVersionView>, AppError>,
+    /// The environment's newest version number.
+    latest: i64,
+    /// The page shows versions numbered below this.
+    before: Option<i64>,
     action: String,
     from: Option<i64>,
     to: Option<i64>,
@@ -55,28 +61,25 @@ pub fn VersionsCard(
         Ok(v) => v,
         Err(e) => return view! { <section class="card"><h2>"Versions"</h2><p class="error">{e.to_string()}</p></section> }.into_any(),
     };
-    let latest = versions.first().map_or(0, |v| v.number);
     let from_sel = from.unwrap_or((latest - 1).max(0));
     let to_sel = to.unwrap_or(latest);
-    let options = move |sel: i64| {
-        let mut numbers: Vec<i64> = versions_numbers(latest);
-        numbers.push(0);
-        numbers
-            .into_iter()
-            .map(|n| {
-                let label = if n == 0 {
-                    "v0 (empty)".to_string()
-                } else {
-                    format!("v{n}")
-                };
-                view! { <option value=n.to_string() selected=n == sel>{label}</option> }
-            })
-            .collect_view()
+    // Older versions exist below this page's last one (version 1 is the oldest).
+    let older = versions
+        .last()
+        .map(|v| v.number)
+        .filter(|n| *n > 1)
+        .map(|n| format!("{action}?vbefore={n}#versions-card"));
+    let newer = before.map(|_| format!("{action}#versions-card"));
+    let number = move |name: &'static str, value: i64| {
+        view! {
+            <input type="number" name=name min="0" max=latest.to_string() value=value.to_string()
+                required=true inputmode="numeric" class="narrow"/>
+        }
     };
     view! {
         <section class="card" id="versions-card">
             <h2>"Configuration versions"</h2>
-            {if versions.is_empty() {
+            {if latest == 0 {
                 view! { <p class="empty">"No versions yet: setting a variable makes the first."</p> }.into_any()
             } else {
                 view! {
@@ -93,10 +96,15 @@ pub fn VersionsCard(
                             }).collect_view()}
                         </tbody>
                     </table>
+                    <p class="row" id="versions-pages">
+                        {newer.map(|href| view! { <a href=href rel="prev">"← Newest versions"</a> })}
+                        {older.map(|href| view! { <a href=href rel="next" id="older-versions">"Older versions →"</a> })}
+                    </p>
                     <form method="get" action=action id="diff-form" class="row">
-                        <label>"From"<select name="from">{options(from_sel)}</select></label>
-                        <label>"To"<select name="to">{options(to_sel)}</select></label>
+                        <label>"From v"{number("from", from_sel)}</label>
+                        <label>"To v"{number("to", to_sel)}</label>
                         <button type="submit">"Compare"</button>
+                        <span class="muted">"v0 is the empty configuration"</span>
                     </form>
                 }.into_any()
             }}
@@ -108,8 +116,4 @@ pub fn VersionsCard(
         </section>
     }
     .into_any()
-}
-
-fn versions_numbers(latest: i64) -> Vec<i64> {
-    (1..=latest).rev().collect()
 }

@@ -332,8 +332,8 @@ pub fn EnvironmentPage() -> impl IntoView {
         |(s, _)| list_variables(s, None),
     );
     let versions = Resource::new(
-        move || (slug(), env(), changed()),
-        |(s, e, _)| list_versions(s, e),
+        move || (slug(), env(), num("vbefore"), changed()),
+        |(s, e, before, _)| list_versions(s, e, before),
     );
     let diff = Resource::new(
         move || (slug(), env(), num("from"), num("to")),
@@ -392,7 +392,7 @@ pub fn EnvironmentPage() -> impl IntoView {
                     {settings.ok()}
                     {watchdog.ok()}
                     <VariablesCard rows project=p.slug.clone() env=e.slug.clone() perms set delete/>
-                    <VersionsCard versions action from to diff/>
+                    <VersionsCard versions latest=e.config_version before=num("vbefore") action from to diff/>
                 }.into_any()
             })}
         </Suspense>

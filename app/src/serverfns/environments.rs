@@ -117,9 +117,13 @@ pub async fn update_environment(
 pub async fn list_versions(
     project: String,
     env: String,
+    before: Option<i64>,
 ) -> Result<Vec<ConfigVersionView>, AppError> {
     super::call::run(|c| async move {
-        Ok(berth_core::environments::list_versions(&c.state, &c.ctx, &project, &env).await?)
+        Ok(
+            berth_core::environments::list_versions(&c.state, &c.ctx, &project, &env, before, None)
+                .await?,
+        )
     })
     .await
 }

@@ -2,7 +2,7 @@
 use super::caller::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_core::environments::{self, EnvironmentInput};
@@ -119,16 +119,34 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One page of an environment's history: `before` continues below the last number seen.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct VersionsQuery {
+    /// Only versions numbered below this one (the next page after a page ending at it).
+    pub before: Option<i64>,
+    /// Page length, 1 to 200 (default 20).
+    pub limit: Option<i64>,
+}
+
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/versions", tag = "environments",
-    params(("project" = String, Path), ("env" = String, Path)),
-    responses((status = 200, body = Vec<berth_model::ConfigVersionView>)))]
+    params(("project" = String, Path), ("env" = String, Path), VersionsQuery),
+    responses((status = 200, description = "Newest first, one page", body = Vec<berth_model::ConfigVersionView>)))]
 pub async fn versions(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((project, env)): Path<(String, String)>,
+    Query(page): Query<VersionsQuery>,
 ) -> ApiResult<Json<Vec<berth_model::ConfigVersionView>>> {
     Ok(Json(
-        berth_core::environments::list_versions(&state, &ctx, &project, &env).await?,
+        berth_core::environments::list_versions(
+            &state,
+            &ctx,
+            &project,
+            &env,
+            page.before,
+            page.limit,
+        )
+        .await?,
     ))
 }
 
@@ -146,7 +164,7 @@ pub async fn diff(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((project, env)): Path<(String, String)>,
-    axum::extract::Query(q): axum::extract::Query<DiffQuery>,
+    Query(q): Query<DiffQuery>,
 ) -> ApiResult<Json<Vec<berth_model::ConfigChange>>> {
     Ok(Json(
         berth_core::environments::compare_versions(&state, &ctx, &project, &env, q.from, q.to)
