@@ -159,7 +159,7 @@ test:
 # ---- benchmarks -----------------------------------------------------------------------------
 # The release build, then scripts/bench.sh: `cargo bench -p server --bench foundation` once,
 # and the idle memory and load measurements of the release binary. Results: BENCHMARKS.md.
-bench: build deps-runtime
+bench: build deps-runtime deps-pg
 	CARGO="$(CARGO)" BERTH_BIN="$(BERTH_BIN)" bash scripts/bench.sh
 
 clean:

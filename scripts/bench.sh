@@ -276,4 +276,18 @@ printf '| idle VmRSS of berth serve | %s kB (%.1f MiB) | < 40 MB | %s |\n' \
   "$IDLE_RSS_KB" "$(awk -v k="$IDLE_RSS_KB" 'BEGIN { print k / 1024 }')" "$idle_met"
 [ -n "$WRK_SUMMARY" ] && echo "$WRK_SUMMARY"
 echo "$STORM_SUMMARY"
+
+# ---- 4. soak test: scripts/soak.sh ------------------------------------------------------------
+# SOAK_SECS (default 600) each on SQLite and on PostgreSQL of signed-in page views, REST reads
+# and writes, signed webhook deliveries and SSE followers at SOAK_CONNS (default 64)
+# connections, on servers and data directories of its own: zero errors, zero requests over
+# 5 s, VmRSS flat, or `make bench` fails. BERTH_BENCH_SKIP_SOAK=1 skips it.
+if [ "${BERTH_BENCH_SKIP_SOAK:-}" != 1 ]; then
+  cleanup # this server is done with: stop it before the soak starts its own
+  echo
+  echo "==> soak test (scripts/soak.sh; BERTH_BENCH_SKIP_SOAK=1 skips it)"
+  soak_rc=0
+  BERTH_BIN="$BERTH_BIN" bash scripts/soak.sh || soak_rc=$?
+  exit "$soak_rc"
+fi
 exit 0
