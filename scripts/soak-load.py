@@ -335,7 +335,7 @@ class Soak:
     def pages(self):
         return [
             ("/projects", b"soak-01"),
-            ("/projects/%s/environments/%s" % (PROJECT, ENV), b"worker"),
+            ("/projects/%s/environments/%s" % (PROJECT, ENV), b"DB_PASSWORD"),
             ("/projects/%s/webhook" % PROJECT, REPOSITORY.encode()),
             ("/projects/%s/environments/%s/deploys" % (PROJECT, ENV), b"soak"),
         ]
