@@ -74,7 +74,7 @@ impl Memo {
     {
         let answers = self.0.as_ref()?;
         let mut a = answers.lock().unwrap_or_else(|p| p.into_inner());
-        if !a.since.is_some_and(|t| t.elapsed() <= MAX_AGE) {
+        if a.since.is_none_or(|t| t.elapsed() > MAX_AGE) {
             *a = Answers {
                 since: Some(Instant::now()),
                 ..Answers::default()

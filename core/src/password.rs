@@ -102,6 +102,7 @@ fn release_memory() {
 }
 
 /// Bytes of argon2 memory this thread holds.
+#[cfg(test)]
 fn memory_held() -> usize {
     MEMORY.with(|m| m.borrow().capacity() * std::mem::size_of::<argon2::Block>())
 }
