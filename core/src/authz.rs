@@ -146,7 +146,7 @@ pub async fn role_in(db: &Db, user_id: i64, project_id: i64) -> ServiceResult<Op
 }
 
 /// The caller's role in `project`, remembered for the rest of the request.
-async fn caller_role(
+pub(crate) async fn caller_role(
     db: &Db,
     ctx: &Ctx,
     project: Option<&ProjectRef>,

@@ -49,7 +49,7 @@ pub async fn get(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<Proje
     let role = if me.is_admin() {
         Some(Role::Admin)
     } else {
-        super::authz::role_in(&state.db, me.id, p.id).await?
+        super::authz::caller_role(&state.db, ctx, Some(&p)).await?
     };
     view(&row, role)
 }
