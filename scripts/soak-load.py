@@ -795,9 +795,6 @@ def main():
     ap.add_argument("--db", default="sqlite", help="a label for the report")
     ap.add_argument("--data-dir", default="", help="berth's data dir (reports the SQLite file size)")
     ap.add_argument("--user", required=True)
-    ap.add_argument("--password", required=True)
-    ap.add_argument("--write-token", required=True, help="an instance admin's token, scope write")
-    ap.add_argument("--read-token", required=True, help="an instance admin's token, scope read")
     ap.add_argument("--secs", type=float, default=600)
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--sse", type=int, default=8, help="SSE followers (part of --conns)")
@@ -808,6 +805,13 @@ def main():
                     help="seconds of RSS samples not judged (default: a tenth of --secs, at most 60)")
     ap.add_argument("--mix", default="pages=40,reads=35,writes=15,webhooks=10")
     a = ap.parse_args()
+    # Secrets come by environment (argv is readable by every local user).
+    try:
+        a.password = os.environ["SOAK_PASSWORD"]
+        a.write_token = os.environ["SOAK_WRITE_TOKEN"]  # an instance admin's token, scope write
+        a.read_token = os.environ["SOAK_READ_TOKEN"]  # the same admin's, scope read
+    except KeyError as e:
+        raise SystemExit("set %s in the environment (scripts/soak.sh does)" % e)
     mix = dict(kv.split("=") for kv in a.mix.split(","))
     a.w_pages, a.w_reads = float(mix.get("pages", 0)), float(mix.get("reads", 0))
     a.w_writes, a.w_webhooks = float(mix.get("writes", 0)), float(mix.get("webhooks", 0))

@@ -40,7 +40,9 @@ MIX=${SOAK_MIX:-pages=40,reads=35,writes=15,webhooks=10}
 RSS_SLACK=${SOAK_RSS_SLACK_MIB:-5}
 WARMUP=${SOAK_WARMUP_SECS:--1}
 USERNAME=soak-user
-PASSWORD=correct-horse-battery-staple
+# A fresh password for every run: the soak's servers listen for minutes, and a password kept
+# in the repository would let any local user sign in to one as its instance admin.
+PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 
 command -v python3 >/dev/null 2>&1 || { echo "error: the soak test needs python3" >&2; exit 2; }
 for _ in $(seq 1 24); do
@@ -85,7 +87,12 @@ stop_pg() {
   fi
   PG_DIR=
 }
+LOAD_PID=
 cleanup() {
+  if [ -n "$LOAD_PID" ]; then
+    kill -TERM "$LOAD_PID" 2>/dev/null || true
+    wait "$LOAD_PID" 2>/dev/null || true
+  fi
   stop_server
   stop_pg
   rm -rf "$WORK"
@@ -155,9 +162,15 @@ soak_one() {
   rc=0
   local sqlite_dir=
   [ "$db" = sqlite ] && sqlite_dir="$dir/data"
-  python3 scripts/soak-load.py --url "$url" --pid "$SERVER_PID" --db "$db" --data-dir "$sqlite_dir" \
-    --user "$USERNAME" --password "$PASSWORD" --write-token "$write_token" --read-token "$read_token" \
-    --secs "$SECS" --conns "$CONNS" --sse "$SSE" --mix "$MIX" --rss-slack-mib "$RSS_SLACK" --warmup "$WARMUP" || rc=$?
+  # Secrets go by environment, not argv (which every local user can read in /proc). The load
+  # runs in the background so that a TERM to this script stops it and the server at once.
+  SOAK_PASSWORD="$PASSWORD" SOAK_WRITE_TOKEN="$write_token" SOAK_READ_TOKEN="$read_token" \
+    python3 scripts/soak-load.py --url "$url" --pid "$SERVER_PID" --db "$db" --data-dir "$sqlite_dir" \
+    --user "$USERNAME" --secs "$SECS" --conns "$CONNS" --sse "$SSE" --mix "$MIX" \
+    --rss-slack-mib "$RSS_SLACK" --warmup "$WARMUP" &
+  LOAD_PID=$!
+  wait "$LOAD_PID" || rc=$?
+  LOAD_PID=
   stop_server
   stop_pg
   unset BERTH_DATABASE_URL

@@ -92,10 +92,12 @@ thread_local! {
     static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Frees this thread's argon2 memory (it is allocated again by the next hash).
+/// Wipes and frees this thread's argon2 memory (derived from the last password hashed; it
+/// goes back to the allocator zeroed). The next hash allocates it again.
 fn release_memory() {
     MEMORY.with(|m| {
         if let Ok(mut blocks) = m.try_borrow_mut() {
+            blocks.fill(argon2::Block::default());
             *blocks = Vec::new();
         }
     });
