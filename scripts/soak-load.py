@@ -747,7 +747,7 @@ class Soak:
                 "%s %.1f ms (%d)" % (r, avg * 1000, n) for avg, r, n in top))
 
         # RSS: after the warm-up, the last third's average against the first third's.
-        warm = a.warmup if a.warmup >= 0 else min(60.0, a.secs / 10.0)
+        warm = a.warmup if a.warmup >= 0 else min(60.0, max(20.0, a.secs / 10.0))
         log("VmRSS samples (MiB, every %g s; warm-up %g s excluded): %s" % (
             a.sample, warm, " ".join("%.1f%s" % (r / 1024, "*" if t < warm else "") for t, r, _ in samples)))
         kept = [r for t, r, _ in samples if t >= warm]
@@ -802,7 +802,7 @@ def main():
     ap.add_argument("--sample", type=float, default=10)
     ap.add_argument("--rss-slack-mib", type=float, default=5)
     ap.add_argument("--warmup", type=float, default=-1,
-                    help="seconds of RSS samples not judged (default: a tenth of --secs, at most 60)")
+                    help="seconds of RSS samples not judged (default: a tenth of --secs, 20 to 60)")
     ap.add_argument("--mix", default="pages=40,reads=35,writes=15,webhooks=10")
     a = ap.parse_args()
     # Secrets come by environment (argv is readable by every local user).

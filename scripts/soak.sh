@@ -25,7 +25,7 @@
 #   SOAK_DATABASES       which databases, in order (default "sqlite postgres")
 #   SOAK_MIX             request mix weights (default pages=40,reads=35,writes=15,webhooks=10)
 #   SOAK_RSS_SLACK_MIB   RSS growth always accepted, in MiB (default 5)
-#   SOAK_WARMUP_SECS     RSS samples not judged (default a tenth of SOAK_SECS, at most 60)
+#   SOAK_WARMUP_SECS     RSS samples not judged (default a tenth of SOAK_SECS, 20 to 60)
 # Exit status: 0 when every database passed, 1 when a criterion failed, 2 on a set-up error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
