@@ -53,9 +53,9 @@ pub async fn launch_with_listener(
              (single use), or run: berth admin create --username NAME --role admin --password-stdin"
         );
     }
-    spawn_session_sweeper(state.clone());
-    // The deploy runner and the watchdog stop taking work when the server shuts down.
+    // The deploy runner, the watchdog and the session sweeper stop when the server shuts down.
     let workers = tokio_util::sync::CancellationToken::new();
+    spawn_session_sweeper(state.clone(), workers.clone());
     berth_core::deploy::runner::spawn(state.clone(), workers.clone());
     berth_core::deploy::watchdog::spawn(state.clone(), workers.clone());
     let shutdown = {
@@ -65,24 +65,38 @@ pub async fn launch_with_listener(
             workers.cancel();
         }
     };
+    let pool = state.db.pool.clone();
     let app = router::build(state, &config, addr);
     tracing::info!(%addr, "Berth is listening");
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
+    // Give the database its connections back (a shared PostgreSQL counts them), waiting a
+    // little for what is still finishing.
+    workers.cancel();
+    if tokio::time::timeout(std::time::Duration::from_secs(5), pool.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still busy 5 s after shutdown");
+    }
+    served?;
     tracing::info!("Berth stopped");
     Ok(())
 }
 
-fn spawn_session_sweeper(state: AppState) {
+fn spawn_session_sweeper(state: AppState, stop: tokio_util::sync::CancellationToken) {
     tokio::spawn(async move {
         let store = DbSessionStore::new(state.db.clone());
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not sweep expired sessions");
             }

@@ -102,8 +102,18 @@ impl TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // A graceful stop closes the server's own pool (its connections count on a shared
+        // PostgreSQL); a server that has not stopped 10 s later is aborted.
         if let Some(h) = self.server.take() {
-            h.abort();
+            server_runtime().spawn(async move {
+                let abort = h.abort_handle();
+                if tokio::time::timeout(Duration::from_secs(10), h)
+                    .await
+                    .is_err()
+                {
+                    abort.abort();
+                }
+            });
         }
     }
 }
