@@ -61,6 +61,9 @@ pub fn VersionsCard(
         Ok(v) => v,
         Err(e) => return view! { <section class="card"><h2>"Versions"</h2><p class="error">{e.to_string()}</p></section> }.into_any(),
     };
+    // The environment's own number may be older than this list when the list reloaded after a
+    // change (the list follows every change; the environment is not read again).
+    let latest = latest.max(versions.first().map_or(0, |v| v.number));
     let from_sel = from.unwrap_or((latest - 1).max(0));
     let to_sel = to.unwrap_or(latest);
     // Older versions exist below this page's last one (version 1 is the oldest).
