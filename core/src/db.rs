@@ -47,7 +47,13 @@ pub struct Db {
     pub dialect: Dialect,
     /// SQLite has one writer at a time: writers of this process wait here, in order.
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// This process's recent answers about sessions and users (see [`super::auth_cache`]).
+    pub auth: std::sync::Arc<AuthRows>,
 }
+
+/// The session records and user rows [`Db::auth`] remembers.
+pub type AuthRows =
+    super::auth_cache::AuthCache<tower_sessions::session::Record, super::users::UserRecord>;
 
 struct Migration {
     version: i64,
@@ -179,6 +185,7 @@ impl Db {
             pool,
             dialect,
             write_gate: Default::default(),
+            auth: Default::default(),
         })
     }
 

@@ -4,6 +4,7 @@
 //! subsystems it drives are crates of their own (`engine`, `stack`).
 #![forbid(unsafe_code)]
 pub mod audit;
+pub mod auth_cache;
 pub mod authz;
 pub mod context;
 pub mod db;

@@ -27,11 +27,38 @@ impl DbSessionStore {
     /// Removes expired sessions; run periodically.
     pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
         let now = chrono::Utc::now().timestamp_millis();
-        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        let n = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(now)
             .execute(&self.db.pool)
             .await?
-            .rows_affected())
+            .rows_affected();
+        if n > 0 {
+            self.db.auth.changed();
+        }
+        Ok(n)
+    }
+
+    async fn load_row(&self, id: &Id) -> StoreResult<Option<Record>> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let row =
+            sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
+                .bind(id.to_string())
+                .bind(now)
+                .fetch_optional(&self.db.pool)
+                .await
+                .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get(0).map_err(backend)?;
+        let expires: i64 = row.try_get(1).map_err(backend)?;
+        let data = serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?;
+        let expiry_date =
+            time::OffsetDateTime::from_unix_timestamp_nanos(expires as i128 * 1_000_000)
+                .map_err(|e| Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
     }
 }
 
@@ -62,7 +89,10 @@ impl SessionStore for DbSessionStore {
             .execute(&self.db.pool)
             .await;
             match res {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.db.auth.changed();
+                    return Ok(());
+                }
                 Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
                     record.id = Id::default();
                 }
@@ -86,6 +116,7 @@ impl SessionStore for DbSessionStore {
         .await
         .map_err(backend)?
         .rows_affected();
+        self.db.auth.changed();
         if updated == 0 {
             // Ended (logged out, expired, cycled) while this request was in flight: it stays
             // ended. New sessions come through `create`.
@@ -94,27 +125,21 @@ impl SessionStore for DbSessionStore {
         Ok(())
     }
 
+    /// Answered from this process's recent reads when no session or user was written since
+    /// ([`super::auth_cache`]); an expired record is never answered.
     async fn load(&self, id: &Id) -> StoreResult<Option<Record>> {
-        let now = chrono::Utc::now().timestamp_millis();
-        let row =
-            sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-                .bind(id.to_string())
-                .bind(now)
-                .fetch_optional(&self.db.pool)
-                .await
-                .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let data: String = row.try_get(0).map_err(backend)?;
-        let expires: i64 = row.try_get(1).map_err(backend)?;
-        let data = serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?;
-        let expiry_date =
-            time::OffsetDateTime::from_unix_timestamp_nanos(expires as i128 * 1_000_000)
-                .map_err(|e| Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
-            id: *id,
-            data,
-            expiry_date,
-        }))
+        let key = id.to_string();
+        if let Some(r) = self.db.auth.session(&key) {
+            if r.expiry_date > time::OffsetDateTime::now_utc() {
+                return Ok(Some(r));
+            }
+        }
+        let generation = self.db.auth.generation();
+        let record = self.load_row(id).await?;
+        if let Some(r) = &record {
+            self.db.auth.put_session(generation, &key, r.clone());
+        }
+        Ok(record)
     }
 
     async fn delete(&self, id: &Id) -> StoreResult<()> {
@@ -123,6 +148,7 @@ impl SessionStore for DbSessionStore {
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;
+        self.db.auth.changed();
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ use serde_json::json;
 use sqlx::Row;
 
 /// Never serialized: the hash stays on the server.
+#[derive(Clone)]
 pub struct UserRecord {
     pub id: i64,
     pub username: String,
@@ -69,6 +70,20 @@ pub async fn find_by_id(db: &Db, id: i64) -> ServiceResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&db.pool).await?;
     row.as_ref().map(record).transpose()
+}
+
+/// [`find_by_id`] for authenticating a request: answered from this process's recent reads
+/// when no write to users or sessions happened since ([`super::auth_cache`]).
+pub async fn find_for_session(db: &Db, id: i64) -> ServiceResult<Option<UserRecord>> {
+    if let Some(u) = db.auth.user(id) {
+        return Ok(Some(u));
+    }
+    let generation = db.auth.generation();
+    let user = find_by_id(db, id).await?;
+    if let Some(u) = &user {
+        db.auth.put_user(generation, id, u.clone());
+    }
+    Ok(user)
 }
 
 pub async fn count(db: &Db) -> ServiceResult<i64> {
@@ -182,6 +197,7 @@ pub async fn set_disabled(
     )
     .await?;
     tx.commit().await?;
+    state.db.auth.changed();
     find_by_id(&state.db, user.id)
         .await?
         .map(|u| u.view())
@@ -241,6 +257,7 @@ pub async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    state.db.auth.changed();
     Ok(())
 }
 

@@ -22,7 +22,7 @@ pub async fn session_user(state: &AppState, session: &Session) -> ServiceResult<
         session.flush().await.map_err(store_err)?;
         return Ok(None);
     }
-    let user = match users::find_by_id(&state.db, uid).await? {
+    let user = match users::find_for_session(&state.db, uid).await? {
         Some(u) if u.disabled_at.is_none() && u.password_changed_at <= signed_in => u,
         _ => {
             session.flush().await.map_err(store_err)?;

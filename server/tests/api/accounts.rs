@@ -178,6 +178,8 @@ async fn disabling_a_user_ends_their_sessions_and_tokens() {
     let bob = app.signed_in("bob").await;
     let bob_token = app.token("bob", Scope::Read).await;
     let root = app.token("root", Scope::Write).await;
+    // Signed in and seen: the server now remembers bob's session for a moment.
+    assert_eq!(app.me_status(&bob).await, 200);
     let (status, _) = app
         .api(
             Method::PATCH,
@@ -208,6 +210,7 @@ async fn password_change_ends_other_sessions_but_keeps_this_one() {
     app.user("alice", InstanceRole::User).await;
     let here = app.signed_in("alice").await;
     let elsewhere = app.signed_in("alice").await;
+    assert_eq!(app.me_status(&elsewhere).await, 200);
     let res = app
         .server_fn::<ChangePassword>(
             &here,

@@ -38,6 +38,27 @@ async fn a_request_in_flight_cannot_bring_back_a_logged_out_session() {
     assert_eq!(me_with_cookie(&app, &raw).await, 401);
 }
 
+/// The server remembers a session for at most `auth_cache::MAX_AGE`; a session ended by
+/// another process (a row deleted by hand, a second server) stops working within that time.
+#[tokio::test]
+async fn a_session_ended_outside_this_process_stops_working_within_the_cache_age() {
+    let app = spawn().await;
+    app.user("alice", InstanceRole::User).await;
+    app.signed_in("alice").await;
+    let raw: String = sqlx::query_scalar("SELECT id FROM sessions")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(me_with_cookie(&app, &raw).await, 200);
+    sqlx::query("DELETE FROM sessions")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(berth_core::auth_cache::MAX_AGE + std::time::Duration::from_millis(200))
+        .await;
+    assert_eq!(me_with_cookie(&app, &raw).await, 401);
+}
+
 #[tokio::test]
 async fn saving_a_deleted_session_leaves_it_deleted() {
     let app = spawn().await;
