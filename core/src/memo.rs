@@ -10,7 +10,6 @@
 //! get none); a write to projects, environments or memberships through the service layer
 //! forgets everything; and an answer older than [`MAX_AGE`] is asked again, so even a
 //! long-lived request (a log stream) never acts on an old role.
-use super::authz::ProjectRef;
 use berth_model::Role;
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,6 +19,15 @@ use tokio::sync::OnceCell;
 
 /// How long a remembered answer is trusted.
 pub const MAX_AGE: Duration = Duration::from_secs(2);
+
+/// A project as resolved by slug.
+#[derive(Clone, Debug)]
+pub struct ProjectRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+}
 
 /// An environment as resolved by slug (without its project).
 #[derive(Clone, Debug)]
@@ -34,7 +42,7 @@ type Cell<T> = Arc<OnceCell<T>>;
 #[derive(Default)]
 struct Answers {
     since: Option<Instant>,
-    projects: HashMap<String, Cell<ProjectRef>>,
+    projects: HashMap<String, Cell<ProjectRow>>,
     environments: HashMap<(i64, String), Cell<EnvRow>>,
     roles: HashMap<(i64, i64), Cell<Option<Role>>>,
 }
@@ -99,9 +107,9 @@ impl Memo {
         &self,
         slug: &str,
         ask: impl FnOnce() -> Fut,
-    ) -> Result<ProjectRef, E>
+    ) -> Result<ProjectRow, E>
     where
-        Fut: Future<Output = Result<ProjectRef, E>>,
+        Fut: Future<Output = Result<ProjectRow, E>>,
     {
         Self::answer(self.cell(|a| &mut a.projects, slug.to_string()), ask).await
     }
@@ -146,15 +154,17 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn shop() -> ProjectRef {
-        ProjectRef {
+    fn shop() -> ProjectRow {
+        ProjectRow {
             id: 7,
             slug: "shop".into(),
+            name: "Shop".into(),
+            created_at: 0,
         }
     }
 
     /// Looks `shop` up through `m`, counting the lookups that really ran.
-    async fn lookup(m: &Memo, asked: &AtomicUsize) -> Result<ProjectRef, ()> {
+    async fn lookup(m: &Memo, asked: &AtomicUsize) -> Result<ProjectRow, ()> {
         m.project("shop", || async {
             asked.fetch_add(1, Ordering::SeqCst);
             tokio::task::yield_now().await;

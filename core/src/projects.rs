@@ -3,6 +3,7 @@ use super::audit::{self, NewEvent};
 use super::authz::{authorize, Action, ProjectRef};
 use super::context::Ctx;
 use super::error::{ServiceError, ServiceResult};
+use super::memo::ProjectRow;
 use super::{now_ms, validate, AppState};
 use berth_model::{ProjectView, Role};
 use serde_json::json;
@@ -10,23 +11,38 @@ use sqlx::Row;
 
 /// Looks a project up by slug for a caller who may read it.
 pub async fn resolve(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<ProjectRef> {
+    Ok(resolve_row(state, ctx, slug).await?.0)
+}
+
+/// [`resolve`], with the project's row as the request's memo has it.
+async fn resolve_row(
+    state: &AppState,
+    ctx: &Ctx,
+    slug: &str,
+) -> ServiceResult<(ProjectRef, ProjectRow)> {
     let find = || async {
-        let row = sqlx::query("SELECT id, slug FROM projects WHERE slug = $1")
+        let row = sqlx::query("SELECT id, slug, name, created_at FROM projects WHERE slug = $1")
             .bind(slug)
             .fetch_optional(&state.db.pool)
             .await?;
         match row {
-            Some(r) => Ok(ProjectRef {
+            Some(r) => Ok(ProjectRow {
                 id: r.try_get(0)?,
                 slug: r.try_get(1)?,
+                name: r.try_get(2)?,
+                created_at: r.try_get(3)?,
             }),
             None if ctx.user().is_none() => Err(ServiceError::Unauthenticated),
             None => Err(ServiceError::NotFound("project".into())),
         }
     };
-    let p = ctx.memo.project(slug, find).await?;
+    let row = ctx.memo.project(slug, find).await?;
+    let p = ProjectRef {
+        id: row.id,
+        slug: row.slug.clone(),
+    };
     authorize(&state.db, ctx, Action::ReadProject, Some(&p)).await?;
-    Ok(p)
+    Ok((p, row))
 }
 
 fn view(row: &sqlx::any::AnyRow, my_role: Option<Role>) -> ServiceResult<ProjectView> {
@@ -40,40 +56,45 @@ fn view(row: &sqlx::any::AnyRow, my_role: Option<Role>) -> ServiceResult<Project
 }
 
 pub async fn get(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<ProjectView> {
-    let p = resolve(state, ctx, slug).await?;
-    let row = sqlx::query("SELECT id, name, slug, created_at FROM projects WHERE id = $1")
-        .bind(p.id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let (p, row) = resolve_row(state, ctx, slug).await?;
     let me = ctx.user().ok_or(ServiceError::Unauthenticated)?;
     let role = if me.is_admin() {
         Some(Role::Admin)
     } else {
         super::authz::caller_role(&state.db, ctx, Some(&p)).await?
     };
-    view(&row, role)
+    Ok(ProjectView {
+        id: row.id,
+        name: row.name,
+        slug: row.slug,
+        created_at: row.created_at,
+        my_role: role,
+    })
 }
 
 /// Projects the caller can see: all for instance admins, else their memberships.
 pub async fn list(state: &AppState, ctx: &Ctx) -> ServiceResult<Vec<ProjectView>> {
     let me = ctx.user().ok_or(ServiceError::Unauthenticated)?;
-    let rows = sqlx::query(
-        "SELECT p.id, p.name, p.slug, p.created_at, m.role FROM projects p \
-         LEFT JOIN memberships m ON m.project_id = p.id AND m.user_id = $1 ORDER BY p.slug",
-    )
-    .bind(me.id)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let mut out = Vec::new();
+    let rows = if me.is_admin() {
+        sqlx::query(
+            "SELECT p.id, p.name, p.slug, p.created_at, 'admin' FROM projects p ORDER BY p.slug",
+        )
+        .fetch_all(&state.db.pool)
+        .await?
+    } else {
+        sqlx::query(
+            "SELECT p.id, p.name, p.slug, p.created_at, m.role FROM projects p \
+             JOIN memberships m ON m.project_id = p.id AND m.user_id = $1 ORDER BY p.slug",
+        )
+        .bind(me.id)
+        .fetch_all(&state.db.pool)
+        .await?
+    };
+    let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let role: Option<String> = r.try_get(4)?;
-        let role = if me.is_admin() {
-            Some(Role::Admin)
-        } else {
-            role.and_then(|s| s.parse().ok())
-        };
-        if role.is_some() {
-            out.push(view(r, role)?);
+        let role: String = r.try_get(4)?;
+        if let Ok(role) = role.parse::<Role>() {
+            out.push(view(r, Some(role))?);
         }
     }
     Ok(out)

@@ -10,26 +10,28 @@ pub struct Call {
     pub session: Session,
 }
 
-/// The caller of one request, resolved once. A page render calls its server functions in
-/// process, one per resource; without this each would read the session and the user again.
-/// Provided per request (pages and server-function calls alike) by the router.
+/// The caller of one request and its session, resolved once. A page render calls its server
+/// functions in process, one per resource; without this each would extract the session from
+/// the request and read the session and the user again. Provided per request (pages and
+/// server-function calls alike) by the router.
 #[derive(Clone, Default)]
-pub struct CallerCache(std::sync::Arc<tokio::sync::OnceCell<Ctx>>);
+pub struct CallerCache(std::sync::Arc<tokio::sync::OnceCell<(Ctx, Session)>>);
 
 pub async fn call() -> Result<Call, AppError> {
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
-    let session: Session = leptos_axum::extract().await.map_err(|e| {
-        tracing::error!(error = %e, "no session layer");
-        AppError::Internal
-    })?;
     let resolve = || async {
+        let session: Session = leptos_axum::extract().await.map_err(|e| {
+            tracing::error!(error = %e, "no session layer");
+            AppError::Internal
+        })?;
         let meta = leptos_axum::extract::<axum::Extension<RequestMeta>>()
             .await
             .map(|e| e.0)
             .unwrap_or_default();
-        web::session_ctx(&state, &session, meta).await
+        let ctx = web::session_ctx(&state, &session, meta).await?;
+        Ok::<_, AppError>((ctx, session))
     };
-    let ctx = match use_context::<CallerCache>() {
+    let (ctx, session) = match use_context::<CallerCache>() {
         Some(cache) => cache.0.get_or_try_init(resolve).await?.clone(),
         None => resolve().await?,
     };

@@ -298,6 +298,24 @@ pub async fn ensure_runtime(tx: &mut Tx, env_id: i64) -> ServiceResult<()> {
     Ok(())
 }
 
+/// An environment's deploy settings and current release, in one read.
+pub async fn runtime(db: &Db, env_id: i64) -> ServiceResult<(DeploySettings, Option<i64>)> {
+    let row = sqlx::query(
+        "SELECT settings, current_release_id FROM environment_runtime WHERE environment_id = $1",
+    )
+    .bind(env_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok((DeploySettings::default(), None));
+    };
+    let raw: String = row.try_get(0)?;
+    Ok((
+        serde_json::from_str(&raw).unwrap_or_default(),
+        row.try_get(1)?,
+    ))
+}
+
 pub async fn current_release_id(db: &Db, env_id: i64) -> ServiceResult<Option<i64>> {
     let id: Option<Option<i64>> = sqlx::query_scalar(
         "SELECT current_release_id FROM environment_runtime WHERE environment_id = $1",
@@ -334,9 +352,9 @@ pub async fn release_id_by_number(db: &Db, env_id: i64, number: i64) -> ServiceR
 
 /// Releases newest first, with which is current and whose images are kept.
 pub async fn releases(db: &Db, env_id: i64, limit: i64) -> ServiceResult<Vec<ReleaseView>> {
-    let current = current_release_id(db, env_id).await?;
-    let keep = i64::from(settings(db, env_id).await?.keep_releases.max(1));
-    let kept = kept_release_ids(db, env_id, keep).await?;
+    let (settings, current) = runtime(db, env_id).await?;
+    let keep = i64::from(settings.keep_releases.max(1));
+    let kept = kept_given(db, env_id, current, keep).await?;
     let rows = sqlx::query(
         "SELECT id, number, config_version, plan, git_sha, reason, trigger_kind, actor, created_at, deployed_at \
          FROM releases WHERE environment_id = $1 ORDER BY number DESC LIMIT $2",
@@ -384,6 +402,16 @@ pub async fn releases(db: &Db, env_id: i64, limit: i64) -> ServiceResult<Vec<Rel
 /// that were ever deployed.
 pub async fn kept_release_ids(db: &Db, env_id: i64, keep: i64) -> ServiceResult<Vec<i64>> {
     let current = current_release_id(db, env_id).await?;
+    kept_given(db, env_id, current, keep).await
+}
+
+/// [`kept_release_ids`] when the current release is known.
+async fn kept_given(
+    db: &Db,
+    env_id: i64,
+    current: Option<i64>,
+    keep: i64,
+) -> ServiceResult<Vec<i64>> {
     let mut ids: Vec<i64> = current.into_iter().collect();
     let deployed: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM releases WHERE environment_id = $1 AND deployed_at IS NOT NULL ORDER BY deployed_at DESC",
