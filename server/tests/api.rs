@@ -35,6 +35,8 @@ mod login_next;
 mod login_storm;
 #[path = "api/operations.rs"]
 mod operations;
+#[path = "api/request_memo.rs"]
+mod request_memo;
 #[path = "api/secret_history.rs"]
 mod secret_history;
 #[path = "api/seed_import.rs"]
