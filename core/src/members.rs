@@ -81,6 +81,7 @@ pub async fn set(
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     Ok(MemberView {
         user_id: user.id,
         username: user.username,
@@ -121,5 +122,6 @@ pub async fn remove(
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     Ok(())
 }

@@ -150,6 +150,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     Ok(ProjectView {
         id,
         name,
@@ -187,5 +188,6 @@ pub async fn delete(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<()
     )
     .await?;
     tx.commit().await?;
+    ctx.memo.forget();
     Ok(())
 }

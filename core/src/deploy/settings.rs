@@ -20,11 +20,7 @@ pub async fn settings(
     env: &str,
 ) -> ServiceResult<DeploySettings> {
     let e = environments::resolve(state, ctx, project, env).await?;
-    let (settings, _) = ctx
-        .memo
-        .runtime(e.id, || store::runtime(&state.db, e.id))
-        .await?;
-    Ok(settings)
+    store::settings(&state.db, e.id).await
 }
 
 fn check_settings(s: &DeploySettings) -> ServiceResult<()> {
