@@ -55,32 +55,19 @@ async fn a_request_reads_back_its_own_writes() {
 
     // Renaming the environment in the same request shows the new name.
     let mut input = environments::EnvironmentInput {
-        name: "Staging two".into(),
+        name: String::new(),
         slug: after.slug.clone(),
         protected: after.protected,
         branch: after.branch.clone(),
         docker_host: after.docker_host.clone(),
         proxy: after.proxy.clone(),
     };
-    environments::update(s, ctx, "shop", "staging", input.clone())
-        .await
-        .unwrap();
-    assert_eq!(
-        environments::get(s, ctx, "shop", "staging")
+    for name in ["Staging two", "Staging"] {
+        input.name = name.into();
+        environments::update(s, ctx, "shop", "staging", input.clone())
             .await
-            .unwrap()
-            .name,
-        "Staging two"
-    );
-    input.name = "Staging".into();
-    environments::update(s, ctx, "shop", "staging", input)
-        .await
-        .unwrap();
-    assert_eq!(
-        environments::get(s, ctx, "shop", "staging")
-            .await
-            .unwrap()
-            .name,
-        "Staging"
-    );
+            .unwrap();
+        let now = environments::get(s, ctx, "shop", "staging").await.unwrap();
+        assert_eq!(now.name, name);
+    }
 }
