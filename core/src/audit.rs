@@ -134,6 +134,9 @@ fn clip(s: &str, max: usize) -> String {
 
 /// Appends an event inside the caller's write transaction (see `Db::begin_write`).
 pub async fn append(tx: &mut Tx, ctx: &Ctx, ev: NewEvent) -> ServiceResult<i64> {
+    // Every mutation is audited here: when it commits, what the request's memo remembers may
+    // have changed.
+    tx.forget_on_commit(&ctx.memo);
     let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(&mut **tx)
         .await?;

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct Tx {
     inner: sqlx::Transaction<'static, sqlx::Any>,
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Request memos that must forget their answers once this transaction commits.
+    forget: Vec<super::memo::Memo>,
 }
 
 impl std::ops::Deref for Tx {
@@ -27,7 +29,17 @@ impl std::ops::DerefMut for Tx {
 
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
+        self.inner.commit().await?;
+        for memo in &self.forget {
+            memo.forget();
+        }
+        Ok(())
+    }
+
+    /// Once this transaction commits, `memo` (a request's) forgets what it remembered: its
+    /// answers may describe what this transaction changed.
+    pub fn forget_on_commit(&mut self, memo: &super::memo::Memo) {
+        self.forget.push(memo.clone());
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -235,6 +247,7 @@ impl Db {
             let mut tx = Tx {
                 inner: self.pool.begin().await?,
                 _gate: Some(gate),
+                forget: Vec::new(),
             };
             tx.execute("PRAGMA busy_timeout = 0").await?;
             let taken = take_write_lock(&mut tx).await;
@@ -245,6 +258,7 @@ impl Db {
         let mut tx = Tx {
             inner: self.pool.begin().await?,
             _gate: None,
+            forget: Vec::new(),
         };
         let _: AnyQueryResult = sqlx::query(WRITE_LOCK).execute(&mut *tx).await?;
         Ok(tx)

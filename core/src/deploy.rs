@@ -444,5 +444,9 @@ pub async fn releases(
     env: &str,
 ) -> ServiceResult<Vec<ReleaseView>> {
     let e = environments::resolve(state, ctx, project, env).await?;
-    store::releases(&state.db, e.id, 100).await
+    let runtime = ctx
+        .memo
+        .runtime(e.id, || store::runtime(&state.db, e.id))
+        .await?;
+    store::releases(&state.db, e.id, runtime, 100).await
 }

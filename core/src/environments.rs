@@ -9,6 +9,7 @@ use berth_model::EnvironmentView;
 use serde_json::json;
 use sqlx::Row;
 use stack::model::{ProxyManager, ProxySettings};
+use std::sync::Arc;
 
 /// What a caller may set on an environment.
 #[derive(Clone, Debug, Default)]
@@ -198,29 +199,44 @@ pub async fn resolve(
     project: &str,
     env: &str,
 ) -> ServiceResult<EnvRef> {
+    Ok(resolve_row(state, ctx, project, env).await?.0)
+}
+
+/// [`resolve`], with the environment's view as the request's memo has it.
+async fn resolve_row(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+) -> ServiceResult<(EnvRef, Arc<EnvironmentView>)> {
     let p = projects::resolve(state, ctx, project).await?;
     let find = || async {
-        let row = sqlx::query(
-            "SELECT id, slug, protected FROM environments WHERE project_id = $1 AND slug = $2",
-        )
-        .bind(p.id)
-        .bind(env)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound("environment".into()))?;
+        let sql =
+            format!("SELECT {COLS} FROM environments e WHERE e.project_id = $1 AND e.slug = $2");
+        let row = sqlx::query(&sql)
+            .bind(p.id)
+            .bind(env)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("environment".into()))?;
+        let view = view(&p.slug, &row)?;
         Ok::<_, ServiceError>(EnvRow {
-            id: row.try_get(0)?,
-            slug: row.try_get(1)?,
-            protected: row.try_get::<i64, _>(2)? != 0,
+            id: view.id,
+            slug: view.slug.clone(),
+            protected: view.protected,
+            view: Arc::new(view),
         })
     };
     let e = ctx.memo.environment(p.id, env, find).await?;
-    Ok(EnvRef {
-        id: e.id,
-        slug: e.slug,
-        protected: e.protected,
-        project: p,
-    })
+    Ok((
+        EnvRef {
+            id: e.id,
+            slug: e.slug,
+            protected: e.protected,
+            project: p,
+        },
+        e.view,
+    ))
 }
 
 pub async fn list(
@@ -243,13 +259,8 @@ pub async fn get(
     project: &str,
     env: &str,
 ) -> ServiceResult<EnvironmentView> {
-    let e = resolve(state, ctx, project, env).await?;
-    let sql = format!("SELECT {COLS} FROM environments e WHERE e.id = $1");
-    let row = sqlx::query(&sql)
-        .bind(e.id)
-        .fetch_one(&state.db.pool)
-        .await?;
-    view(&e.project.slug, &row)
+    let (_, view) = resolve_row(state, ctx, project, env).await?;
+    Ok(EnvironmentView::clone(&view))
 }
 
 pub async fn create(
@@ -317,7 +328,6 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    ctx.memo.forget();
     get(state, ctx, &p.slug, &slug).await
 }
 
@@ -420,7 +430,6 @@ pub async fn update_with(
     )
     .await?;
     tx.commit().await?;
-    ctx.memo.forget();
     get(state, ctx, project, env).await
 }
 
@@ -460,7 +469,6 @@ pub async fn delete(state: &AppState, ctx: &Ctx, project: &str, env: &str) -> Se
     )
     .await?;
     tx.commit().await?;
-    ctx.memo.forget();
     Ok(())
 }
 

@@ -81,7 +81,6 @@ pub async fn set(
     )
     .await?;
     tx.commit().await?;
-    ctx.memo.forget();
     Ok(MemberView {
         user_id: user.id,
         username: user.username,
@@ -122,6 +121,5 @@ pub async fn remove(
     )
     .await?;
     tx.commit().await?;
-    ctx.memo.forget();
     Ok(())
 }

@@ -7,10 +7,11 @@
 //!
 //! Staleness is bounded three ways: a memo lives only as long as its request's `Ctx` (REST
 //! handlers and server functions make one per request; background work and `Ctx::system()`
-//! get none); a write to projects, environments or memberships through the service layer
-//! forgets everything; and an answer older than [`MAX_AGE`] is asked again, so even a
+//! get none); every write through the service layer forgets everything when it commits (each
+//! is audited, and `audit::append` registers the memo with the transaction); and an answer older than [`MAX_AGE`] is asked again, so even a
 //! long-lived request (a log stream) never acts on an old role.
-use berth_model::Role;
+use berth_model::{EnvironmentView, Role};
+use stack::model::DeploySettings;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -29,13 +30,17 @@ pub struct ProjectRow {
     pub created_at: i64,
 }
 
-/// An environment as resolved by slug (without its project).
+/// An environment as resolved by slug (without its project), with its whole view.
 #[derive(Clone, Debug)]
 pub struct EnvRow {
     pub id: i64,
     pub slug: String,
     pub protected: bool,
+    pub view: Arc<EnvironmentView>,
 }
+
+/// An environment's deploy settings and current release.
+pub type Runtime = (DeploySettings, Option<i64>);
 
 type Cell<T> = Arc<OnceCell<T>>;
 
@@ -45,6 +50,7 @@ struct Answers {
     projects: HashMap<String, Cell<ProjectRow>>,
     environments: HashMap<(i64, String), Cell<EnvRow>>,
     roles: HashMap<(i64, i64), Cell<Option<Role>>>,
+    runtimes: HashMap<i64, Cell<Runtime>>,
 }
 
 /// A request's memo; `Memo::default()` remembers nothing.
@@ -139,6 +145,18 @@ impl Memo {
         Fut: Future<Output = Result<Option<Role>, E>>,
     {
         Self::answer(self.cell(|a| &mut a.roles, (user_id, project_id)), ask).await
+    }
+
+    /// Environment `env_id`'s deploy settings and current release.
+    pub async fn runtime<E, Fut>(
+        &self,
+        env_id: i64,
+        ask: impl FnOnce() -> Fut,
+    ) -> Result<Runtime, E>
+    where
+        Fut: Future<Output = Result<Runtime, E>>,
+    {
+        Self::answer(self.cell(|a| &mut a.runtimes, env_id), ask).await
     }
 
     /// After a write that may change any answer.

@@ -150,7 +150,6 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    ctx.memo.forget();
     Ok(ProjectView {
         id,
         name,
@@ -188,6 +187,5 @@ pub async fn delete(state: &AppState, ctx: &Ctx, slug: &str) -> ServiceResult<()
     )
     .await?;
     tx.commit().await?;
-    ctx.memo.forget();
     Ok(())
 }

@@ -20,7 +20,11 @@ pub async fn settings(
     env: &str,
 ) -> ServiceResult<DeploySettings> {
     let e = environments::resolve(state, ctx, project, env).await?;
-    store::settings(&state.db, e.id).await
+    let (settings, _) = ctx
+        .memo
+        .runtime(e.id, || store::runtime(&state.db, e.id))
+        .await?;
+    Ok(settings)
 }
 
 fn check_settings(s: &DeploySettings) -> ServiceResult<()> {

@@ -350,9 +350,14 @@ pub async fn release_id_by_number(db: &Db, env_id: i64, number: i64) -> ServiceR
         .ok_or_else(|| ServiceError::NotFound(format!("release {number}")))
 }
 
-/// Releases newest first, with which is current and whose images are kept.
-pub async fn releases(db: &Db, env_id: i64, limit: i64) -> ServiceResult<Vec<ReleaseView>> {
-    let (settings, current) = runtime(db, env_id).await?;
+/// Releases newest first, with which is current and whose images are kept; `runtime` is the
+/// environment's as [`runtime`] reads it.
+pub async fn releases(
+    db: &Db,
+    env_id: i64,
+    (settings, current): (DeploySettings, Option<i64>),
+    limit: i64,
+) -> ServiceResult<Vec<ReleaseView>> {
     let keep = i64::from(settings.keep_releases.max(1));
     let kept = kept_given(db, env_id, current, keep).await?;
     let rows = sqlx::query(
