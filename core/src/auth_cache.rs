@@ -5,9 +5,11 @@
 //! many times a second with the same answers. This process answers them from memory when it
 //! can, and never with an answer it knows to be old:
 //!
-//! - Every write to `users` or `sessions` that this process makes (sign-in, sign-out, a
-//!   session's data changing, disabling a user, a password change, expiry sweeps) calls
-//!   [`AuthCache::changed`] after it commits, which forgets everything at once.
+//! - Every write to `users` or `sessions` that this process makes and that can change or end
+//!   a remembered answer (sign-in, sign-out, a session's data changing, disabling a user, a
+//!   password change, expiry sweeps) calls [`AuthCache::changed`] after it commits, which
+//!   forgets everything at once. Creating a user needs no call: only rows that were found are
+//!   remembered. A future write to a user's instance role must call it too.
 //! - A reader notes the [`generation`](AuthCache::generation) *before* it asks the database
 //!   and the answer is kept only if no write happened meanwhile, so a read that raced a write
 //!   is never remembered.
