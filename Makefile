@@ -31,12 +31,12 @@ SITE_DIR := $(CURDIR)/target/site
 ENSURE_DEPS := $(CURDIR)/scripts/ensure-deps.sh
 PG_CLUSTER := $(CURDIR)/scripts/pg-cluster.sh
 
-CLIPPY_SERVER := $(CARGO) clippy -p server -p app -p berth-core -p berth-model -p stack -p engine -p berth-demo --features app/ssr,stack/engine --all-targets -- -D warnings
+CLIPPY_SERVER := $(CARGO) clippy -p server -p app -p berth-core -p berth-model -p stack -p engine -p metrics -p berth-demo --features app/ssr,stack/engine --all-targets -- -D warnings
 CLIPPY_FRONTEND := $(CARGO) clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 # Tests run in parallel, many in-process servers at once (most of the time is spent waiting
 # on databases, Docker and nginx, so more threads than the 2 cores pay off).
 TEST_THREADS ?= 4
-TEST_CMD := $(CARGO) test -p app -p berth-core -p berth-model -p server -p stack -p engine -p berth-demo --features app/ssr,stack/engine -- --test-threads=$(TEST_THREADS)
+TEST_CMD := $(CARGO) test -p app -p berth-core -p berth-model -p server -p stack -p engine -p metrics -p berth-demo --features app/ssr,stack/engine -- --test-threads=$(TEST_THREADS)
 # On PostgreSQL only the crates that touch the database run again.
 TEST_PG_CMD := $(CARGO) test -p app -p berth-core -p server --features app/ssr,stack/engine -- --test-threads=$(TEST_THREADS)
 
