@@ -163,7 +163,11 @@ async fn the_watchdog_restarts_failing_services_then_alerts_when_that_does_not_h
         .cloned()
         .unwrap();
     assert_eq!(alert["environment"], "staging");
-    assert!(audit(&s).await.contains(&"watchdog.alert".to_string()));
+    // The watchdog notifies first and then audits the alert with whether it was delivered.
+    wait_for("the audited alert", Duration::from_secs(10), async || {
+        audit(&s).await.contains(&"watchdog.alert".to_string())
+    })
+    .await;
     let dog = s.get(&s.env_path("/watchdog")).await;
     assert!(
         dog["last_status"]
