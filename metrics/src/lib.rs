@@ -1,4 +1,5 @@
 //! Berth's metrics subsystem, pure (no database, no web): reading what targets expose
-//! ([`exposition`]); storage and PromQL evaluation follow in their own modules.
+//! ([`exposition`]), the shared vocabulary ([`model`]), storage and PromQL evaluation.
 #![forbid(unsafe_code)]
 pub mod exposition;
+pub mod model;
