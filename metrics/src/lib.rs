@@ -3,3 +3,4 @@
 #![forbid(unsafe_code)]
 pub mod exposition;
 pub mod model;
+pub mod promconfig;
