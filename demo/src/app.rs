@@ -10,7 +10,7 @@ use crate::http::response::Response;
 use crate::metrics::Metrics;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What `/_demo/crash` and `DEMO_CRASH_AFTER_SECS` call; tests swap out `process::exit`.
 pub type ExitHook = Arc<dyn Fn(i32) + Send + Sync>;
@@ -21,6 +21,7 @@ pub struct State {
     healthy: AtomicBool,
     slow_ms: AtomicU64,
     exit: ExitHook,
+    started: Instant,
 }
 
 impl State {
@@ -30,6 +31,7 @@ impl State {
             slow_ms: AtomicU64::new(config.slow.as_millis() as u64),
             metrics: Metrics::default(),
             exit: Arc::new(|code| std::process::exit(code)),
+            started: Instant::now(),
             config,
         }
     }
@@ -58,6 +60,11 @@ impl State {
 
     pub fn exit_hook(&self) -> ExitHook {
         Arc::clone(&self.exit)
+    }
+
+    /// Time since the state was built: the clock the imitated exporters' values follow.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The demo's knobs, read once at start from `PORT` and the `DEMO_*` environment variables.
 
+use crate::exporters::Exporters;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,6 +28,9 @@ pub struct Config {
     /// `DEMO_PRINT_VAR=NAME`: prints `NAME=<value of NAME>` on stdout at start and on every
     /// request (a test switch: it proves that Berth masks what a container prints).
     pub print_var: Option<(String, String)>,
+    /// `DEMO_EXPORTERS=node,elasticsearch` (or `all`): `/metrics` also imitates these
+    /// exporters, for the seed's memory, disk and OpenSearch rules.
+    pub exporters: Exporters,
 }
 
 impl Default for Config {
@@ -42,6 +46,7 @@ impl Default for Config {
             fail_feed: false,
             access_log: true,
             print_var: None,
+            exporters: Exporters::default(),
         }
     }
 }
@@ -82,6 +87,8 @@ impl Config {
                 let value = get(&n).unwrap_or_default();
                 (n, value)
             }),
+            exporters: Exporters::parse(&get("DEMO_EXPORTERS").unwrap_or_default())
+                .map_err(|e| ConfigError(format!("DEMO_EXPORTERS: {e}")))?,
         })
     }
 }
@@ -157,6 +164,7 @@ mod tests {
             ("DEMO_SLOW_MS", "40"),
             ("DEMO_FAIL_FEED", "yes"),
             ("DEMO_ACCESS_LOG", "0"),
+            ("DEMO_EXPORTERS", "node, elasticsearch"),
         ])
         .unwrap();
         assert_eq!(c.version, "v2");
@@ -165,6 +173,24 @@ mod tests {
         assert_eq!(c.crash_after, Some(Duration::from_secs(5)));
         assert_eq!(c.startup_delay, Duration::from_millis(250));
         assert_eq!(c.slow, Duration::from_millis(40));
+        assert_eq!(c.exporters, Exporters::ALL);
+    }
+
+    #[test]
+    fn exporters_are_a_list_and_an_unknown_one_is_an_error() {
+        let only = |v| from(&[("DEMO_EXPORTERS", v)]).map(|c| c.exporters);
+        let node = Exporters {
+            node: true,
+            ..Exporters::default()
+        };
+        assert_eq!(only("node"), Ok(node));
+        assert_eq!(only("all"), Ok(Exporters::ALL));
+        assert_eq!(only(""), Ok(Exporters::default()));
+        let err = only("node,mysql").unwrap_err().to_string();
+        assert!(
+            err.contains("DEMO_EXPORTERS") && err.contains("mysql"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod escape;
+pub mod exporters;
 pub mod http;
 pub mod load;
 pub mod log;

@@ -84,7 +84,8 @@ pub fn version(state: &State, _req: &Request<'_>) -> Response {
 }
 
 pub fn metrics(state: &State, _req: &Request<'_>) -> Response {
-    let body = state.metrics.render(&state.config.version, state.healthy());
+    let mut body = state.metrics.render(&state.config.version, state.healthy());
+    state.config.exporters.render(&mut body, state.uptime());
     Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
 }
 

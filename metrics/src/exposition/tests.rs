@@ -191,3 +191,68 @@ fn trailing_commas_blanks_and_crlf_are_accepted() {
     assert_eq!(e.samples[1].name, "other");
     assert_eq!(e.samples[0].labels, labels(&[("a", "1"), ("b", "2")]));
 }
+
+#[test]
+fn the_demo_apps_imitated_exporters_read_back_with_what_the_seed_rules_ask_for() {
+    // 400 s in: memory above the seed's 85 %, the cluster red, /data still under 80 %.
+    let mut body = Metrics::default().render("1.2.3", true);
+    berth_demo::exporters::Exporters::ALL.render(&mut body, Duration::from_secs(400));
+    let e = prom(&body);
+    let value = |name: &str, pairs: &[(&str, &str)]| {
+        let found = e
+            .samples
+            .iter()
+            .find(|s| s.name == name && s.labels == labels(pairs));
+        found.unwrap_or_else(|| panic!("{name} {pairs:?}")).value
+    };
+    for (name, kind) in [
+        ("node_memory_MemAvailable_bytes", MetricType::Gauge),
+        ("node_filesystem_size_bytes", MetricType::Gauge),
+        ("node_cpu_seconds_total", MetricType::Counter),
+        ("elasticsearch_cluster_health_status", MetricType::Gauge),
+        ("elasticsearch_indices_docs", MetricType::Gauge),
+    ] {
+        assert_eq!(e.type_of(name), kind, "{name}");
+    }
+    let memory =
+        value("node_memory_MemAvailable_bytes", &[]) / value("node_memory_MemTotal_bytes", &[]);
+    assert!((1.0 - memory) * 100.0 > 85.0, "{memory}");
+    let data = [
+        ("device", "/dev/sdb1"),
+        ("fstype", "xfs"),
+        ("mountpoint", "/data"),
+    ];
+    let disk =
+        value("node_filesystem_avail_bytes", &data) / value("node_filesystem_size_bytes", &data);
+    assert!((1.0 - disk) * 100.0 < 80.0, "{disk}");
+    let health = |color| {
+        value(
+            "elasticsearch_cluster_health_status",
+            &[("cluster", "multi-site-cluster"), ("color", color)],
+        )
+    };
+    assert_eq!(
+        (health("green"), health("yellow"), health("red")),
+        (0.0, 0.0, 1.0)
+    );
+    let cpu = e
+        .samples
+        .iter()
+        .filter(|s| s.name == "node_cpu_seconds_total");
+    assert_eq!(cpu.count(), 8, "2 CPUs x idle, iowait, system, user");
+    // The seed dashboard's table: elasticsearch_indices_docs{index=~"news_.*_articles.*"}.
+    let dashboard = regex::Regex::new("^(?:news_.*_articles.*)$").unwrap();
+    let news: Vec<f64> = e
+        .samples
+        .iter()
+        .filter(|s| s.name == "elasticsearch_indices_docs")
+        .filter(|s| {
+            s.labels
+                .iter()
+                .any(|(k, v)| k == "index" && dashboard.is_match(v))
+        })
+        .map(|s| s.value)
+        .collect();
+    assert_eq!(news.len(), 4);
+    assert!(news.iter().all(|&docs| docs > 0.0));
+}
