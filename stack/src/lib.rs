@@ -5,6 +5,7 @@
 pub mod lifecycle;
 pub mod model;
 pub mod reserved;
+pub mod scrape;
 
 #[cfg(feature = "engine")]
 pub mod compose;

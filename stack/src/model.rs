@@ -44,6 +44,9 @@ pub struct ServiceSpec {
     pub internal: bool,
     #[serde(skip_serializing_if = "crate::lifecycle::RuntimeOptions::is_empty")]
     pub runtime: crate::lifecycle::RuntimeOptions,
+    /// Where Berth scrapes its replicas' metrics (default: `/metrics` on the HTTP port).
+    #[serde(skip_serializing_if = "crate::scrape::ScrapeSpec::is_default")]
+    pub metrics: crate::scrape::ScrapeSpec,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -298,6 +298,7 @@ fn rich_service_round_trips() {
                 "db4:10.0.0.5".into(),
             ],
         },
+        metrics: Default::default(),
     };
     let other = ServiceSpec {
         name: "portal".into(),
