@@ -23,7 +23,7 @@ pub use images::{ImageRef, PullPolicy, RegistryAuth};
 pub use logs::{LogLine, LogStream};
 pub use ready::Probe;
 pub use spec::{ContainerSpec, HTTP_PORT_LABEL};
-pub use stats::Stats;
+pub use stats::{Stats, Usage};
 /// Re-exported so callers need no direct dependency for [`Engine::run_job`] and friends.
 pub use tokio_util::sync::CancellationToken;
 

@@ -38,6 +38,67 @@ impl Engine {
     }
 }
 
+/// A container's cumulative counters at one moment, for metrics (cAdvisor's names): CPU
+/// seconds used, memory in use (working set) and its limit, bytes received and sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
+    pub cpu_seconds: f64,
+    pub memory_working_set: u64,
+    pub memory_limit: u64,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+impl Engine {
+    /// One reading of the counters, without Docker's one-second wait (`one_shot`): rates
+    /// are computed from successive readings, as Prometheus does with cAdvisor.
+    pub async fn usage(&self, id: &str) -> Result<Usage, EngineError> {
+        let docker = self.docker().await?;
+        let options = StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let mut samples = docker.stats(id, Some(options));
+        match samples.next().await {
+            Some(Ok(sample)) => Ok(usage_of(&sample)),
+            Some(Err(err)) => Err(self.fail(err)),
+            None => Err(EngineError::Other(format!(
+                "Docker engine at {} sent no stats for {id}",
+                self.host()
+            ))),
+        }
+    }
+}
+
+fn usage_of(s: &ContainerStatsResponse) -> Usage {
+    let stats = compute(s);
+    let cpu_ns = s
+        .cpu_stats
+        .as_ref()
+        .and_then(|c| c.cpu_usage.as_ref())
+        .and_then(|u| u.total_usage)
+        .unwrap_or(0);
+    let (rx, tx) = s
+        .networks
+        .as_ref()
+        .map(|n| {
+            n.values().fold((0u64, 0u64), |(rx, tx), v| {
+                (
+                    rx.saturating_add(v.rx_bytes.unwrap_or(0)),
+                    tx.saturating_add(v.tx_bytes.unwrap_or(0)),
+                )
+            })
+        })
+        .unwrap_or((0, 0));
+    Usage {
+        cpu_seconds: cpu_ns as f64 / 1e9,
+        memory_working_set: stats.memory_bytes,
+        memory_limit: stats.memory_limit,
+        rx_bytes: rx,
+        tx_bytes: tx,
+    }
+}
+
 fn compute(s: &ContainerStatsResponse) -> Stats {
     let cpu = s.cpu_stats.clone().unwrap_or_default();
     let pre = s.precpu_stats.clone().unwrap_or_default();
@@ -113,6 +174,35 @@ mod tests {
         assert!((stats.cpu_percent - 50.0).abs() < 1e-9, "{stats:?}");
         assert_eq!(stats.memory_bytes, 90 << 20);
         assert_eq!(stats.memory_limit, 512 << 20);
+    }
+
+    #[test]
+    fn usage_counts_cpu_seconds_and_every_network() {
+        use bollard::models::ContainerNetworkStats;
+        let net = |rx, tx| ContainerNetworkStats {
+            rx_bytes: Some(rx),
+            tx_bytes: Some(tx),
+            ..Default::default()
+        };
+        let sample = ContainerStatsResponse {
+            cpu_stats: Some(cpu(2_500_000_000, 10_000)),
+            memory_stats: Some(ContainerMemoryStats {
+                usage: Some(100 << 20),
+                limit: Some(512 << 20),
+                stats: Some(HashMap::from([("inactive_file".to_owned(), 10 << 20)])),
+                ..Default::default()
+            }),
+            networks: Some(HashMap::from([
+                ("eth0".to_owned(), net(100, 10)),
+                ("eth1".to_owned(), net(5, 1)),
+            ])),
+            ..Default::default()
+        };
+        let u = usage_of(&sample);
+        assert!((u.cpu_seconds - 2.5).abs() < 1e-9, "{u:?}");
+        assert_eq!(u.memory_working_set, 90 << 20);
+        assert_eq!(u.memory_limit, 512 << 20);
+        assert_eq!((u.rx_bytes, u.tx_bytes), (105, 11));
     }
 
     #[test]
