@@ -4,3 +4,4 @@
 pub mod exposition;
 pub mod model;
 pub mod promconfig;
+pub mod remote;
