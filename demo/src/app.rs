@@ -8,8 +8,9 @@ use crate::http::query;
 use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::metrics::Metrics;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What `/_demo/crash` and `DEMO_CRASH_AFTER_SECS` call; tests swap out `process::exit`.
@@ -20,6 +21,8 @@ pub struct State {
     pub metrics: Metrics,
     healthy: AtomicBool,
     slow_ms: AtomicU64,
+    /// Latency for one site only (`/_demo/slow?site=`), over `slow_ms`.
+    slow_sites: Mutex<BTreeMap<String, u64>>,
     exit: ExitHook,
     started: Instant,
 }
@@ -29,6 +32,7 @@ impl State {
         Self {
             healthy: AtomicBool::new(!config.start_unhealthy),
             slow_ms: AtomicU64::new(config.slow.as_millis() as u64),
+            slow_sites: Mutex::default(),
             metrics: Metrics::default(),
             exit: Arc::new(|code| std::process::exit(code)),
             started: Instant::now(),
@@ -58,13 +62,37 @@ impl State {
             .store(slow.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// Extra latency for `site` alone (zero removes it); other sites keep [`State::slow`].
+    pub fn set_slow_site(&self, site: &str, slow: Duration) {
+        let mut sites = self
+            .slow_sites
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slow.is_zero() {
+            true => sites.remove(site),
+            false => sites.insert(site.to_string(), slow.as_millis() as u64),
+        };
+    }
+
+    /// The latency a request for `site` gets: the site's own, else everyone's.
+    pub fn slow_for(&self, site: &str) -> Duration {
+        let sites = self
+            .slow_sites
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        sites
+            .get(site)
+            .map_or_else(|| self.slow(), |ms| Duration::from_millis(*ms))
+    }
+
     pub fn exit_hook(&self) -> ExitHook {
         Arc::clone(&self.exit)
     }
 
-    /// Time since the state was built: the clock the imitated exporters' values follow.
+    /// Time since the state was built, plus `DEMO_CLOCK_OFFSET_SECS`: the clock the imitated
+    /// exporters' values follow.
     pub fn uptime(&self) -> Duration {
-        self.started.elapsed()
+        self.started.elapsed() + self.config.clock_offset
     }
 }
 
@@ -122,7 +150,7 @@ pub fn handle(state: &State, req: &Request<'_>) -> Routed {
     let path = normalize(&req.head.path);
     // The control endpoints stay fast so a test can always turn the slowness off again.
     if !path.starts_with("/_demo/") {
-        std::thread::sleep(state.slow());
+        std::thread::sleep(state.slow_for(req.site));
     }
     let Some(route) = ROUTES.iter().find(|r| r.path == path) else {
         let response = pages::not_found(&req.head.path);

@@ -31,6 +31,9 @@ pub struct Config {
     /// `DEMO_EXPORTERS=node,elasticsearch` (or `all`): `/metrics` also imitates these
     /// exporters, for the seed's memory, disk and OpenSearch rules.
     pub exporters: Exporters,
+    /// `DEMO_CLOCK_OFFSET_SECS=N`: the imitated exporters start N seconds into their cycles,
+    /// so demos started together can be in different phases (one alerting, one not).
+    pub clock_offset: Duration,
 }
 
 impl Default for Config {
@@ -47,6 +50,7 @@ impl Default for Config {
             access_log: true,
             print_var: None,
             exporters: Exporters::default(),
+            clock_offset: Duration::ZERO,
         }
     }
 }
@@ -89,6 +93,9 @@ impl Config {
             }),
             exporters: Exporters::parse(&get("DEMO_EXPORTERS").unwrap_or_default())
                 .map_err(|e| ConfigError(format!("DEMO_EXPORTERS: {e}")))?,
+            clock_offset: number::<u64>(&get, "DEMO_CLOCK_OFFSET_SECS")?
+                .map(Duration::from_secs)
+                .unwrap_or_default(),
         })
     }
 }
@@ -165,6 +172,7 @@ mod tests {
             ("DEMO_FAIL_FEED", "yes"),
             ("DEMO_ACCESS_LOG", "0"),
             ("DEMO_EXPORTERS", "node, elasticsearch"),
+            ("DEMO_CLOCK_OFFSET_SECS", "200"),
         ])
         .unwrap();
         assert_eq!(c.version, "v2");
@@ -174,6 +182,7 @@ mod tests {
         assert_eq!(c.startup_delay, Duration::from_millis(250));
         assert_eq!(c.slow, Duration::from_millis(40));
         assert_eq!(c.exporters, Exporters::ALL);
+        assert_eq!(c.clock_offset, Duration::from_secs(200));
     }
 
     #[test]

@@ -181,3 +181,38 @@ fn the_served_metrics_include_the_exporters_only_when_configured() {
     plain.stop();
     assert!(!text.contains("node_") && !text.contains("elasticsearch_"));
 }
+
+/// The value of the unlabelled sample `name` in an exposition.
+fn sample(text: &str, name: &str) -> f64 {
+    let line = text.lines().find(|l| l.starts_with(&format!("{name} ")));
+    line.and_then(|l| l.split(' ').nth(1)?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
+#[test]
+fn a_clock_offset_starts_the_exporters_that_far_into_their_cycles() {
+    let served = |offset: u64| {
+        let server = start(Config {
+            exporters: Exporters::ALL,
+            clock_offset: at(offset),
+            ..config()
+        });
+        let text = body(&server.get("a", "/metrics"));
+        server.stop();
+        text
+    };
+    let used = |text: &str| {
+        let total = sample(text, "node_memory_MemTotal_bytes");
+        (1.0 - sample(text, "node_memory_MemAvailable_bytes") / total) * 100.0
+    };
+    let (fresh, later) = (served(0), served(300));
+    assert!(
+        used(&fresh) < 85.0 && used(&later) > 85.0,
+        "memory alerts 5 min in"
+    );
+    let red = r#"elasticsearch_cluster_health_status{cluster="multi-site-cluster",color="red"} 1"#;
+    assert!(
+        !fresh.contains(red) && served(400).contains(red),
+        "red 6 to 7 min in"
+    );
+}

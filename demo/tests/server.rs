@@ -200,6 +200,25 @@ fn the_slow_toggle_delays_every_request_but_its_own() {
 }
 
 #[test]
+fn the_slow_toggle_can_slow_one_site_and_leave_metrics_fast() {
+    let server = start(config());
+    let set = server.post("/_demo/slow?ms=300&site=Slow.Local");
+    assert_eq!(set.status, 200);
+    assert_eq!(body(&set), r#"{"slow_ms":300,"site":"slow.local"}"#);
+    let timed = |host: &str, path: &str| {
+        let started = Instant::now();
+        assert_eq!(server.get(host, path).status, 200);
+        started.elapsed()
+    };
+    assert!(timed("slow.local:8080", "/api/health") >= Duration::from_millis(300));
+    assert!(timed("fast.local", "/api/health") < Duration::from_millis(300));
+    assert!(timed("127.0.0.1", "/metrics") < Duration::from_millis(300));
+    assert_eq!(server.post("/_demo/slow?ms=0&site=slow.local").status, 200);
+    assert!(timed("slow.local", "/api/health") < Duration::from_millis(300));
+    server.stop();
+}
+
+#[test]
 fn the_crash_toggle_answers_202_then_exits_with_code_3() {
     let server = start(config());
     let response = server.post("/_demo/crash");

@@ -1,6 +1,7 @@
 //! `/_demo/*`: runtime toggles for the watchdog and health-check tests.
 
 use super::{Request, State};
+use crate::escape::json_str;
 use crate::http::response::Response;
 use std::time::Duration;
 
@@ -22,14 +23,26 @@ pub fn health(state: &State, req: &Request<'_>) -> Response {
     Response::json(200, format!("{{\"healthy\":{healthy}}}"))
 }
 
-/// `POST /_demo/slow?ms=N`: extra latency on every later request (0 turns it off).
+/// `POST /_demo/slow?ms=N[&site=HOST]`: extra latency on every later request, or only on
+/// those for one site (0 turns it off). One slow site keeps `/metrics` fast, so a scraper
+/// sees its latency without timing out.
 pub fn slow(state: &State, req: &Request<'_>) -> Response {
     let ms = req.param("ms").and_then(|v| v.trim().parse::<u64>().ok());
     let Some(ms) = ms.filter(|ms| *ms <= MAX_SLOW_MS) else {
         return Response::error(400, "ms must be an integer from 0 to 60000");
     };
-    state.set_slow(Duration::from_millis(ms));
-    Response::json(200, format!("{{\"slow_ms\":{ms}}}"))
+    let delay = Duration::from_millis(ms);
+    match req.param("site").map(|s| s.trim().to_ascii_lowercase()) {
+        Some(site) if !site.is_empty() => {
+            state.set_slow_site(&site, delay);
+            let site = json_str(&site);
+            Response::json(200, format!("{{\"slow_ms\":{ms},\"site\":{site}}}"))
+        }
+        _ => {
+            state.set_slow(delay);
+            Response::json(200, format!("{{\"slow_ms\":{ms}}}"))
+        }
+    }
 }
 
 /// `POST /_demo/crash`: answers 202, then the process exits with code 3.
