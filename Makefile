@@ -69,9 +69,10 @@ deps-browser:
 deps-nginx:
 	@$(ENSURE_DEPS) --no-rust --nginx
 
-# What the deploy tests run on: nginx and a Docker engine (started when not running).
+# What the server integration tests run on: nginx, a Docker engine (started when not
+# running) and prometheus (the PromQL compatibility test compares its answers with it).
 deps-runtime:
-	@$(ENSURE_DEPS) --no-rust --nginx --docker
+	@$(ENSURE_DEPS) --no-rust --nginx --docker --prometheus
 
 deps-pg:
 	@$(ENSURE_DEPS) --no-rust --pg

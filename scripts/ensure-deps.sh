@@ -2,7 +2,8 @@
 # Make sure the tools that building and testing Berth need are present; install the missing
 # ones when we can (root on Debian), otherwise list them and fail.
 #
-#   scripts/ensure-deps.sh [--leptos] [--browser] [--pg] [--nginx] [--docker] [--schemathesis] [--no-rust] [--check]
+#   scripts/ensure-deps.sh [--leptos] [--browser] [--pg] [--nginx] [--docker] [--prometheus]
+#                          [--schemathesis] [--no-rust] [--check]
 #
 #   (default)  rustup target wasm32-unknown-unknown, wasm-bindgen-cli (the version pinned in
 #              Cargo.lock), wasm-opt (binaryen from npm, in tools/): what `make build` needs
@@ -11,6 +12,8 @@
 #   --pg       also the PostgreSQL server binaries (initdb, pg_ctl, postgres)
 #   --nginx    also nginx and openssl (the generated proxy config is checked with `nginx -t`)
 #   --docker   also a running Docker engine (docker.io; dockerd is started when not running)
+#   --prometheus  also Debian's prometheus (the PromQL compatibility test runs it next to
+#              Berth); the system service the package starts is stopped and disabled
 #   --schemathesis  also schemathesis (API fuzzing, `make test-fuzz`), pinned, in a Python
 #              venv at $BERTH_VENV (default ~/.cache/berth-venv)
 #   --no-rust  skip the default (Rust/wasm build tool) checks
@@ -31,6 +34,7 @@ want_browser=0
 want_pg=0
 want_nginx=0
 want_docker=0
+want_prometheus=0
 want_schemathesis=0
 want_rust=1
 check_only="${BERTH_NO_INSTALL:-0}"
@@ -41,10 +45,11 @@ for arg in "$@"; do
     --pg) want_pg=1 ;;
     --nginx) want_nginx=1 ;;
     --docker) want_docker=1 ;;
+    --prometheus) want_prometheus=1 ;;
     --schemathesis) want_schemathesis=1 ;;
     --no-rust) want_rust=0 ;;
     --check) check_only=1 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "ensure-deps: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -295,6 +300,33 @@ if [[ "$want_docker" == 1 ]]; then
       step "docker engine" "NOT RUNNING"
       missing+=("a running Docker engine: start dockerd (or set DOCKER_HOST)")
     fi
+  fi
+fi
+
+# ---- Prometheus (the PromQL compatibility test, server/tests/promcompat.rs) --------------
+# The test starts its own prometheus on a free port with a temporary data dir. Debian's
+# package also starts a system prometheus on :9090 (and node_exporter through Recommends,
+# which we skip): stop and disable it, nothing here wants it running.
+if [[ "$want_prometheus" == 1 ]]; then
+  prom_bin() { command -v prometheus 2>/dev/null || { [[ -x /usr/bin/prometheus ]] && echo /usr/bin/prometheus; } || true; }
+  if [[ -n "$(prom_bin)" ]]; then
+    step "prometheus" "ok ($("$(prom_bin)" --version 2>&1 | head -n1 | awk '{print $3}'))"
+  elif [[ "$can_install" == 1 ]]; then
+    step "prometheus" "installing (apt-get install prometheus)"
+    apt_install prometheus
+    if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+      run_logged systemctl disable --now prometheus || true
+    elif [[ -x /etc/init.d/prometheus ]]; then
+      run_logged /etc/init.d/prometheus stop || true
+      command -v update-rc.d >/dev/null 2>&1 && { run_logged update-rc.d prometheus disable || true; }
+    fi
+    if [[ -z "$(prom_bin)" ]]; then
+      echo "ensure-deps: prometheus still missing after apt-get install prometheus" >&2
+      exit 1
+    fi
+  else
+    step "prometheus" "MISSING"
+    missing+=("prometheus (the PromQL compatibility test): apt-get install prometheus")
   fi
 fi
 
