@@ -3,5 +3,6 @@
 #![forbid(unsafe_code)]
 pub mod exposition;
 pub mod model;
+pub mod tsdb;
 pub mod promconfig;
 pub mod remote;

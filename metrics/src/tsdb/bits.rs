@@ -1,0 +1,189 @@
+//! Bit-level writing and reading for chunks, and the variable-width signed integer codes
+//! (a unary class prefix, then a fixed number of two's-complement bits) the chunk uses.
+
+/// Appends bits, most significant first, to a byte vector.
+#[derive(Clone, Debug, Default)]
+pub struct BitWriter {
+    buf: Vec<u8>,
+    /// Bits written, counting from the first byte.
+    bits: usize,
+}
+
+impl BitWriter {
+    /// A writer whose first `prefix` bytes are left as zeros for a header.
+    pub fn with_header(prefix: usize, capacity: usize) -> BitWriter {
+        let mut buf = Vec::with_capacity(capacity.max(prefix));
+        buf.resize(prefix, 0);
+        BitWriter {
+            buf,
+            bits: prefix * 8,
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    pub fn write_bit(&mut self, bit: bool) {
+        self.write_bits(bit as u64, 1);
+    }
+
+    /// Writes the low `n` bits of `v` (`n <= 64`).
+    pub fn write_bits(&mut self, v: u64, mut n: u32) {
+        debug_assert!(n <= 64);
+        while n > 0 {
+            let used = (self.bits % 8) as u32;
+            if used == 0 {
+                self.buf.push(0);
+            }
+            let free = 8 - used;
+            let take = free.min(n);
+            let part = ((v >> (n - take)) & mask(take)) as u8;
+            let last = self.buf.len() - 1;
+            self.buf[last] |= part << (free - take);
+            n -= take;
+            self.bits += take as usize;
+        }
+    }
+
+    /// Writes `v` with the smallest class of `classes` that holds it (see [`Classes`]).
+    pub fn write_signed(&mut self, v: i64, classes: &Classes) {
+        let last = classes.widths.len() - 1;
+        for (i, &w) in classes.widths.iter().enumerate() {
+            if fits(v, w) || i == last {
+                // `i` ones then a zero, except that the last class has no terminating zero.
+                if i < last {
+                    self.write_bits(mask(i as u32 + 1) - 1, i as u32 + 1);
+                } else {
+                    self.write_bits(mask(i as u32), i as u32);
+                }
+                if w > 0 {
+                    self.write_bits(v as u64 & mask(w), w);
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Reads what a [`BitWriter`] wrote.
+pub struct BitReader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+/// The data ended early or held an impossible code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BitsExhausted;
+
+impl<'a> BitReader<'a> {
+    pub fn new(buf: &'a [u8], start_byte: usize) -> BitReader<'a> {
+        BitReader {
+            buf,
+            pos: start_byte * 8,
+        }
+    }
+
+    pub fn read_bit(&mut self) -> Result<bool, BitsExhausted> {
+        let byte = *self.buf.get(self.pos / 8).ok_or(BitsExhausted)?;
+        let bit = (byte >> (7 - (self.pos % 8))) & 1;
+        self.pos += 1;
+        Ok(bit == 1)
+    }
+
+    /// Reads `n` bits (`n <= 64`) as the low bits of the result.
+    pub fn read_bits(&mut self, n: u32) -> Result<u64, BitsExhausted> {
+        if n == 0 {
+            return Ok(0);
+        }
+        if n > 56 {
+            let hi = self.read_bits(n - 32)?;
+            let lo = self.read_bits(32)?;
+            return Ok((hi << 32) | lo);
+        }
+        if self.pos + n as usize > self.buf.len() * 8 {
+            return Err(BitsExhausted);
+        }
+        let byte = self.pos / 8;
+        let shift = (self.pos % 8) as u32;
+        let word = if byte + 8 <= self.buf.len() {
+            u64::from_be_bytes(self.buf[byte..byte + 8].try_into().expect("8 bytes"))
+        } else {
+            let mut tmp = [0u8; 8];
+            let tail = &self.buf[byte..];
+            tmp[..tail.len()].copy_from_slice(tail);
+            u64::from_be_bytes(tmp)
+        };
+        self.pos += n as usize;
+        Ok((word << shift) >> (64 - n))
+    }
+
+    pub fn read_signed(&mut self, classes: &Classes) -> Result<i64, BitsExhausted> {
+        let last = classes.widths.len() - 1;
+        let mut class = 0;
+        while class < last && self.read_bit()? {
+            class += 1;
+        }
+        let w = classes.widths[class];
+        if w == 0 {
+            return Ok(0);
+        }
+        let raw = self.read_bits(w)?;
+        Ok(sign_extend(raw, w))
+    }
+}
+
+/// Widths of the classes of a signed code: class `i` is written as `i` one bits and a zero
+/// (the last class omits the zero), then `widths[i]` bits of two's complement. A width of 0
+/// holds only zero; the last width must be 64 so every value has a class.
+#[derive(Debug)]
+pub struct Classes {
+    pub widths: &'static [u32],
+}
+
+/// Timestamp deviations from the chunk's base interval: mostly 0 (1 bit) or a few ms of
+/// scrape jitter (5 bits).
+pub const TIME_CLASSES: Classes = Classes {
+    widths: &[0, 3, 7, 13, 24, 64],
+};
+
+/// Changes of a value in decimal units (never 0: an unchanged value has its own 1-bit code).
+pub const DECIMAL_CLASSES: Classes = Classes {
+    widths: &[4, 8, 14, 24, 36, 64],
+};
+
+fn fits(v: i64, w: u32) -> bool {
+    match w {
+        0 => v == 0,
+        64 => true,
+        _ => {
+            let lim = 1i64 << (w - 1);
+            (-lim..lim).contains(&v)
+        }
+    }
+}
+
+fn sign_extend(raw: u64, w: u32) -> i64 {
+    if w == 64 {
+        raw as i64
+    } else {
+        let shift = 64 - w;
+        ((raw << shift) as i64) >> shift
+    }
+}
+
+pub fn mask(n: u32) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}

@@ -1,0 +1,238 @@
+//! A persisted, immutable block: a directory with `meta` ([`super::block_meta`]), `index`
+//! and `chunks`, written once through a temporary directory and a rename
+//! ([`super::block_writer`]).
+//!
+//! `chunks`: magic `BTC1`, then every series' chunks back to back in index order.
+//! `index`: magic `BTI1`; the sorted symbol table (count, then length-prefixed strings);
+//! the series sorted by labels (label count, name and value symbol numbers; chunk count,
+//! and per chunk its first time as a delta from the previous chunk's last, its time span
+//! and its byte length); then a CRC32 of all before it. The index is loaded whole (with
+//! postings built from it); chunk bytes are read per query with positioned reads.
+use std::fs::{self, File};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::block_meta::BlockMeta;
+use super::chunk;
+use super::error::TsdbError;
+use super::postings::{Postings, SymbolLookup};
+use super::symbols::Interner;
+use super::varint::{Cursor, Truncated};
+use crate::model::{Label, Labels, Matcher};
+
+pub const INDEX_MAGIC: &[u8; 4] = b"BTI1";
+pub const CHUNKS_MAGIC: &[u8; 4] = b"BTC1";
+
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkMeta {
+    pub mint: i64,
+    pub maxt: i64,
+    pub len: u32,
+}
+
+struct BlockSeries {
+    /// (name, value) symbol pairs.
+    labels: Box<[u32]>,
+    offset: u64,
+    chunks: Box<[ChunkMeta]>,
+}
+
+/// Sorted symbols, looked up by binary search.
+struct BlockSymbols(Vec<Arc<str>>);
+
+impl SymbolLookup for BlockSymbols {
+    fn id_of(&self, s: &str) -> Option<u32> {
+        self.0
+            .binary_search_by(|x| (**x).cmp(s))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    fn str_of(&self, id: u32) -> &str {
+        &self.0[id as usize]
+    }
+}
+
+pub struct Block {
+    pub name: String,
+    pub dir: PathBuf,
+    pub meta: BlockMeta,
+    /// Bytes of the block's files.
+    pub bytes: u64,
+    chunks: File,
+    symbols: BlockSymbols,
+    series: Vec<BlockSeries>,
+    postings: Postings,
+    all: Vec<u32>,
+}
+
+fn corrupt(path: &Path, what: impl std::fmt::Display) -> TsdbError {
+    TsdbError::Corrupt(format!("{}: {what}", path.display()))
+}
+
+impl Block {
+    pub fn open(dir: &Path, interner: &Interner) -> Result<Block, TsdbError> {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let meta_path = dir.join("meta");
+        let meta_text =
+            fs::read_to_string(&meta_path).map_err(|e| TsdbError::at("reading", &meta_path, e))?;
+        let meta = BlockMeta::decode(&meta_text).map_err(|e| corrupt(&meta_path, e))?;
+        let index_path = dir.join("index");
+        let index = fs::read(&index_path).map_err(|e| TsdbError::at("reading", &index_path, e))?;
+        let chunks_path = dir.join("chunks");
+        let chunks =
+            File::open(&chunks_path).map_err(|e| TsdbError::at("opening", &chunks_path, e))?;
+        let chunks_len = chunks
+            .metadata()
+            .map_err(|e| TsdbError::at("reading", &chunks_path, e))?
+            .len();
+        let (symbols, series) = parse_index(&index, &meta, interner)
+            .map_err(|Truncated(what)| corrupt(&index_path, format!("bad {what}")))?;
+        let end = series
+            .last()
+            .map(|s| s.offset + s.chunks.iter().map(|c| c.len as u64).sum::<u64>())
+            .unwrap_or(4);
+        if end > chunks_len {
+            return Err(corrupt(&chunks_path, "shorter than its index says"));
+        }
+        let mut postings = Postings::default();
+        for (i, s) in series.iter().enumerate() {
+            for p in s.labels.chunks(2) {
+                postings.add(p[0], p[1], i as u32);
+            }
+        }
+        Ok(Block {
+            name,
+            dir: dir.to_path_buf(),
+            bytes: meta_text.len() as u64 + index.len() as u64 + chunks_len,
+            meta,
+            chunks,
+            all: (0..series.len() as u32).collect(),
+            symbols,
+            series,
+            postings,
+        })
+    }
+
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn matching(&self, matchers: &[Matcher]) -> Vec<u32> {
+        self.postings.select(matchers, &self.symbols, &self.all)
+    }
+
+    pub fn labels(&self, i: u32) -> Labels {
+        let s = &self.series[i as usize];
+        Labels::from_sorted(
+            s.labels
+                .chunks(2)
+                .map(|p| Label {
+                    name: self.symbols.0[p[0] as usize].clone(),
+                    value: self.symbols.0[p[1] as usize].clone(),
+                })
+                .collect(),
+        )
+    }
+
+    pub fn overlaps(&self, i: u32, mint: i64, maxt: i64) -> bool {
+        self.series[i as usize]
+            .chunks
+            .iter()
+            .any(|c| c.maxt >= mint && c.mint <= maxt)
+    }
+
+    /// Samples of series `i` with `mint <= t <= maxt`, appended to `out`.
+    pub fn read(
+        &self,
+        i: u32,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<(i64, f64)>,
+    ) -> Result<(), TsdbError> {
+        let s = &self.series[i as usize];
+        let first = s.chunks.iter().position(|c| c.maxt >= mint);
+        let Some(first) = first else { return Ok(()) };
+        let last = s.chunks.iter().rposition(|c| c.mint <= maxt);
+        let Some(last) = last.filter(|&l| l >= first) else {
+            return Ok(());
+        };
+        let start = s.offset + s.chunks[..first].iter().map(|c| c.len as u64).sum::<u64>();
+        let len: u64 = s.chunks[first..=last].iter().map(|c| c.len as u64).sum();
+        let mut buf = vec![0u8; len as usize];
+        self.chunks
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| TsdbError::at("reading chunks of", &self.dir, e))?;
+        let mut pos = 0usize;
+        for c in &s.chunks[first..=last] {
+            let data = &buf[pos..pos + c.len as usize];
+            pos += c.len as usize;
+            chunk::decode_into(data, mint, maxt, out)
+                .map_err(|_| corrupt(&self.dir, format!("chunk at {}", start + pos as u64)))?;
+        }
+        Ok(())
+    }
+
+    /// Every label name and value symbol in the block, for label listings.
+    pub fn label_pairs(&self, i: u32) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.series[i as usize].labels.chunks(2).map(|p| {
+            (
+                &*self.symbols.0[p[0] as usize],
+                &*self.symbols.0[p[1] as usize],
+            )
+        })
+    }
+}
+
+fn parse_index(
+    data: &[u8],
+    meta: &BlockMeta,
+    interner: &Interner,
+) -> Result<(BlockSymbols, Vec<BlockSeries>), Truncated> {
+    if data.len() < 8 || &data[..4] != INDEX_MAGIC {
+        return Err(Truncated("magic"));
+    }
+    let (body, crc) = data.split_at(data.len() - 4);
+    if crc32fast::hash(body).to_le_bytes() != crc {
+        return Err(Truncated("checksum"));
+    }
+    let mut c = Cursor::new(&body[4..]);
+    let nsyms = c.len("symbol count", body.len())?;
+    let mut syms = Vec::with_capacity(nsyms);
+    for _ in 0..nsyms {
+        syms.push(interner.intern(c.str("symbol")?));
+    }
+    let nseries = c.len("series count", body.len())?;
+    let mut series = Vec::with_capacity(nseries);
+    let mut offset = 4u64;
+    for _ in 0..nseries {
+        let nlabels = c.len("label count", body.len())?;
+        let mut labels = Vec::with_capacity(nlabels * 2);
+        for _ in 0..nlabels * 2 {
+            labels.push(c.len("symbol ref", nsyms.saturating_sub(1))? as u32);
+        }
+        let nchunks = c.len("chunk count", body.len())?;
+        let mut chunks = Vec::with_capacity(nchunks);
+        let mut prev = meta.range_start;
+        let mut total = 0u64;
+        for _ in 0..nchunks {
+            let mint = prev.wrapping_add(c.varint("chunk mint")?);
+            let maxt = mint.wrapping_add(c.uvarint("chunk span")? as i64);
+            let len = c.len("chunk length", u32::MAX as usize)? as u32;
+            chunks.push(ChunkMeta { mint, maxt, len });
+            total += len as u64;
+            prev = maxt;
+        }
+        series.push(BlockSeries {
+            labels: labels.into_boxed_slice(),
+            offset,
+            chunks: chunks.into_boxed_slice(),
+        });
+        offset += total;
+    }
+    Ok((BlockSymbols(syms), series))
+}

@@ -1,0 +1,167 @@
+use super::{same_bits, Rng};
+use crate::model::stale_nan;
+use crate::tsdb::chunk::{self, ChunkAppender};
+
+/// Encodes with both the head's appender and the block encoder; both must decode to
+/// exactly the input.
+fn round_trip(samples: &[(i64, f64)]) {
+    let block = chunk::decode(&chunk::encode(samples)).unwrap();
+    assert!(same_bits(&block, samples), "block: {block:?}");
+    let mut c = ChunkAppender::new(samples[0].0, samples[0].1);
+    for &(t, v) in &samples[1..] {
+        c.append(t, v);
+    }
+    let head = chunk::decode(c.bytes()).unwrap();
+    assert!(same_bits(&head, samples), "head: {head:?}");
+}
+
+#[test]
+fn special_values_round_trip_bit_exactly() {
+    let odd_nan = f64::from_bits(0x7ff8_dead_beef_0001);
+    let values = [
+        1.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        stale_nan(),
+        -0.0,
+        0.0,
+        odd_nan,
+        f64::MIN_POSITIVE / 4.0,
+        f64::MAX,
+        f64::MIN,
+        stale_nan(),
+        42.5,
+        -42.5,
+        1e300,
+        9_007_199_254_740_993.0,
+        0.1,
+        0.30000000000000004,
+    ];
+    let samples: Vec<(i64, f64)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (1_000 + i as i64 * 15_000, *v))
+        .collect();
+    round_trip(&samples);
+    // Every value as a chunk's first sample too.
+    for v in values {
+        round_trip(&[(5, v), (6, v), (7, 1.0), (8, v)]);
+    }
+}
+
+#[test]
+fn staleness_marker_keeps_its_exact_bits() {
+    let samples = [
+        (0, 3.0),
+        (15_000, stale_nan()),
+        (30_000, 4.0),
+        (45_000, stale_nan()),
+    ];
+    let out = chunk::decode(&chunk::encode(&samples)).unwrap();
+    assert_eq!(out[1].1.to_bits(), crate::model::STALE_NAN_BITS);
+    assert_eq!(out[3].1.to_bits(), crate::model::STALE_NAN_BITS);
+}
+
+#[test]
+fn negative_and_huge_timestamp_deltas_round_trip() {
+    round_trip(&[(-5_000_000_000_000, 1.0), (-1, 2.0), (0, 3.0), (1, 4.0)]);
+    round_trip(&[(i64::MIN / 2, 1.0), (0, 1.0), (i64::MAX / 2, 1.0)]);
+    round_trip(&[(i64::MIN + 1, 1.0), (i64::MAX, 2.0)]);
+    // Irregular: bursts, gaps, a missed scrape, jitter both ways.
+    round_trip(&[
+        (0, 1.0),
+        (15_000, 1.0),
+        (15_001, 1.0),
+        (45_003, 1.0),
+        (59_990, 1.0),
+        (3_600_000, 1.0),
+        (3_600_001, 1.0),
+    ]);
+}
+
+#[test]
+fn realistic_series_round_trip() {
+    let mut rng = Rng::new(7);
+    let mut counter = 1_000_000.0;
+    let mut cpu = 1234.56;
+    let mut gauge = 0.5;
+    let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
+    for i in 0..480 {
+        let t = 1_700_000_000_000 + i * 15_000 + rng.below(7) as i64 - 3;
+        counter += rng.below(50) as f64;
+        cpu = ((cpu + rng.below(300) as f64 / 100.0) * 100.0_f64).round() / 100.0;
+        gauge += (rng.below(1000) as f64 - 500.0) / 1e7;
+        a.push((t, counter));
+        b.push((t, cpu));
+        c.push((t, gauge));
+    }
+    for s in [&a, &b, &c] {
+        round_trip(s);
+    }
+}
+
+#[test]
+fn random_bit_patterns_round_trip() {
+    let mut rng = Rng::new(99);
+    for _ in 0..50 {
+        let mut t = rng.next() as i64 >> 20;
+        let samples: Vec<(i64, f64)> = (0..200)
+            .map(|_| {
+                t += 1 + rng.below(100_000) as i64;
+                let v = match rng.below(4) {
+                    0 => f64::from_bits(rng.next()),
+                    1 => (rng.below(1000) as f64) / 8.0,
+                    2 => rng.below(10) as f64,
+                    _ => stale_nan(),
+                };
+                (t, v)
+            })
+            .collect();
+        round_trip(&samples);
+    }
+}
+
+#[test]
+fn decoding_filters_by_time() {
+    let samples: Vec<(i64, f64)> = (0..100).map(|i| (i * 10, i as f64)).collect();
+    let data = chunk::encode(&samples);
+    let mut out = Vec::new();
+    chunk::decode_into(&data, 205, 400, &mut out).unwrap();
+    assert_eq!(out.first().unwrap().0, 210);
+    assert_eq!(out.last().unwrap().0, 400);
+    assert_eq!(out.len(), 20);
+}
+
+#[test]
+fn truncated_or_garbled_chunks_fail_without_panicking() {
+    let samples: Vec<(i64, f64)> = (0..120)
+        .map(|i| (i * 15_000, (i * i) as f64 * 0.7))
+        .collect();
+    let data = chunk::encode(&samples);
+    for cut in 0..data.len() {
+        let _ = chunk::decode(&data[..cut]);
+    }
+    let mut rng = Rng::new(3);
+    for _ in 0..200 {
+        let mut bad = data.to_vec();
+        let i = rng.below(bad.len() as u64) as usize;
+        bad[i] ^= 1 << rng.below(8);
+        let _ = chunk::decode(&bad);
+    }
+}
+
+#[test]
+fn jittered_scrapes_cost_about_a_byte_per_sample() {
+    // 480 samples of an integer counter every 15 s ± 2 ms.
+    let mut rng = Rng::new(11);
+    let mut v = 5_000.0;
+    let samples: Vec<(i64, f64)> = (0..480)
+        .map(|i| {
+            v += rng.below(5) as f64;
+            (i * 15_000 + rng.below(5) as i64 - 2, v)
+        })
+        .collect();
+    let len = chunk::encode(&samples).len();
+    assert!(len < 480 * 12 / 8, "{len} bytes for 480 samples");
+}
