@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 pub mod exposition;
 pub mod model;
+pub mod promql;
 pub mod tsdb;
 pub mod promconfig;
 pub mod remote;
