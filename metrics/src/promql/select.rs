@@ -169,8 +169,12 @@ fn advance_past(samples: &[(i64, f64)], from: usize, t: i64) -> usize {
 pub(crate) struct Cursor<'a> {
     samples: &'a [(i64, f64)],
     pos: usize,
+    /// The first sample's time.
+    t0: i64,
     /// Samples per millisecond on average.
     per_ms: f64,
+    /// How far the last answer was from the estimate (gaps shift what follows).
+    bias: i64,
 }
 
 impl<'a> Cursor<'a> {
@@ -182,7 +186,9 @@ impl<'a> Cursor<'a> {
         Cursor {
             samples,
             pos: 0,
+            t0: samples.first().map_or(0, |s| s.0),
             per_ms,
+            bias: 0,
         }
     }
 
@@ -193,9 +199,11 @@ impl<'a> Cursor<'a> {
         if from >= s.len() || s[from].0 > t {
             return from;
         }
-        let guess = from + 1 + ((t - s[from].0) as f64 * self.per_ms) as usize;
-        let g = guess.min(s.len());
-        self.pos = if g < s.len() && s[g].0 <= t {
+        // Estimated from the time alone (not from the samples read last), so the reads of
+        // successive steps do not wait on each other.
+        let estimate = ((t - self.t0) as f64 * self.per_ms) as i64 + 1;
+        let g = (estimate + self.bias).clamp(from as i64 + 1, s.len() as i64) as usize;
+        let found = if g < s.len() && s[g].0 <= t {
             advance_past(s, g, t)
         } else {
             // The answer is in from + 1 ..= g: usually g itself or just before.
@@ -211,7 +219,9 @@ impl<'a> Cursor<'a> {
             }
             i
         };
-        self.pos
+        self.bias = found as i64 - estimate;
+        self.pos = found;
+        found
     }
 
     /// Moves to the first sample at or after `t` and returns its index.
