@@ -1,5 +1,5 @@
 //! Bit-level writing and reading for chunks, and the variable-width signed integer codes
-//! (a unary class prefix, then a fixed number of two's-complement bits) the chunk uses.
+//! (a unary class prefix, then a fixed number of two's-complement bits) the chunks use.
 
 /// Appends bits, most significant first, to a byte vector.
 #[derive(Clone, Debug, Default)]
@@ -56,28 +56,28 @@ impl BitWriter {
 
     /// Writes `v` with the smallest class of `classes` that holds it (see [`Classes`]).
     pub fn write_signed(&mut self, v: i64, classes: &Classes) {
+        let (class, w) = classes.class_of(v);
         let last = classes.widths.len() - 1;
-        for (i, &w) in classes.widths.iter().enumerate() {
-            if fits(v, w) || i == last {
-                // `i` ones then a zero, except that the last class has no terminating zero.
-                if i < last {
-                    self.write_bits(mask(i as u32 + 1) - 1, i as u32 + 1);
-                } else {
-                    self.write_bits(mask(i as u32), i as u32);
-                }
-                if w > 0 {
-                    self.write_bits(v as u64 & mask(w), w);
-                }
-                return;
-            }
+        if class < last {
+            self.write_bits(mask(class as u32 + 1) - 1, class as u32 + 1);
+        } else {
+            self.write_bits(mask(class as u32), class as u32);
+        }
+        if w > 0 {
+            self.write_bits(v as u64 & mask(w), w);
         }
     }
 }
 
-/// Reads what a [`BitWriter`] wrote.
+/// Reads what a [`BitWriter`] wrote, through a 64-bit buffer.
 pub struct BitReader<'a> {
     buf: &'a [u8],
+    /// Next byte to load.
     pos: usize,
+    /// Loaded bits, left-aligned; bits past the data are zeros.
+    acc: u64,
+    /// How many of `acc`'s bits are data.
+    n: u32,
 }
 
 /// The data ended early or held an impossible code.
@@ -88,50 +88,89 @@ impl<'a> BitReader<'a> {
     pub fn new(buf: &'a [u8], start_byte: usize) -> BitReader<'a> {
         BitReader {
             buf,
-            pos: start_byte * 8,
+            pos: start_byte.min(buf.len()),
+            acc: 0,
+            n: 0,
         }
     }
 
+    #[inline(always)]
+    fn refill(&mut self) {
+        if self.pos + 8 <= self.buf.len() {
+            let word = u64::from_be_bytes(self.buf[self.pos..self.pos + 8].try_into().expect("8"));
+            let take = (63 - self.n) / 8;
+            // `take` whole bytes fit below the `n` bits already held.
+            self.acc |= (word >> self.n) & !(u64::MAX >> (self.n + take * 8));
+            self.pos += take as usize;
+            self.n += take * 8;
+        } else {
+            while self.n <= 56 && self.pos < self.buf.len() {
+                self.acc |= (self.buf[self.pos] as u64) << (56 - self.n);
+                self.pos += 1;
+                self.n += 8;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, k: u32) -> Result<(), BitsExhausted> {
+        if k > self.n {
+            return Err(BitsExhausted);
+        }
+        self.acc = if k == 64 { 0 } else { self.acc << k };
+        self.n -= k;
+        Ok(())
+    }
+
+    #[inline(always)]
     pub fn read_bit(&mut self) -> Result<bool, BitsExhausted> {
-        let byte = *self.buf.get(self.pos / 8).ok_or(BitsExhausted)?;
-        let bit = (byte >> (7 - (self.pos % 8))) & 1;
-        self.pos += 1;
-        Ok(bit == 1)
+        if self.n == 0 {
+            self.refill();
+        }
+        let bit = self.acc >> 63 == 1;
+        self.consume(1)?;
+        Ok(bit)
     }
 
     /// Reads `n` bits (`n <= 64`) as the low bits of the result.
+    #[inline(always)]
     pub fn read_bits(&mut self, n: u32) -> Result<u64, BitsExhausted> {
+        if n > 56 {
+            return self.read_wide(n);
+        }
+        self.read_short(n)
+    }
+
+    #[inline(never)]
+    fn read_wide(&mut self, n: u32) -> Result<u64, BitsExhausted> {
+        let hi = self.read_short(n - 32)?;
+        let lo = self.read_short(32)?;
+        Ok((hi << 32) | lo)
+    }
+
+    /// Reads `n <= 56` bits.
+    #[inline(always)]
+    fn read_short(&mut self, n: u32) -> Result<u64, BitsExhausted> {
         if n == 0 {
             return Ok(0);
         }
-        if n > 56 {
-            let hi = self.read_bits(n - 32)?;
-            let lo = self.read_bits(32)?;
-            return Ok((hi << 32) | lo);
+        if self.n < n {
+            self.refill();
         }
-        if self.pos + n as usize > self.buf.len() * 8 {
-            return Err(BitsExhausted);
-        }
-        let byte = self.pos / 8;
-        let shift = (self.pos % 8) as u32;
-        let word = if byte + 8 <= self.buf.len() {
-            u64::from_be_bytes(self.buf[byte..byte + 8].try_into().expect("8 bytes"))
-        } else {
-            let mut tmp = [0u8; 8];
-            let tail = &self.buf[byte..];
-            tmp[..tail.len()].copy_from_slice(tail);
-            u64::from_be_bytes(tmp)
-        };
-        self.pos += n as usize;
-        Ok((word << shift) >> (64 - n))
+        let v = self.acc >> (64 - n);
+        self.consume(n)?;
+        Ok(v)
     }
 
+    #[inline(always)]
     pub fn read_signed(&mut self, classes: &Classes) -> Result<i64, BitsExhausted> {
         let last = classes.widths.len() - 1;
-        let mut class = 0;
-        while class < last && self.read_bit()? {
-            class += 1;
+        if self.n < 8 {
+            self.refill();
         }
+        // Leading ones are the class; data bits past the end read as zeros and stop it.
+        let class = ((!self.acc).leading_zeros() as usize).min(last);
+        self.consume(class as u32 + (class < last) as u32)?;
         let w = classes.widths[class];
         if w == 0 {
             return Ok(0);
@@ -147,6 +186,25 @@ impl<'a> BitReader<'a> {
 #[derive(Debug)]
 pub struct Classes {
     pub widths: &'static [u32],
+}
+
+impl Classes {
+    /// The class holding `v`, and its width.
+    pub fn class_of(&self, v: i64) -> (usize, u32) {
+        let last = self.widths.len() - 1;
+        for (i, &w) in self.widths.iter().enumerate() {
+            if fits(v, w) || i == last {
+                return (i, w);
+            }
+        }
+        (last, 64)
+    }
+
+    /// Bits `v` takes.
+    pub fn cost(&self, v: i64) -> u32 {
+        let (class, w) = self.class_of(v);
+        class as u32 + (class < self.widths.len() - 1) as u32 + w
+    }
 }
 
 /// Timestamp deviations from the chunk's base interval: mostly 0 (1 bit) or a few ms of

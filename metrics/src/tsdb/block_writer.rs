@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::block::{Block, ChunkMeta, CHUNKS_MAGIC, INDEX_MAGIC};
+use super::block::{Block, ChunkMeta, CHUNKS_MAGIC, INDEX_MAGIC, TIMES_MAGIC};
 use super::block_meta::{BlockKind, BlockMeta};
-use super::chunk::{self, BLOCK_CHUNK_SAMPLES};
+use super::chunk::{split, BLOCK_CHUNK_SAMPLES};
 use super::disk::{self, CheckedFile, Faults};
 use super::error::TsdbError;
 use super::symbols::Interner;
@@ -34,6 +34,10 @@ pub struct BlockWriter {
     tmp: PathBuf,
     name: String,
     chunks: BufWriter<CheckedFile>,
+    times: BufWriter<CheckedFile>,
+    /// Each distinct timestamp stream once: its number.
+    times_seen: HashMap<Box<[u8]>, u32>,
+    times_lens: Vec<u32>,
     faults: Arc<Faults>,
     series: Vec<(Labels, Vec<ChunkMeta>)>,
     meta: BlockMeta,
@@ -52,13 +56,14 @@ impl BlockWriter {
         let name = block_name(kind, range.0, range.1);
         let tmp = blocks_dir.join(format!("tmp-{name}"));
         fs::create_dir_all(&tmp).map_err(|e| TsdbError::at("creating", &tmp, e))?;
-        let open = || -> std::io::Result<BufWriter<CheckedFile>> {
-            let file = File::create(tmp.join("chunks"))?;
+        let open = |name: &str, magic: &[u8]| -> std::io::Result<BufWriter<CheckedFile>> {
+            let file = File::create(tmp.join(name))?;
             let mut w = BufWriter::with_capacity(1 << 20, CheckedFile::new(file, faults.clone()));
-            w.write_all(CHUNKS_MAGIC)?;
+            w.write_all(magic)?;
             Ok(w)
         };
-        let chunks = match open() {
+        let files = open("chunks", CHUNKS_MAGIC).and_then(|c| Ok((c, open("times", TIMES_MAGIC)?)));
+        let (chunks, times) = match files {
             Ok(c) => c,
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);
@@ -70,6 +75,9 @@ impl BlockWriter {
             tmp,
             name,
             chunks,
+            times,
+            times_seen: HashMap::new(),
+            times_lens: Vec::new(),
             faults,
             series: Vec::new(),
             meta: BlockMeta {
@@ -99,8 +107,15 @@ impl BlockWriter {
         }
         debug_assert!(self.series.last().is_none_or(|(l, _)| l < labels));
         let mut metas = Vec::with_capacity(samples.len() / BLOCK_CHUNK_SAMPLES + 1);
+        let mut ts = Vec::with_capacity(BLOCK_CHUNK_SAMPLES);
+        let mut vs = Vec::with_capacity(BLOCK_CHUNK_SAMPLES);
         for part in samples.chunks(BLOCK_CHUNK_SAMPLES) {
-            let data = chunk::encode(part);
+            ts.clear();
+            vs.clear();
+            ts.extend(part.iter().map(|s| s.0));
+            vs.extend(part.iter().map(|s| s.1));
+            let times = self.times_ref(split::encode_times(&ts))?;
+            let data = split::encode_values(&vs);
             self.chunks
                 .write_all(&data)
                 .map_err(|e| TsdbError::at("writing", &self.tmp, e))?;
@@ -108,6 +123,7 @@ impl BlockWriter {
                 mint: part[0].0,
                 maxt: part[part.len() - 1].0,
                 len: data.len() as u32,
+                times,
             });
         }
         self.meta.mint = self.meta.mint.min(samples[0].0);
@@ -118,16 +134,31 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// The number of a timestamp stream, written the first time it is seen.
+    fn times_ref(&mut self, encoded: Box<[u8]>) -> Result<u32, TsdbError> {
+        if let Some(&r) = self.times_seen.get(&encoded) {
+            return Ok(r);
+        }
+        self.times
+            .write_all(&encoded)
+            .map_err(|e| TsdbError::at("writing", &self.tmp, e))?;
+        let r = self.times_lens.len() as u32;
+        self.times_lens.push(encoded.len() as u32);
+        self.times_seen.insert(encoded, r);
+        Ok(r)
+    }
+
     /// Finishes and publishes the block; `None` when no series was added.
     pub fn finish(mut self, interner: &Interner) -> Result<Option<Block>, TsdbError> {
         if self.series.is_empty() {
             return Ok(None);
         }
         self.meta.series = self.series.len() as u64;
-        self.chunks
-            .flush()
-            .and_then(|()| self.chunks.get_ref().file.sync_all())
-            .map_err(|e| self.err("writing", e))?;
+        for f in [&mut self.chunks, &mut self.times] {
+            f.flush()
+                .and_then(|()| f.get_ref().file.sync_all())
+                .map_err(|e| TsdbError::at("writing", &self.tmp, e))?;
+        }
         let index = self.encode_index();
         let mut f = CheckedFile::new(
             File::create(self.tmp.join("index")).map_err(|e| self.err("creating index in", e))?,
@@ -169,6 +200,10 @@ impl BlockWriter {
         for s in &symbols {
             put_str(&mut out, s);
         }
+        put_uvarint(&mut out, self.times_lens.len() as u64);
+        for &len in &self.times_lens {
+            put_uvarint(&mut out, len as u64);
+        }
         put_uvarint(&mut out, self.series.len() as u64);
         for (labels, metas) in &self.series {
             put_uvarint(&mut out, labels.len() as u64);
@@ -182,6 +217,7 @@ impl BlockWriter {
                 put_varint(&mut out, m.mint.wrapping_sub(prev));
                 put_uvarint(&mut out, m.maxt.wrapping_sub(m.mint) as u64);
                 put_uvarint(&mut out, m.len as u64);
+                put_uvarint(&mut out, m.times as u64);
                 prev = m.maxt;
             }
         }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::block::Block;
+use super::block::{Block, TimesCache};
 use super::block_meta::BlockKind;
 use super::block_writer::BlockWriter;
 use super::disk::Faults;
@@ -100,6 +100,7 @@ pub fn merge(
         .iter()
         .map(|b| (b.series_count() > 0).then(|| b.labels(0)))
         .collect();
+    let mut caches: Vec<TimesCache> = sources.iter().map(|_| TimesCache::default()).collect();
     let mut samples = Vec::new();
     while let Some(min) = heads.iter().flatten().min().cloned() {
         samples.clear();
@@ -107,7 +108,7 @@ pub fn merge(
             if heads[k].as_ref() != Some(&min) {
                 continue;
             }
-            src.read(cursors[k], i64::MIN, i64::MAX, &mut samples)?;
+            src.read(cursors[k], i64::MIN, i64::MAX, &mut samples, &mut caches[k])?;
             cursors[k] += 1;
             heads[k] = ((cursors[k] as usize) < src.series_count()).then(|| src.labels(cursors[k]));
         }
@@ -142,9 +143,10 @@ pub fn rollup_of(
         faults.clone(),
     )?;
     let mut samples = Vec::new();
+    let mut cache = TimesCache::default();
     for i in 0..raw.series_count() as u32 {
         samples.clear();
-        raw.read(i, i64::MIN, i64::MAX, &mut samples)?;
+        raw.read(i, i64::MIN, i64::MAX, &mut samples, &mut cache)?;
         w.add(&raw.labels(i), &rollup::last_per_bucket(&samples, res))?;
     }
     w.finish(interner)

@@ -3,10 +3,11 @@
 //! read instead of raw samples (the head is rolled up on the fly); without, raw samples,
 //! plus rollups for the stretch before a series' oldest raw sample when raw data there has
 //! already been removed by retention.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::block::Block;
+use super::block::{Block, TimesCache};
 use super::block_meta::BlockKind;
 use super::chunk;
 use super::rollup;
@@ -15,7 +16,11 @@ use crate::model::{Labels, Matcher, QueryError, Queryable, Series};
 
 enum Part {
     Head(Vec<Arc<[u8]>>),
-    Block { block: Arc<Block>, series: u32 },
+    /// A series of the `block`-th block of the snapshot.
+    Block {
+        block: usize,
+        series: u32,
+    },
 }
 
 #[derive(Default)]
@@ -27,6 +32,9 @@ struct Parts {
 fn storage(e: impl std::fmt::Display) -> QueryError {
     QueryError::Storage(e.to_string())
 }
+
+/// Selections with at least this many series are decoded on two threads.
+const PARALLEL_SERIES: usize = 64;
 
 impl Tsdb {
     pub(super) fn select_impl(
@@ -42,8 +50,8 @@ impl Tsdb {
         let head = self.head.read(matchers, mint, maxt);
         let blocks = self.blocks.read().expect("blocks lock").clone();
         let fallback_end = self.raw_fallback_end();
-        let mut parts: BTreeMap<Labels, Parts> = BTreeMap::new();
-        for b in &blocks {
+        let mut parts: HashMap<Labels, Parts> = HashMap::new();
+        for (bi, b) in blocks.iter().enumerate() {
             let rollup = b.meta.kind == BlockKind::Rollup;
             let wanted = if use_rollups {
                 rollup
@@ -57,7 +65,7 @@ impl Tsdb {
                 if b.overlaps(i, mint, maxt) {
                     let e = parts.entry(b.labels(i)).or_default();
                     let part = Part::Block {
-                        block: b.clone(),
+                        block: bi,
                         series: i,
                     };
                     if rollup {
@@ -77,32 +85,28 @@ impl Tsdb {
                 .push(Part::Head(h.chunks));
             self.check_series(parts.len())?;
         }
-        let mut budget = self.opts.max_query_samples;
-        let mut out = Vec::with_capacity(parts.len());
-        for (labels, p) in parts {
-            let mut raw = decode_parts(&p.raw, mint, maxt, &mut budget)?;
-            let mut roll = decode_parts(&p.rollup, mint, maxt, &mut budget)?;
-            rollup::normalize(&mut raw);
-            let samples = if use_rollups {
-                roll.extend(rollup::last_per_bucket(
-                    &raw,
-                    self.opts.rollup_resolution_ms,
-                ));
-                rollup::normalize(&mut roll);
-                roll
-            } else if roll.is_empty() {
-                raw
-            } else {
-                rollup::normalize(&mut roll);
-                let first_raw = raw.first().map_or(i64::MAX, |s| s.0);
-                roll.retain(|s| s.0 < first_raw);
-                roll.extend(raw);
-                roll
-            };
-            if !samples.is_empty() {
-                out.push(Series { labels, samples });
-            }
+        let mut parts: Vec<(Labels, Parts)> = parts.into_iter().collect();
+        parts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let budget = AtomicUsize::new(self.opts.max_query_samples);
+        let ctx = Assemble {
+            blocks: &blocks,
+            mint,
+            maxt,
+            budget: &budget,
+            use_rollups,
+            res: self.opts.rollup_resolution_ms,
+        };
+        if parts.len() < PARALLEL_SERIES {
+            return ctx.run(parts);
         }
+        let second = parts.split_off(parts.len() / 2);
+        let (a, b) = std::thread::scope(|s| {
+            let other = s.spawn(|| ctx.run(second));
+            let mine = ctx.run(parts);
+            (mine, other.join())
+        });
+        let mut out = a?;
+        out.extend(b.map_err(|_| storage("a decoding thread panicked"))??);
         Ok(out)
     }
 
@@ -158,33 +162,81 @@ impl Tsdb {
     }
 }
 
-fn decode_parts(
-    parts: &[Part],
+/// Turns gathered parts into series: decoding within a time range and a shared sample
+/// budget, then merging raw samples and rollups.
+struct Assemble<'a> {
+    blocks: &'a [Arc<Block>],
     mint: i64,
     maxt: i64,
-    budget: &mut usize,
-) -> Result<Vec<(i64, f64)>, QueryError> {
-    let mut out = Vec::new();
-    for p in parts {
-        match p {
-            Part::Head(chunks) => {
-                for c in chunks {
-                    chunk::decode_into(c, mint, maxt, &mut out)
-                        .map_err(|_| storage("corrupt head chunk"))?;
+    budget: &'a AtomicUsize,
+    use_rollups: bool,
+    res: i64,
+}
+
+impl Assemble<'_> {
+    fn run(&self, parts: Vec<(Labels, Parts)>) -> Result<Vec<Series>, QueryError> {
+        let mut caches: Vec<TimesCache> =
+            self.blocks.iter().map(|_| TimesCache::default()).collect();
+        let mut out = Vec::with_capacity(parts.len());
+        for (labels, p) in parts {
+            let mut raw = self.decode(&p.raw, &mut caches)?;
+            let mut roll = self.decode(&p.rollup, &mut caches)?;
+            rollup::normalize(&mut raw);
+            let samples = if self.use_rollups {
+                if !raw.is_empty() {
+                    roll.extend(rollup::last_per_bucket(&raw, self.res));
+                }
+                rollup::normalize(&mut roll);
+                roll
+            } else if roll.is_empty() {
+                raw
+            } else {
+                rollup::normalize(&mut roll);
+                let first_raw = raw.first().map_or(i64::MAX, |s| s.0);
+                roll.retain(|s| s.0 < first_raw);
+                roll.extend(raw);
+                roll
+            };
+            if !samples.is_empty() {
+                out.push(Series { labels, samples });
+            }
+        }
+        Ok(out)
+    }
+
+    fn decode(
+        &self,
+        parts: &[Part],
+        caches: &mut [TimesCache],
+    ) -> Result<Vec<(i64, f64)>, QueryError> {
+        let mut out = Vec::new();
+        for p in parts {
+            match p {
+                Part::Head(chunks) => {
+                    for c in chunks {
+                        out.reserve(chunk::count(c));
+                        chunk::decode_into(c, self.mint, self.maxt, &mut out)
+                            .map_err(|_| storage("corrupt head chunk"))?;
+                    }
+                }
+                Part::Block { block, series } => {
+                    self.blocks[*block]
+                        .read(*series, self.mint, self.maxt, &mut out, &mut caches[*block])
+                        .map_err(storage)?;
                 }
             }
-            Part::Block { block, series } => {
-                block.read(*series, mint, maxt, &mut out).map_err(storage)?;
-            }
         }
-        if out.len() > *budget {
-            return Err(QueryError::TooMuchData(
-                "the selection holds more samples than the configured limit".to_string(),
-            ));
-        }
+        self.budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                b.checked_sub(out.len())
+            })
+            .map_err(|_| {
+                QueryError::TooMuchData(
+                    "the selection holds more samples than the configured limit".to_string(),
+                )
+            })?;
+        Ok(out)
     }
-    *budget -= out.len();
-    Ok(out)
 }
 
 impl Queryable for Tsdb {

@@ -1,11 +1,11 @@
 use super::{same_bits, Rng};
 use crate::model::stale_nan;
-use crate::tsdb::chunk::{self, ChunkAppender};
+use crate::tsdb::chunk::{self, split, ChunkAppender};
 
 /// Encodes with both the head's appender and the block encoder; both must decode to
 /// exactly the input.
 fn round_trip(samples: &[(i64, f64)]) {
-    let block = chunk::decode(&chunk::encode(samples)).unwrap();
+    let block = chunk::split_round_trip(samples).unwrap();
     assert!(same_bits(&block, samples), "block: {block:?}");
     let mut c = ChunkAppender::new(samples[0].0, samples[0].1);
     for &(t, v) in &samples[1..] {
@@ -58,7 +58,7 @@ fn staleness_marker_keeps_its_exact_bits() {
         (30_000, 4.0),
         (45_000, stale_nan()),
     ];
-    let out = chunk::decode(&chunk::encode(&samples)).unwrap();
+    let out = chunk::split_round_trip(&samples).unwrap();
     assert_eq!(out[1].1.to_bits(), crate::model::STALE_NAN_BITS);
     assert_eq!(out[3].1.to_bits(), crate::model::STALE_NAN_BITS);
 }
@@ -122,10 +122,18 @@ fn random_bit_patterns_round_trip() {
     }
 }
 
+fn head_chunk(samples: &[(i64, f64)]) -> Vec<u8> {
+    let mut c = ChunkAppender::new(samples[0].0, samples[0].1);
+    for &(t, v) in &samples[1..] {
+        c.append(t, v);
+    }
+    c.bytes().to_vec()
+}
+
 #[test]
 fn decoding_filters_by_time() {
     let samples: Vec<(i64, f64)> = (0..100).map(|i| (i * 10, i as f64)).collect();
-    let data = chunk::encode(&samples);
+    let data = head_chunk(&samples);
     let mut out = Vec::new();
     chunk::decode_into(&data, 205, 400, &mut out).unwrap();
     assert_eq!(out.first().unwrap().0, 210);
@@ -138,30 +146,77 @@ fn truncated_or_garbled_chunks_fail_without_panicking() {
     let samples: Vec<(i64, f64)> = (0..120)
         .map(|i| (i * 15_000, (i * i) as f64 * 0.7))
         .collect();
-    let data = chunk::encode(&samples);
-    for cut in 0..data.len() {
-        let _ = chunk::decode(&data[..cut]);
+    let vs: Vec<f64> = samples.iter().map(|s| s.1).collect();
+    let ts: Vec<i64> = samples.iter().map(|s| s.0).collect();
+    let (head, times, values) = (
+        head_chunk(&samples),
+        split::encode_times(&ts).to_vec(),
+        split::encode_values(&vs).to_vec(),
+    );
+    let try_all = |head: &[u8], times: &[u8], values: &[u8]| {
+        let _ = chunk::decode(head);
+        let _ = split::decode_times(times, &mut Vec::new());
+        let _ = split::decode_values(values, 120, |_, _| {});
+    };
+    for cut in 0..head.len() {
+        try_all(
+            &head[..cut],
+            &times[..cut.min(times.len())],
+            &values[..cut.min(values.len())],
+        );
     }
     let mut rng = Rng::new(3);
     for _ in 0..200 {
-        let mut bad = data.to_vec();
-        let i = rng.below(bad.len() as u64) as usize;
-        bad[i] ^= 1 << rng.below(8);
-        let _ = chunk::decode(&bad);
+        let (mut h, mut t, mut v) = (head.clone(), times.clone(), values.clone());
+        for b in [&mut h, &mut t, &mut v] {
+            let i = rng.below(b.len() as u64) as usize;
+            b[i] ^= 1 << rng.below(8);
+        }
+        try_all(&h, &t, &v);
     }
 }
 
 #[test]
-fn jittered_scrapes_cost_about_a_byte_per_sample() {
-    // 480 samples of an integer counter every 15 s ± 2 ms.
+fn jittered_scrapes_cost_about_five_bits_per_timestamp() {
+    // 480 samples every 15 s ± 2 ms.
     let mut rng = Rng::new(11);
-    let mut v = 5_000.0;
-    let samples: Vec<(i64, f64)> = (0..480)
-        .map(|i| {
-            v += rng.below(5) as f64;
-            (i * 15_000 + rng.below(5) as i64 - 2, v)
+    let ts: Vec<i64> = (0..480)
+        .map(|i| i * 15_000 + rng.below(5) as i64 - 2)
+        .collect();
+    let len = split::encode_times(&ts).len();
+    assert!(len <= 480 * 5 / 8 + 20, "{len} bytes for 480 timestamps");
+    let aligned: Vec<i64> = (0..480).map(|i| i * 15_000).collect();
+    assert!(split::encode_times(&aligned).len() <= 480 / 8 + 20);
+}
+
+#[test]
+fn a_steady_counter_is_cheaper_as_changes_of_changes() {
+    // About 300 requests per scrape: the change varies by a few dozen, not by 300.
+    let mut rng = Rng::new(12);
+    let mut v = 1e6;
+    let vs: Vec<f64> = (0..480)
+        .map(|_| {
+            v += 280.0 + rng.below(40) as f64;
+            v
         })
         .collect();
-    let len = chunk::encode(&samples).len();
-    assert!(len < 480 * 12 / 8, "{len} bytes for 480 samples");
+    let len = split::encode_values(&vs).len();
+    assert!(
+        len <= 480 * 11 / 8,
+        "{len} bytes for 480 values (plain changes: ~19 bits each)"
+    );
+}
+
+#[test]
+fn page_sized_gauge_changes_use_xor_when_shorter() {
+    let mut rng = Rng::new(13);
+    let mut v = 4096.0 * 100_000.0;
+    let vs: Vec<f64> = (0..480)
+        .map(|_| {
+            v += 4096.0 * (rng.below(17) as f64 - 8.0);
+            v
+        })
+        .collect();
+    let len = split::encode_values(&vs).len();
+    assert!(len <= 480 * 16 / 8, "{len} bytes for 480 values");
 }
