@@ -280,3 +280,21 @@ impl Queryable for Tsdb {
         Ok(values.into_iter().collect())
     }
 }
+
+/// The PromQL evaluator's hints: rollups serve selections at a step of at least
+/// `rollup_min_step_ms` whose range window (if any) spans several rollup points; a
+/// `rate(x[5m])` at a 30-minute step still reads raw samples, a Grafana
+/// `$__rate_interval` at that step (about the step) reads rollups.
+impl crate::promql::HintedQueryable for Tsdb {
+    fn select_hinted(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        hints: &crate::promql::SelectHints,
+    ) -> Result<Vec<Series>, QueryError> {
+        let wide = hints.range_ms == 0 || hints.range_ms >= 4 * self.opts.rollup_resolution_ms;
+        let step = if wide { hints.step_ms } else { 0 };
+        self.select_impl(matchers, mint, maxt, step)
+    }
+}

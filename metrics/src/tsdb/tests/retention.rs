@@ -88,6 +88,36 @@ fn a_large_step_reads_rollups_and_keeps_counter_increases() {
 }
 
 #[test]
+fn promql_hints_pick_rollups_only_for_windows_spanning_several_rollup_points() {
+    use crate::promql::{HintedQueryable, SelectHints};
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    fill(&db, &[series("x_total", &[])], T0, 6 * 240, |_, i| i as f64);
+    db.maintain(T0 + 6 * HOUR).unwrap();
+    let m = [Matcher::equal("__name__", "x_total")];
+    let hints = |step_ms, range_ms| SelectHints {
+        start_ms: T0,
+        end_ms: T0 + 6 * HOUR,
+        step_ms,
+        range_ms,
+        func: Some("rate"),
+    };
+    let count = |h: SelectHints| -> usize {
+        HintedQueryable::select_hinted(&db, &m, T0, T0 + 6 * HOUR, &h).unwrap()[0]
+            .samples
+            .len()
+    };
+    assert_eq!(
+        count(hints(30 * MIN, 5 * MIN)),
+        6 * 240,
+        "rate(x[5m]) needs raw samples"
+    );
+    assert_eq!(count(hints(30 * MIN, 30 * MIN)), 6 * 12);
+    assert_eq!(count(hints(30 * MIN, 0)), 6 * 12, "an instant selector");
+    assert_eq!(count(hints(MIN, 30 * MIN)), 6 * 240, "a small step");
+}
+
+#[test]
 fn each_environment_keeps_raw_data_as_long_as_its_policy_says() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path());
