@@ -6,7 +6,8 @@
 //! ingest of 10,000 series × 24 h × 15 s (57.6 M samples), appended one target's scrape
 //! (100 samples) per call, then bytes per sample of the blocks; the same with timestamps
 //! aligned to the interval (as Prometheus's scraper aligns them); a 30-day range over 200
-//! series (rollups at a 30 min step, raw at 60 s).
+//! series (rollups at a 30 min step, raw at 60 s); bytes per sample of each series shape
+//! alone (see `workload::Kind`).
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -194,6 +195,24 @@ fn ingest_phase(series: usize, hours: i64, jitter_ms: i64, suffix: &str) {
     );
 }
 
+/// Bytes per sample of each series shape alone (100 series × 24 h, timestamps jittered).
+fn kinds_phase() {
+    for kind in workload::Kind::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Tsdb::open(dir.path(), Options::default()).unwrap();
+        let mut w = Workload::with_kinds(100, "kind", 2, 9, |_| kind);
+        let start = (now_ms() - DAY).div_euclid(DAY) * DAY;
+        ingest(&db, &mut w, start, 24);
+        db.maintain(start + DAY).unwrap();
+        let s = db.stats();
+        let raw = raw_only_bytes(&dir.path().join("blocks"));
+        print(
+            &format!("bytes_per_sample_kind_{}", kind.name()),
+            format!("{:.3}", raw as f64 / s.block_samples as f64),
+        );
+    }
+}
+
 fn raw_only_bytes(blocks: &Path) -> u64 {
     std::fs::read_dir(blocks)
         .unwrap()
@@ -271,6 +290,9 @@ fn main() {
     if phase("ingest") {
         ingest_phase(series, hours, 2, "");
         ingest_phase(series, hours, 0, "_aligned");
+    }
+    if phase("kinds") {
+        kinds_phase();
     }
     if phase("query") {
         query_phase(if q { 3 } else { 30 });

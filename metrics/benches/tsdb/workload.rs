@@ -40,8 +40,9 @@ impl Rng {
 /// - 8 % memory gauges moving by up to 8 pages of 4 KiB; 7 % small integer gauges
 ///   (goroutines, connections) moving by up to 2;
 /// - 10 % CPU-seconds counters at 0.01 s resolution;
-/// - 13 % full-precision floats: 5 % `_sum` of request durations (moving on half the
-///   scrapes), 3 % nanosecond CPU seconds (as cAdvisor's), 5 % float gauges (ratios).
+/// - 3 % load-average-like gauges with 2 decimals, moving by up to 0.05;
+/// - 10 % full-precision floats: 5 % `_sum` of request durations (moving on half the
+///   scrapes), 3 % nanosecond CPU seconds (as cAdvisor's), 2 % float gauges (ratios).
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
     Constant,
@@ -52,10 +53,25 @@ pub enum Kind {
     CpuSeconds,
     DurationSum,
     NanoCpu,
+    LoadGauge,
     FloatGauge,
 }
 
 impl Kind {
+    /// One series of each shape, for per-shape measurements.
+    pub const ALL: [Kind; 10] = [
+        Kind::Constant,
+        Kind::SlowCounter(0.5),
+        Kind::BusyCounter(300.0),
+        Kind::PageGauge,
+        Kind::SmallGauge,
+        Kind::CpuSeconds,
+        Kind::DurationSum,
+        Kind::NanoCpu,
+        Kind::LoadGauge,
+        Kind::FloatGauge,
+    ];
+
     fn of(i: usize) -> Kind {
         match (i * 7919) % 100 {
             0..=19 => Kind::Constant,
@@ -66,11 +82,12 @@ impl Kind {
             77..=86 => Kind::CpuSeconds,
             87..=91 => Kind::DurationSum,
             92..=94 => Kind::NanoCpu,
+            95..=97 => Kind::LoadGauge,
             _ => Kind::FloatGauge,
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Constant => "container_spec_memory_limit_bytes",
             Kind::SlowCounter(_) => "http_request_duration_seconds_bucket",
@@ -80,6 +97,7 @@ impl Kind {
             Kind::CpuSeconds => "process_cpu_seconds_total",
             Kind::DurationSum => "http_request_duration_seconds_sum",
             Kind::NanoCpu => "container_cpu_usage_seconds_total",
+            Kind::LoadGauge => "node_load1",
             Kind::FloatGauge => "node_filesystem_usage_ratio",
         }
     }
@@ -99,8 +117,19 @@ pub struct Workload {
 
 impl Workload {
     pub fn new(series: usize, group: &str, jitter_ms: i64, seed: u64) -> Workload {
+        Workload::with_kinds(series, group, jitter_ms, seed, Kind::of)
+    }
+
+    /// A workload whose series `i` has shape `kind(i)`.
+    pub fn with_kinds(
+        series: usize,
+        group: &str,
+        jitter_ms: i64,
+        seed: u64,
+        kind: impl Fn(usize) -> Kind,
+    ) -> Workload {
         let mut rng = Rng::new(seed);
-        let kinds: Vec<Kind> = (0..series).map(Kind::of).collect();
+        let kinds: Vec<Kind> = (0..series).map(kind).collect();
         let labels = (0..series)
             .map(|i| {
                 let t = i / PER_TARGET;
@@ -128,6 +157,7 @@ impl Workload {
                 Kind::CpuSeconds => rng.below(100_000) as f64 / 100.0,
                 Kind::DurationSum => rng.unit() * 1000.0,
                 Kind::NanoCpu => rng.unit() * 10_000.0,
+                Kind::LoadGauge => rng.below(400) as f64 / 100.0,
                 Kind::FloatGauge => rng.unit(),
             })
             .collect();
@@ -176,6 +206,10 @@ impl Workload {
                     }
                 }
                 Kind::NanoCpu => *v += 0.05 + rng.unit() * 0.1,
+                Kind::LoadGauge => {
+                    let cents = (*v * 100.0).round() + rng.below(11) as f64 - 5.0;
+                    *v = cents.max(0.0) / 100.0;
+                }
                 Kind::FloatGauge => *v = (*v + (rng.unit() - 0.5) * 0.01).clamp(0.0, 1.0),
             }
             out.push((i, *v));
