@@ -1,37 +1,40 @@
 //! Berth's embedded time-series storage: Prometheus-like, in one directory, no server.
 //!
 //! Design, and why:
-//! - **Chunks** ([`chunk`]): Gorilla-style compression (64-bit XOR floats), with timestamps
-//!   coded as deviations from one base interval per chunk (scrape jitter costs ~5 bits, not
-//!   the 16 of delta-of-delta) and values that are short decimals (counters, byte gauges,
-//!   `0.01`-second CPU counters) coded as integer changes. Bit patterns are compared and
-//!   restored exactly, so NaN payloads and the staleness marker round-trip.
-//! - **Head** ([`head`]): recent samples, compressed as they arrive (an open chunk per series
-//!   and closed chunks; never a `Vec` of samples). Label strings are interned and series
+//! - **Chunks** (`tsdb/chunk.rs`): Gorilla-style compression (64-bit XOR floats), with
+//!   timestamps coded as deviations from one base interval per chunk (scrape jitter costs ~5
+//!   bits, not the 16 of delta-of-delta) and values that are short decimals (counters, byte
+//!   gauges, `0.01`-second CPU counters) coded as integer changes (or changes of changes) when
+//!   that is shorter than XOR. Bit patterns are compared and restored exactly, so NaN payloads
+//!   and the staleness marker round-trip.
+//! - **Head** (`tsdb/head.rs`): recent samples, compressed as they arrive (an open chunk per
+//!   series and closed chunks; never a `Vec` of samples). Label strings are interned and series
 //!   hold symbol numbers; postings map label pairs to sorted series ids for matchers.
-//! - **WAL** ([`wal`]): every batch is one CRC-framed record written before the head
+//! - **WAL** (`tsdb/wal.rs`): every batch is one CRC-framed record written before the head
 //!   changes, so a batch is durable whole or not at all; replay stops a segment at the first
 //!   torn record and truncates it there, never refusing to open. `Options::fsync` fsyncs per
-//!   batch; without it a batch is in the page cache when `append` returns (survives
-//!   `kill -9`, not a power cut).
-//! - **Blocks** ([`block`]): immutable directories for a time window (2 h from the head,
-//!   compacted to 6 h and 24 h), written to `tmp-*` and renamed; old blocks are removed
-//!   only after the new one is in place, and a new block names them as sources, so a crash
-//!   at any point leaves data once ([`blocks`]). Chunks in blocks are re-encoded at up to 480
-//!   samples with a chosen scale and the median interval (fewer bytes per sample).
-//! - **Rollups** ([`rollup`]): with every head block a rollup block holding the last sample
-//!   of each 5-minute bucket, kept 90 days (raw: 15), compacted up to 10-day blocks. A
-//!   selection whose step is at least `rollup_min_step_ms` reads rollups; any selection
-//!   falls back to rollups where retention already removed a series' raw samples.
-//! - **Retention** ([`retention`]): per-policy (label equalities, e.g. `environment`),
-//!   applied per series at block granularity: a block past every series' cutoff is
-//!   deleted, one past only some is rewritten without them.
-//! - **Faults**: a full disk is [`TsdbError::DiskFull`] with nothing half-applied (the
-//!   torn WAL record is cut off again, a half-written block stays a `tmp-*` directory);
-//!   out-of-order and duplicate samples are refused and counted per batch and in [`Stats`];
-//!   a backward clock step makes samples out of order until the clock passes the last
-//!   stored time (as in Prometheus); a forward `now_ms` given to [`Tsdb::maintain`] only
-//!   moves retention, and the head's block cut follows sample times, not the clock.
+//!   batch; without it a batch is in the page cache when `append` returns (survives `kill -9`,
+//!   not a power cut).
+//! - **Blocks** (`tsdb/block.rs`): immutable directories for a time window (2 h from the head,
+//!   compacted to 6 h and 24 h), written to `tmp-*` and renamed; old blocks are removed only
+//!   after the new one is in place, and a new block names them as sources, so a crash at any
+//!   point leaves data once (`tsdb/blocks.rs`). Blocks store timestamps and values as separate
+//!   streams, each distinct timestamp stream once: the series of one scrape target share it, so
+//!   a sample costs about its value's bits only. Chunks hold up to 480 samples there, with a
+//!   scale and coding chosen for the whole chunk.
+//! - **Rollups** (`tsdb/rollup.rs`): with every head block a rollup block holding the last
+//!   sample of each 5-minute bucket, kept 90 days (raw: 15), compacted up to 10-day blocks. A
+//!   selection whose step is at least `rollup_min_step_ms` reads rollups; any selection falls
+//!   back to rollups where retention already removed a series' raw samples.
+//! - **Retention** (`tsdb/retention.rs`): per-policy (label equalities, e.g. `environment`),
+//!   applied per series at block granularity: a block past every series' cutoff is deleted, one
+//!   past only some is rewritten without them.
+//! - **Faults**: a full disk is [`TsdbError::DiskFull`] with nothing half-applied (the torn WAL
+//!   record is cut off again, a half-written block stays a `tmp-*` directory); out-of-order and
+//!   duplicate samples are refused and counted per batch and in [`Stats`]; a backward clock
+//!   step makes samples out of order until the clock passes the last stored time (as in
+//!   Prometheus); a forward `now_ms` given to [`Tsdb::maintain`] only moves retention, and the
+//!   head's block cut follows sample times, not the clock.
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -55,6 +58,7 @@ mod postings;
 mod query;
 mod retention;
 mod rollup;
+mod series_index;
 mod symbols;
 mod varint;
 mod wal;

@@ -43,7 +43,10 @@ pub fn run(series: usize, hours: i64) {
                 Row::with_labels(name.clone(), labels.clone(), DataPoint::new(ts, v))
             }));
             let t = Instant::now();
-            storage.insert_rows(&rows).unwrap();
+            if let Err(e) = storage.insert_rows(&rows) {
+                let health = storage.observability_snapshot().health;
+                panic!("tsink insert at step {k}: {e}; background: {health:?}");
+            }
             spent += t.elapsed();
             samples += rows.len() as u64;
         }
