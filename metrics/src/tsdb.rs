@@ -211,6 +211,8 @@ impl Tsdb {
         let status = self.status.lock().expect("status lock");
         let c = &self.counters;
         let raw = || blocks.iter().filter(|b| b.meta.kind == BlockKind::Raw);
+        let block_bytes = blocks.iter().map(|b| b.bytes).sum();
+        let wal_bytes = disk::dir_size(&self.dir.join("wal"));
         Stats {
             head_series: self.head.series_count(),
             head_chunks: self.head.chunk_count(),
@@ -223,9 +225,10 @@ impl Tsdb {
             unknown_series_total: c.unknown.load(Ordering::Relaxed),
             raw_blocks: raw().count(),
             rollup_blocks: blocks.len() - raw().count(),
-            block_bytes: blocks.iter().map(|b| b.bytes).sum(),
+            block_bytes,
             block_samples: raw().map(|b| b.meta.samples).sum(),
-            wal_bytes: disk::dir_size(&self.dir.join("wal")),
+            wal_bytes,
+            disk_bytes: block_bytes + wal_bytes,
             disk_full: self.disk_full.load(Ordering::Relaxed),
             last_error: status.last_error.clone(),
         }

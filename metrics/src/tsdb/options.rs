@@ -142,6 +142,8 @@ pub struct Stats {
     /// Samples held in raw blocks.
     pub block_samples: u64,
     pub wal_bytes: u64,
+    /// Blocks and WAL together.
+    pub disk_bytes: u64,
     /// The last append or maintenance failed for lack of space (cleared by a success).
     pub disk_full: bool,
     /// The latest error from append, maintain or open-time recovery.
