@@ -37,7 +37,7 @@
 //!   head's block cut follows sample times, not the clock.
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 mod bits;
@@ -109,6 +109,8 @@ pub struct Tsdb {
     retention: RwLock<Retention>,
     /// One maintenance run at a time.
     maintaining: Mutex<()>,
+    /// The `now` of the last retention run.
+    retention_now: AtomicI64,
     counters: Counters,
     status: Mutex<Status>,
     /// The last append or maintenance failed for lack of space.

@@ -180,6 +180,8 @@ impl Tsdb {
 
     fn apply_retention(&self, now: i64, rep: &mut MaintainReport) -> Result<(), TsdbError> {
         let r = self.retention.read().expect("retention lock").clone();
+        self.retention_now
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
         for b in self.snapshot() {
             match retention::verdict(&r, &b, now) {
                 Verdict::Keep => {}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::block_meta::BlockKind;
@@ -82,6 +82,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<Tsdb, TsdbError> {
             default,
         }),
         maintaining: Mutex::new(()),
+        retention_now: AtomicI64::new(i64::MIN),
         counters: Counters::default(),
         status: Mutex::new(Status {
             last_error: (!problems.is_empty()).then(|| problems.join("; ")),

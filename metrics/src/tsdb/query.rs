@@ -49,14 +49,14 @@ impl Tsdb {
         // block is then seen at least once (twice is merged away), never missed.
         let head = self.head.read(matchers, mint, maxt);
         let blocks = self.blocks.read().expect("blocks lock").clone();
-        let fallback_end = self.raw_fallback_end();
+        let fallback_end = self.raw_fallback_end(&blocks);
         let mut parts: HashMap<Labels, Parts> = HashMap::new();
         for (bi, b) in blocks.iter().enumerate() {
             let rollup = b.meta.kind == BlockKind::Rollup;
             let wanted = if use_rollups {
                 rollup
             } else {
-                !rollup || mint < fallback_end
+                !rollup || (mint < fallback_end && b.meta.mint < fallback_end)
             };
             if !wanted || b.meta.maxt < mint || b.meta.mint > maxt {
                 continue;
@@ -120,8 +120,11 @@ impl Tsdb {
         Ok(())
     }
 
-    /// Before this time a series' raw samples may have been removed by retention.
-    fn raw_fallback_end(&self) -> i64 {
+    /// Before this time a series' raw samples may have been removed by retention: before the
+    /// oldest raw block (or, without one, the head's floor), and within the shortest raw
+    /// retention of the newest sample or the last retention run (a policy may have removed
+    /// some series' samples).
+    fn raw_fallback_end(&self, blocks: &[Arc<Block>]) -> i64 {
         let shortest = {
             let r = self.retention.read().expect("retention lock");
             r.policies
@@ -131,8 +134,20 @@ impl Tsdb {
                 .min()
                 .unwrap_or_default()
         };
-        let newest = self.head.max_t().unwrap_or(self.head.min_valid());
-        newest.saturating_sub(shortest.as_millis().min(i64::MAX as u128) as i64)
+        // Retention cut relative to the `now` of the last maintenance, which may be past
+        // the newest sample.
+        let newest = self.head.max_t().unwrap_or(self.head.min_valid()).max(
+            self.retention_now
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let by_policy = newest.saturating_sub(shortest.as_millis().min(i64::MAX as u128) as i64);
+        let oldest_raw = blocks
+            .iter()
+            .filter(|b| b.meta.kind == BlockKind::Raw)
+            .map(|b| b.meta.mint)
+            .min()
+            .unwrap_or(self.head.min_valid());
+        by_policy.max(oldest_raw)
     }
 
     /// Calls `f` with every label of every matching series that has samples in the range.
