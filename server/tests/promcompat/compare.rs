@@ -51,11 +51,9 @@ impl Api {
         }
     }
 
-    /// The value of a one-sample instant query at `time`, if it has exactly one.
-    pub async fn single(&self, expr: &str, time: Option<i64>) -> Option<f64> {
-        let mut params = vec![("query", expr.to_string())];
-        params.extend(time.map(|t| ("time", t.to_string())));
-        let answer = self.get("/query", &params).await;
+    /// The value of a one-sample instant query now, if it has exactly one.
+    pub async fn single(&self, expr: &str) -> Option<f64> {
+        let answer = self.get("/query", &[("query", expr.to_string())]).await;
         let result = answer["data"]["result"].as_array()?;
         match result.as_slice() {
             [one] => one["value"][1].as_str()?.parse().ok(),

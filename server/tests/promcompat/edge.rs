@@ -117,7 +117,7 @@ pub fn exposition(started: u64, s: u64) -> String {
 
 /// `/flaky`: a counter, or HTTP 500 on every [`FAIL_EVERY_SECS`]th second (a missing scrape).
 pub fn flaky(started: u64, s: u64) -> Result<String, StatusCode> {
-    if s % FAIL_EVERY_SECS == 0 {
+    if s.is_multiple_of(FAIL_EVERY_SECS) {
         return Err(StatusCode::INTERNAL_SERVER_ERROR);
     }
     Ok(format!(

@@ -23,6 +23,31 @@ pub async fn check(world: &World) -> Vec<String> {
     findings
 }
 
+/// Asks both sides `expr` until `ok` holds of the two answers, a few times 2 s apart: a
+/// loaded machine may time out one scrape, and a series may appear between the two
+/// scrapers' scrapes. Only a difference that lasts is reported.
+async fn lasting(
+    expr: String,
+    berth: &Api,
+    direct: &Api,
+    ok: impl Fn(Option<f64>, Option<f64>) -> bool,
+) -> Option<String> {
+    let mut last = (None, None);
+    for attempt in 0..3 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        last = (berth.single(&expr).await, direct.single(&expr).await);
+        if ok(last.0, last.1) {
+            return None;
+        }
+    }
+    Some(format!(
+        "{expr}: Berth {:?}, Prometheus {:?}",
+        last.0, last.1
+    ))
+}
+
 /// A steady target is up on both; the flaky one was both up and down on both lately.
 async fn up(t: &Target, berth: &Api, direct: &Api) -> Vec<String> {
     let sel = t.selector();
@@ -35,38 +60,20 @@ async fn up(t: &Target, berth: &Api, direct: &Api) -> Vec<String> {
     };
     let mut out = Vec::new();
     for (expr, want) in exprs {
-        let (b, d) = (
-            berth.single(&expr, None).await,
-            direct.single(&expr, None).await,
-        );
-        if b != Some(want) || d != Some(want) {
-            out.push(format!(
-                "{expr}: Berth {b:?}, Prometheus {d:?}, both should be {want}"
-            ));
-        }
+        let both = move |b: Option<f64>, d: Option<f64>| b == Some(want) && d == Some(want);
+        out.extend(lasting(expr, berth, direct, both).await);
     }
     out
 }
 
-/// The latest successful scrape's sample count. A series that appears between the two
-/// scrapers' scrapes changes it, so a difference is only reported when it lasts.
+/// The latest successful scrape's sample count (the flaky target's failed scrapes count 0).
 async fn samples_scraped(t: &Target, berth: &Api, direct: &Api) -> Vec<String> {
     let expr = format!("max_over_time(scrape_samples_scraped{}[3s])", t.selector());
-    let mut last = (None, None);
-    for _ in 0..3 {
-        last = (
-            berth.single(&expr, None).await,
-            direct.single(&expr, None).await,
-        );
-        if last.0.is_some() && last.0 == last.1 {
-            return Vec::new();
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    vec![format!(
-        "{expr}: Berth {:?}, Prometheus {:?}",
-        last.0, last.1
-    )]
+    let equal = |b: Option<f64>, d: Option<f64>| b.is_some() && b == d;
+    lasting(expr, berth, direct, equal)
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// The series each side stored for the target over the last minute.

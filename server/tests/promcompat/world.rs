@@ -141,8 +141,12 @@ impl World {
         }
     }
 
+    /// Berth's query API for the project: the global `/api/v1` also holds Berth's own
+    /// series (`up{job="berth"}`, from scraping itself), which are no environment's and so
+    /// never remote-written.
     pub fn berth(&self) -> Api {
-        Api::new(&self.app.url, Some(&self.admin))
+        let base = format!("{}/api/v1/projects/{PROJECT}/prometheus", self.app.url);
+        Api::new(&base, Some(&self.admin))
     }
 
     pub fn receiver(&self) -> Api {
@@ -160,8 +164,8 @@ impl World {
         let deadline = Instant::now() + Duration::from_secs(40);
         let (berth, receiver) = (self.berth(), self.receiver());
         loop {
-            let b = berth.single("count(up)", None).await;
-            let r = receiver.single("count(up)", None).await;
+            let b = berth.single("count(up)").await;
+            let r = receiver.single("count(up)").await;
             if b == Some(want) && r == Some(want) {
                 return;
             }
@@ -175,9 +179,11 @@ impl World {
                         None,
                     )
                     .await;
+                let up = berth.get("/query", &[("query", "up".to_string())]).await;
                 panic!(
                     "after 40 s, Berth has `up` for {b:?} targets and the receiving Prometheus \
-                     for {r:?}, of {want}.\nBerth's targets: {list}\nreceiver log:\n{}",
+                     for {r:?}, of {want}.\nBerth's up: {up}\nBerth's targets: {list}\n\
+                     receiver log:\n{}",
                     self.receiver.log_tail()
                 );
             }
@@ -190,7 +196,7 @@ impl World {
     pub async fn aligned_end(&self) -> i64 {
         let received = self
             .receiver()
-            .single("min(timestamp(up))", None)
+            .single("min(timestamp(up))")
             .await
             .expect("the receiver has `up` samples");
         // A send may be split in several requests: let the last one land.
