@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:slug/environments/:env/stack") ssr=SsrMode::Async view=pages::stack::StackPage/>
                     <Route path=path!("/projects/:slug/environments/:env/deploys") ssr=SsrMode::Async view=pages::deploys::EnvDeploysPage/>
                     <Route path=path!("/projects/:slug/environments/:env/containers") ssr=SsrMode::Async view=pages::containers::ContainersPage/>
+                    <Route path=path!("/projects/:slug/environments/:env/metrics") ssr=SsrMode::Async view=pages::metrics::MetricsPage/>
                     <Route path=path!("/deploys") ssr=SsrMode::Async view=pages::deploys::RecentDeploysPage/>
                     <Route path=path!("/deploys/:id") ssr=SsrMode::Async view=pages::deploy::DeployPage/>
                     <Route path=path!("/charts") ssr=SsrMode::Async view=pages::upcoming::MetricsPage/>

@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod deploys;
 pub mod environment;
 pub mod login;
+pub mod metrics;
 pub mod not_found;
 pub mod project;
 pub mod projects;

@@ -6,6 +6,7 @@ pub mod call;
 pub mod deploys;
 pub mod environments;
 pub mod members;
+pub mod metrics;
 pub mod projects;
 pub mod services;
 pub mod settings;

@@ -119,6 +119,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "host_paths",
         sql: include_str!("../../migrations/sqlite/0009_host_paths.sql"),
     },
+    Migration {
+        version: 10,
+        name: "metrics",
+        sql: include_str!("../../migrations/sqlite/0010_metrics.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -166,6 +171,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 9,
         name: "host_paths",
         sql: include_str!("../../migrations/postgres/0009_host_paths.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "metrics",
+        sql: include_str!("../../migrations/postgres/0010_metrics.sql"),
     },
 ];
 

@@ -17,6 +17,7 @@ pub mod host_paths;
 pub mod imports;
 pub mod members;
 pub mod memo;
+pub mod metrics;
 pub mod password;
 pub mod projects;
 pub mod secrets;

@@ -39,6 +39,8 @@ pub struct AppState {
     pub secrets: Arc<SecretBox>,
     /// The deploy runner's in-process state (cancel tokens, wake-ups).
     pub deploys: Arc<super::deploy::Hub>,
+    /// Metrics: the storage, the scraper's targets and their health.
+    pub metrics: Arc<super::metrics::Hub>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
             deploys: Arc::new(super::deploy::Hub::default()),
+            metrics: Arc::new(super::metrics::Hub::default()),
         }
     }
 }

@@ -7,7 +7,9 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod error;
+mod metrics;
 mod webhooks;
+pub use metrics::*;
 pub use webhooks::*;
 
 /// A member's role in one project, lowest to highest.

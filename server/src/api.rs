@@ -7,8 +7,10 @@ pub mod environments;
 pub mod error;
 pub mod json;
 pub mod members;
+pub mod metrics_config;
 pub mod openapi;
 pub mod projects;
+pub mod prometheus;
 pub mod runtime;
 pub mod settings;
 pub mod stack_config;
@@ -191,6 +193,23 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/export", get(audit::export))
         .route("/audit/verify", get(audit::verify))
         .route("/openapi.json", get(openapi::document))
+        .route(
+            "/projects/{project}/environments/{env}/metrics/targets",
+            get(metrics_config::list_targets).post(metrics_config::add_target),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/metrics/targets/{id}",
+            delete(metrics_config::remove_target),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/metrics/settings",
+            get(metrics_config::get_settings).put(metrics_config::put_settings),
+        )
+        .route(
+            "/projects/{project}/environments/{env}/metrics/import",
+            post(metrics_config::import),
+        )
+        .merge(prometheus::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::map_response(error::json_errors))
 }

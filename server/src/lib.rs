@@ -58,6 +58,14 @@ pub async fn launch_with_listener(
     spawn_session_sweeper(state.clone(), workers.clone());
     berth_core::deploy::runner::spawn(state.clone(), workers.clone());
     berth_core::deploy::watchdog::spawn(state.clone(), workers.clone());
+    // Metrics: the storage under the data directory, then the scraper (Berth's own metrics
+    // included, read in process).
+    match state.metrics.open(&config.data_dir.join("metrics")) {
+        Ok(()) => berth_core::metrics::scheduler::spawn(state.clone(), workers.clone()),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics storage could not be opened; nothing is scraped")
+        }
+    }
     let shutdown = {
         let workers = workers.clone();
         async move {

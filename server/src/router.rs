@@ -78,6 +78,13 @@ pub fn build(state: AppState, config: &Config, addr: SocketAddr) -> Router {
         leptos: leptos.clone(),
         metrics: Metrics::default(),
     };
+    {
+        // The scraper reads Berth's own metrics in process (job "berth").
+        let own = server_state.metrics.clone();
+        state
+            .metrics
+            .set_self_source(std::sync::Arc::new(move || own.render()));
+    }
     let routes = route_list();
     let context = {
         let state = state.clone();

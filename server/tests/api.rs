@@ -33,6 +33,8 @@ mod host_paths;
 mod login_next;
 #[path = "api/login_storm.rs"]
 mod login_storm;
+#[path = "api/metrics.rs"]
+mod metrics;
 #[path = "api/operations.rs"]
 mod operations;
 #[path = "api/request_memo.rs"]

@@ -31,6 +31,7 @@ const FIELDS: &[&str] = &[
     "restart",
     "stop_grace",
     "runtime",
+    "metrics",
 ];
 
 /// A one-line input with its label and error.
@@ -85,6 +86,7 @@ pub fn ServiceForm(
                 <label class="grow">"Image"<input name="image" required value=s.image placeholder="idp-cms/authoring:${GIT_SHA}" spellcheck="false"/><FieldError err field="image"/></label>
                 <Field err name="replicas" label="Replicas" value=s.replicas placeholder="1"/>
                 <Field err name="http_port" label="HTTP port" value=s.http_port placeholder="8000"/>
+                <Field err name="metrics" label="Metrics (off, /path, :port/path)" value=s.metrics placeholder="/metrics"/>
             </div>
             <Field err name="command" label="Command (shell-like; empty: the image's)" value=s.command/>
             <Lines err name="env_vars" label="Environment" hint="KEY=value, one per line" value=s.env/>

@@ -352,6 +352,8 @@ pub fn parse_service(t: &ServiceText) -> Result<ServiceSpec> {
         },
         internal: matches!(t.internal.trim(), "on" | "true" | "1"),
         runtime: parse_runtime(&t.runtime, &t.stop_grace)?,
+        metrics: stack::scrape::ScrapeSpec::parse(&t.metrics)
+            .map_err(|m| AppError::invalid("metrics", m))?,
     })
 }
 

@@ -139,6 +139,7 @@ fn full_service() -> ServiceSpec {
             "45",
         )
         .unwrap(),
+        metrics: stack::scrape::ScrapeSpec::parse(":9100/_metrics").unwrap(),
     }
 }
 

@@ -207,6 +207,8 @@ pub struct ServiceText {
     pub stop_grace: String,
     /// `option: value` lines (see `spec_parse::parse_runtime`).
     pub runtime: String,
+    /// empty (`/metrics` on the HTTP port), `off`, `/path`, `:port` or `:port/path`.
+    pub metrics: String,
 }
 
 /// The dependencies as form lines.
@@ -284,6 +286,7 @@ impl ServiceText {
             internal: if s.internal { "on" } else { "" }.into(),
             stop_grace: opt(s.runtime.stop_grace_secs),
             runtime: runtime_text(&s.runtime),
+            metrics: s.metrics.to_string(),
         }
     }
 }

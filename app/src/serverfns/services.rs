@@ -38,6 +38,7 @@ pub async fn put_service(
     #[server(default)] internal: String,
     #[server(default)] stop_grace: String,
     #[server(default)] runtime: String,
+    #[server(default)] metrics: String,
 ) -> Result<ServiceView, AppError> {
     use crate::components::{spec_parse, spec_text::ServiceText};
     super::call::run(|c| async move {
@@ -69,6 +70,7 @@ pub async fn put_service(
             internal,
             stop_grace,
             runtime,
+            metrics,
         };
         let spec = spec_parse::parse_service(&text).map_err(env_field)?;
         berth_core::services::put(&c.state, &c.ctx, &project, &env, spec)

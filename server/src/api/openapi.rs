@@ -17,7 +17,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Berth API", description = "Manage projects, environments, configuration, deploys, releases, containers, GitHub webhook deliveries, members, tokens and the audit log."),
+    info(title = "Berth API", description = "Manage projects, environments, configuration, deploys, releases, containers, metrics (scrape targets, and Prometheus's query API), GitHub webhook deliveries, members, tokens and the audit log."),
     paths(
         super::users::me, super::users::list, super::users::create, super::users::update,
         super::settings::get_host_paths, super::settings::put_host_paths,
@@ -45,6 +45,14 @@ impl Modify for BearerAuth {
         super::runtime::get_watchdog, super::runtime::put_watchdog,
         super::webhooks::get_settings, super::webhooks::put_settings, super::webhooks::list,
         super::webhooks::get, super::webhooks::replay,
+        super::metrics_config::list_targets, super::metrics_config::add_target,
+        super::metrics_config::remove_target, super::metrics_config::get_settings,
+        super::metrics_config::put_settings, super::metrics_config::import,
+        super::prometheus::query_global, super::prometheus::query_project,
+        super::prometheus::range_global, super::prometheus::range_project,
+        super::prometheus::series_global, super::prometheus::series_project,
+        super::prometheus::labels_global, super::prometheus::labels_project,
+        super::prometheus::label_values_global, super::prometheus::label_values_project,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -89,6 +89,8 @@ struct World {
     app: TestApp,
     deploy: i64,
     delivery: i64,
+    /// A static scrape target of staging.
+    target: i64,
     otto_token: i64,
 }
 
@@ -184,6 +186,18 @@ async fn world() -> World {
             .await,
     );
     let delivery = first_id(&list).expect("a delivery id");
+    let target = ok(
+        "scrape target",
+        app.api(
+            Method::POST,
+            "/projects/shop/environments/staging/metrics/targets",
+            Some(&root),
+            Some(json!({"job_name": "fixture", "address": "127.0.0.1:9"})),
+        )
+        .await,
+    )["id"]
+        .as_i64()
+        .expect("target id");
     let otto_token = tokens::create(
         &app.state,
         &Ctx::system(),
@@ -200,6 +214,7 @@ async fn world() -> World {
         app,
         deploy,
         delivery,
+        target,
         otto_token,
     }
 }
@@ -221,6 +236,8 @@ fn concrete(row: &Row, w: &World) -> String {
         w.delivery.to_string()
     } else if row.path.starts_with("/tokens/") {
         w.otto_token.to_string()
+    } else if row.path.contains("/metrics/targets/") {
+        w.target.to_string()
     } else {
         "no-such-container".to_string()
     };

@@ -1,0 +1,205 @@
+//! Remote write: an environment with a `remote_write_url` also sends its samples to an
+//! external Prometheus-compatible store (Prometheus with `--web.enable-remote-write-receiver`,
+//! VictoriaMetrics, Mimir), so a team that outgrows the embedded store keeps its data there.
+//! Every few seconds the sender reads what the environment stored since its cursor (staleness
+//! markers included) and posts it; a failed post is retried from the same cursor, a refused
+//! one (4xx but 429) is dropped and reported, as Prometheus's own queue does.
+use super::super::{now_ms, AppState};
+use super::config;
+use ::metrics::model::{Matcher, Queryable, Series};
+use ::metrics::remote;
+use sqlx::Row;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often each environment's new samples are sent.
+const EVERY: Duration = Duration::from_secs(2);
+/// The most samples in one request.
+const MAX_SAMPLES: usize = 20_000;
+/// How far back a new sender starts.
+const START_BACK_MS: i64 = 60_000;
+
+/// The state of one environment's sending.
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    pub url: String,
+    /// Samples up to this time (ms) were sent.
+    pub sent_until: i64,
+    pub samples_sent: u64,
+    pub last_error: String,
+}
+
+pub fn spawn(state: AppState, stop: CancellationToken) {
+    tokio::spawn(run(state, stop));
+}
+
+async fn targets(state: &AppState) -> Result<Vec<(i64, String, String, String, i64)>, String> {
+    let settings: HashMap<i64, berth_model::MetricsSettings> = config::all_settings(state)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|(_, s)| !s.remote_write_url.is_empty())
+        .collect();
+    if settings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT e.id, p.slug, e.slug FROM environments e JOIN projects p ON p.id = e.project_id",
+    )
+    .fetch_all(&state.db.pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for r in rows {
+        let id: i64 = r.try_get(0).map_err(|e| e.to_string())?;
+        if let Some(s) = settings.get(&id) {
+            out.push((
+                id,
+                r.try_get(1).map_err(|e| e.to_string())?,
+                r.try_get(2).map_err(|e| e.to_string())?,
+                s.remote_write_url.clone(),
+                s.timeout_ms,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+async fn run(state: AppState, stop: CancellationToken) {
+    let Some(tsdb) = state.metrics.tsdb() else {
+        return;
+    };
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("Berth/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default();
+    let mut status: HashMap<i64, Status> = HashMap::new();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+        let list = match targets(&state).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "remote write: could not read the settings");
+                continue;
+            }
+        };
+        status.retain(|id, _| list.iter().any(|(e, ..)| e == id));
+        for (env_id, project, env, url, timeout_ms) in list {
+            let now = now_ms();
+            let st = status.entry(env_id).or_default();
+            if st.url != url {
+                *st = Status {
+                    url: url.clone(),
+                    sent_until: now - START_BACK_MS,
+                    ..Status::default()
+                };
+            }
+            // A scrape stores its samples at the time it started: wait out the slowest one.
+            let until = now - timeout_ms - 1_000;
+            if until <= st.sent_until {
+                continue;
+            }
+            let matchers = vec![
+                Matcher::equal("project", &project),
+                Matcher::equal("environment", &env),
+            ];
+            let (t, from) = (tsdb.clone(), st.sent_until + 1);
+            let read = tokio::task::spawn_blocking(move || t.select(&matchers, from, until)).await;
+            let series = match read {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    st.last_error = format!("reading the samples: {e}");
+                    continue;
+                }
+                Err(e) => {
+                    st.last_error = format!("reading the samples: {e}");
+                    continue;
+                }
+            };
+            match send(&client, &url, &series).await {
+                Ok(n) => {
+                    st.sent_until = until;
+                    st.samples_sent += n;
+                    st.last_error.clear();
+                }
+                Err(Refused(e)) => {
+                    // Sending it again would be refused again: drop it and say so.
+                    st.sent_until = until;
+                    st.last_error = e;
+                }
+                Err(Retry(e)) => st.last_error = e,
+            }
+            if !st.last_error.is_empty() {
+                tracing::warn!(env = env_id, error = %st.last_error, "remote write");
+            }
+        }
+        state.metrics.set_remote_status(status.clone());
+    }
+}
+
+enum SendError {
+    Refused(String),
+    Retry(String),
+}
+use SendError::{Refused, Retry};
+
+/// Posts `series` in requests of at most [`MAX_SAMPLES`] samples; the count sent.
+async fn send(client: &reqwest::Client, url: &str, series: &[Series]) -> Result<u64, SendError> {
+    let mut total = 0u64;
+    let mut batch: Vec<Series> = Vec::new();
+    let mut in_batch = 0usize;
+    for s in series {
+        for chunk in s.samples.chunks(MAX_SAMPLES) {
+            if in_batch + chunk.len() > MAX_SAMPLES && !batch.is_empty() {
+                total += post(client, url, &batch).await?;
+                batch.clear();
+                in_batch = 0;
+            }
+            in_batch += chunk.len();
+            batch.push(Series {
+                labels: s.labels.clone(),
+                samples: chunk.to_vec(),
+            });
+        }
+    }
+    if !batch.is_empty() {
+        total += post(client, url, &batch).await?;
+    }
+    Ok(total)
+}
+
+async fn post(client: &reqwest::Client, url: &str, batch: &[Series]) -> Result<u64, SendError> {
+    let n: usize = batch.iter().map(|s| s.samples.len()).sum();
+    let res = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, remote::CONTENT_TYPE)
+        .header(reqwest::header::CONTENT_ENCODING, remote::CONTENT_ENCODING)
+        .header(remote::VERSION_HEADER.0, remote::VERSION_HEADER.1)
+        .body(remote::body(batch))
+        .send()
+        .await
+        .map_err(|e| Retry(format!("{url}: {}", e.without_url())))?;
+    let status = res.status();
+    if status.is_success() {
+        return Ok(n as u64);
+    }
+    let text: String = res
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    let msg = format!("{url} answered {status}: {}", text.trim());
+    if status.is_client_error() && status.as_u16() != 429 {
+        Err(Refused(msg))
+    } else {
+        Err(Retry(msg))
+    }
+}

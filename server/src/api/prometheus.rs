@@ -1,0 +1,463 @@
+//! Prometheus's HTTP query API over Berth's metrics, so Grafana (or anything that speaks to
+//! Prometheus) can use Berth as a data source with a bearer token: `query`, `query_range`,
+//! `series`, `labels` and `label/{name}/values`, by GET or by POST (form body), with
+//! Prometheus's JSON shapes and error shape (`{"status":"error","errorType":…,"error":…}`)
+//! on every answer of these paths, refusals included. Under `/api/v1/…` a caller sees the
+//! series of its projects; under `/api/v1/projects/{p}/prometheus/api/v1/…` one project's.
+use super::caller::Caller;
+use super::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use berth_core::metrics::query::{self, QueryFailure, Scope};
+use berth_core::{AppState, Ctx, ServiceError};
+use berth_model::error::AppError;
+use metrics::model::{Labels, Series};
+use metrics::promql::{format_value, Value};
+use serde_json::{json, Map, Value as Json};
+
+/// The request's parameters: the query string, and for POST the form body as well.
+pub struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut params: Vec<(String, String)> = req
+            .uri()
+            .query()
+            .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
+            .unwrap_or_default();
+        if req.method() == Method::POST {
+            let form = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+            let body = Bytes::from_request(req, state).await.map_err(|e| {
+                failure("bad_data", StatusCode::BAD_REQUEST, &e.to_string()).into_response()
+            })?;
+            if form {
+                let more: Vec<(String, String)> =
+                    serde_urlencoded::from_bytes(&body).map_err(|e| {
+                        failure("bad_data", StatusCode::BAD_REQUEST, &e.to_string()).into_response()
+                    })?;
+                params.extend(more);
+            }
+        }
+        Ok(Params(params))
+    }
+}
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+/// A refusal or failure, answered in Prometheus's error shape.
+pub struct PromError {
+    kind: &'static str,
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for PromError {
+    fn into_response(self) -> Response {
+        let mut res = (
+            self.status,
+            axum::Json(json!({ "status": "error", "errorType": self.kind, "error": self.message })),
+        )
+            .into_response();
+        no_store(&mut res);
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+fn failure(kind: &'static str, status: StatusCode, message: &str) -> PromError {
+    PromError {
+        kind,
+        status,
+        message: message.to_string(),
+    }
+}
+
+fn no_store(res: &mut Response) {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn success(data: Json) -> Response {
+    let mut res = axum::Json(json!({ "status": "success", "data": data })).into_response();
+    no_store(&mut res);
+    res
+}
+
+fn service_failure(e: ServiceError) -> PromError {
+    let app: AppError = e.into();
+    let (kind, status) = match &app {
+        AppError::Unauthenticated => ("unauthorized", StatusCode::UNAUTHORIZED),
+        AppError::Forbidden | AppError::CrossSite => ("forbidden", StatusCode::FORBIDDEN),
+        AppError::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
+        AppError::RateLimited { .. } => ("unavailable", StatusCode::TOO_MANY_REQUESTS),
+        AppError::Invalid { .. } => ("bad_data", StatusCode::BAD_REQUEST),
+        _ => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+    };
+    failure(kind, status, &app.to_string())
+}
+
+fn query_failure(f: QueryFailure) -> PromError {
+    match f {
+        QueryFailure::Service(e) => service_failure(e),
+        QueryFailure::Eval(e) => {
+            let status = match e.error_type() {
+                "bad_data" => StatusCode::BAD_REQUEST,
+                "execution" | "too_many" => StatusCode::UNPROCESSABLE_ENTITY,
+                "timeout" | "canceled" | "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            failure(e.error_type(), status, &e.to_string())
+        }
+    }
+}
+
+fn bad_param(name: &str, value: &str, what: &str) -> PromError {
+    failure(
+        "bad_data",
+        StatusCode::BAD_REQUEST,
+        &format!("invalid parameter \"{name}\": cannot parse \"{value}\" to a valid {what}"),
+    )
+}
+
+/// Unix seconds (fractional) or RFC 3339, as Prometheus reads `time`, `start` and `end`.
+pub fn parse_time(s: &str) -> Option<i64> {
+    if let Ok(f) = s.parse::<f64>() {
+        if f.is_finite() {
+            return Some((f * 1000.0).round() as i64);
+        }
+        return None;
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp_millis())
+}
+
+/// Seconds (fractional) or a Prometheus duration (`15s`, `1m30s`), in milliseconds.
+pub fn parse_step(s: &str) -> Option<i64> {
+    if let Ok(f) = s.parse::<f64>() {
+        return f.is_finite().then(|| (f * 1000.0).round() as i64);
+    }
+    metrics::promconfig::parse_duration(s).ok()
+}
+
+fn time_param(p: &Params, name: &str, default: i64) -> Result<i64, PromError> {
+    match p.get(name) {
+        None | Some("") => Ok(default),
+        Some(v) => parse_time(v).ok_or_else(|| bad_param(name, v, "timestamp")),
+    }
+}
+
+/// Seconds as Prometheus writes a sample's time: a JSON number, milliseconds kept.
+fn ts(ms: i64) -> Json {
+    if ms % 1000 == 0 {
+        json!(ms / 1000)
+    } else {
+        serde_json::Number::from_f64(ms as f64 / 1000.0)
+            .map(Json::Number)
+            .unwrap_or(Json::Null)
+    }
+}
+
+fn metric(labels: &Labels) -> Json {
+    let mut m = Map::new();
+    for l in labels.iter() {
+        m.insert(l.name.to_string(), Json::String(l.value.to_string()));
+    }
+    Json::Object(m)
+}
+
+fn matrix(series: &[Series]) -> Json {
+    Json::Array(
+        series
+            .iter()
+            .map(|s| {
+                json!({
+                    "metric": metric(&s.labels),
+                    "values": s.samples.iter().map(|(t, v)| json!([ts(*t), format_value(*v)])).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn value_json(v: &Value) -> Json {
+    match v {
+        Value::Scalar(t, v) => {
+            json!({ "resultType": "scalar", "result": [ts(*t), format_value(*v)] })
+        }
+        Value::String(t, s) => json!({ "resultType": "string", "result": [ts(*t), s] }),
+        Value::Vector(samples) => json!({
+            "resultType": "vector",
+            "result": samples.iter().map(|s| json!({
+                "metric": metric(&s.labels),
+                "value": [ts(s.t), format_value(s.v)],
+            })).collect::<Vec<_>>(),
+        }),
+        Value::Matrix(series) => json!({ "resultType": "matrix", "result": matrix(series) }),
+    }
+}
+
+fn caller(c: Result<Caller, ApiError>) -> Result<Ctx, PromError> {
+    match c {
+        Ok(Caller(ctx)) => Ok(ctx),
+        Err(ApiError(e)) => Err(match e {
+            AppError::Unauthenticated => service_failure(ServiceError::Unauthenticated),
+            AppError::Forbidden => service_failure(ServiceError::Forbidden),
+            AppError::RateLimited { retry_after } => {
+                service_failure(ServiceError::RateLimited { retry_after })
+            }
+            other => failure(
+                "internal",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &other.to_string(),
+            ),
+        }),
+    }
+}
+
+/// The widest range `series` and `labels` look at when none is given.
+const DEFAULT_LOOKBACK_MS: i64 = 6 * 3600 * 1000;
+
+async fn run(state: AppState, ctx: Ctx, scope: Scope, what: Endpoint, p: Params) -> Response {
+    // Who may ask comes before what was asked: an outsider learns nothing from a bad query.
+    if let Err(e) = query::enforced(&state, &ctx, &scope).await {
+        return service_failure(e).into_response();
+    }
+    let now = berth_core::now_ms();
+    let out = async {
+        match what {
+            Endpoint::Query => {
+                let expr = p.get("query").unwrap_or("");
+                let t = time_param(&p, "time", now)?;
+                query::instant(&state, &ctx, &scope, expr, t)
+                    .await
+                    .map(|v| value_json(&v))
+                    .map_err(query_failure)
+            }
+            Endpoint::QueryRange => {
+                let expr = p.get("query").unwrap_or("");
+                let start = p
+                    .get("start")
+                    .ok_or_else(|| bad_param("start", "", "timestamp"))
+                    .and_then(|v| {
+                        parse_time(v).ok_or_else(|| bad_param("start", v, "timestamp"))
+                    })?;
+                let end = p
+                    .get("end")
+                    .ok_or_else(|| bad_param("end", "", "timestamp"))
+                    .and_then(|v| parse_time(v).ok_or_else(|| bad_param("end", v, "timestamp")))?;
+                if end < start {
+                    return Err(failure(
+                        "bad_data",
+                        StatusCode::BAD_REQUEST,
+                        "end timestamp must not be before start time",
+                    ));
+                }
+                let step_raw = p.get("step").unwrap_or("");
+                let step =
+                    parse_step(step_raw).ok_or_else(|| bad_param("step", step_raw, "duration"))?;
+                if step <= 0 {
+                    return Err(failure(
+                        "bad_data",
+                        StatusCode::BAD_REQUEST,
+                        "zero or negative query resolution step widths are not accepted. Try a positive integer",
+                    ));
+                }
+                if (end - start) / step > 11_000 {
+                    return Err(failure(
+                        "bad_data",
+                        StatusCode::BAD_REQUEST,
+                        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+                    ));
+                }
+                query::range(&state, &ctx, &scope, expr, start, end, step)
+                    .await
+                    .map(|m| json!({ "resultType": "matrix", "result": matrix(&m) }))
+                    .map_err(query_failure)
+            }
+            Endpoint::Series => {
+                let end = time_param(&p, "end", now)?;
+                let start = time_param(&p, "start", end - DEFAULT_LOOKBACK_MS)?;
+                query::series(&state, &ctx, &scope, &p.all("match[]"), start, end)
+                    .await
+                    .map(|list| Json::Array(list.iter().map(metric).collect()))
+                    .map_err(query_failure)
+            }
+            Endpoint::Labels | Endpoint::LabelValues(_) => {
+                let end = time_param(&p, "end", now)?;
+                let start = time_param(&p, "start", end - DEFAULT_LOOKBACK_MS)?;
+                let name = match &what {
+                    Endpoint::LabelValues(n) => {
+                        if !berth_core::metrics::config::is_label_name(n) {
+                            return Err(failure(
+                                "bad_data",
+                                StatusCode::BAD_REQUEST,
+                                &format!("invalid label name: {n:?}"),
+                            ));
+                        }
+                        Some(n.as_str())
+                    }
+                    _ => None,
+                };
+                query::labels(&state, &ctx, &scope, name, &p.all("match[]"), start, end)
+                    .await
+                    .map(|list| json!(list))
+                    .map_err(query_failure)
+            }
+        }
+    };
+    match out.await {
+        Ok(data) => success(data),
+        Err(e) => e.into_response(),
+    }
+}
+
+enum Endpoint {
+    Query,
+    QueryRange,
+    Series,
+    Labels,
+    LabelValues(String),
+}
+
+macro_rules! handlers {
+    ($($global:ident, $scoped:ident, $endpoint:expr, $path:literal, $doc:literal;)*) => {$(
+        #[doc = $doc]
+        #[utoipa::path(method(get, post), path = concat!("/api/v1", $path), tag = "metrics",
+            responses((status = 200, description = "Prometheus's JSON shape"), (status = 400, description = "`{\"status\":\"error\",\"errorType\":\"bad_data\",…}`")))]
+        pub async fn $global(
+            State(state): State<AppState>,
+            c: Result<Caller, ApiError>,
+            p: Params,
+        ) -> Response {
+            match caller(c) {
+                Ok(ctx) => run(state, ctx, Scope::Visible, $endpoint, p).await,
+                Err(e) => e.into_response(),
+            }
+        }
+
+        #[doc = $doc]
+        #[utoipa::path(method(get, post), path = concat!("/api/v1/projects/{project}/prometheus/api/v1", $path), tag = "metrics",
+            params(("project" = String, Path)),
+            responses((status = 200, description = "Prometheus's JSON shape"), (status = 400, description = "`{\"status\":\"error\",\"errorType\":\"bad_data\",…}`")))]
+        pub async fn $scoped(
+            State(state): State<AppState>,
+            Path(project): Path<String>,
+            c: Result<Caller, ApiError>,
+            p: Params,
+        ) -> Response {
+            match caller(c) {
+                Ok(ctx) => run(state, ctx, Scope::Project(project), $endpoint, p).await,
+                Err(e) => e.into_response(),
+            }
+        }
+    )*};
+}
+
+handlers! {
+    query_global, query_project, Endpoint::Query, "/query", "An instant query (PromQL) at `time`.";
+    range_global, range_project, Endpoint::QueryRange, "/query_range", "A range query (PromQL) from `start` to `end` every `step`.";
+    series_global, series_project, Endpoint::Series, "/series", "The series matching `match[]`.";
+    labels_global, labels_project, Endpoint::Labels, "/labels", "Label names.";
+}
+
+/// A label's values.
+#[utoipa::path(method(get, post), path = "/api/v1/label/{name}/values", tag = "metrics",
+    params(("name" = String, Path)),
+    responses((status = 200, description = "Prometheus's JSON shape")))]
+pub async fn label_values_global(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    c: Result<Caller, ApiError>,
+    p: Params,
+) -> Response {
+    match caller(c) {
+        Ok(ctx) => run(state, ctx, Scope::Visible, Endpoint::LabelValues(name), p).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A label's values in one project.
+#[utoipa::path(method(get, post), path = "/api/v1/projects/{project}/prometheus/api/v1/label/{name}/values", tag = "metrics",
+    params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "Prometheus's JSON shape")))]
+pub async fn label_values_project(
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    c: Result<Caller, ApiError>,
+    p: Params,
+) -> Response {
+    match caller(c) {
+        Ok(ctx) => {
+            run(
+                state,
+                ctx,
+                Scope::Project(project),
+                Endpoint::LabelValues(name),
+                p,
+            )
+            .await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The routes, for `api::routes`.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    let p = "/projects/{project}/prometheus/api/v1";
+    axum::Router::new()
+        .route("/query", get(query_global).post(query_global))
+        .route("/query_range", get(range_global).post(range_global))
+        .route("/series", get(series_global).post(series_global))
+        .route("/labels", get(labels_global).post(labels_global))
+        .route(
+            "/label/{name}/values",
+            get(label_values_global).post(label_values_global),
+        )
+        .route(
+            &format!("{p}/query"),
+            get(query_project).post(query_project),
+        )
+        .route(
+            &format!("{p}/query_range"),
+            get(range_project).post(range_project),
+        )
+        .route(
+            &format!("{p}/series"),
+            get(series_project).post(series_project),
+        )
+        .route(
+            &format!("{p}/labels"),
+            get(labels_project).post(labels_project),
+        )
+        .route(
+            &format!("{p}/label/{{name}}/values"),
+            get(label_values_project).post(label_values_project),
+        )
+}
