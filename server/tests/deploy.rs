@@ -12,6 +12,8 @@ mod direct_gate;
 mod fixture;
 #[path = "deploy/masking.rs"]
 mod masking;
+#[path = "deploy/metrics.rs"]
+mod metrics;
 #[path = "deploy/operations.rs"]
 mod operations;
 #[path = "deploy/pipeline.rs"]
