@@ -112,8 +112,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Instants at `end` and a little before, ranges over the last 40 s (step 2 s) and
-    /// the last 75 s (step 5 s); `${AT}` is 25 s before `end`.
+    /// Instants at `end` and a little before, ranges over the last 40 s (step 2 s), the
+    /// last 75 s (step 5 s) and the last 10 min (step 1 min, mostly before the data: the
+    /// coarse steps a dashboard asks for); `${AT}` is 25 s before `end`.
     pub fn ending_at(end: i64) -> Plan {
         Plan {
             times: vec![
@@ -129,6 +130,11 @@ impl Plan {
                     start: end - 75,
                     end,
                     step: 5,
+                },
+                At::Range {
+                    start: end - 600,
+                    end,
+                    step: 60,
                 },
             ],
             at: end - 25,
