@@ -132,7 +132,7 @@ async fn owned(engine: &Engine, env: &plan::EnvInfo, id: &str) -> ServiceResult<
 
 /// Masks the environment's secret values in container output: today's, and the earlier
 /// ones the running containers may have been started with.
-async fn redactor(state: &AppState, env: &plan::EnvInfo) -> ServiceResult<Redactor> {
+pub(crate) async fn redactor(state: &AppState, env: &plan::EnvInfo) -> ServiceResult<Redactor> {
     let (p, _) = plan::capture(&state.db, env).await?;
     let secrets = plan::open_secrets(&state.db, &state.secrets, env, &p).await?;
     let mut r = plan::redactor(&secrets);

@@ -1,6 +1,7 @@
 //! PromQL answers, scoped to what the caller may read. Every series read goes through
 //! [`Scoped`], which adds the caller's `project` matcher to every selection the evaluator
-//! makes: a token or session sees only its projects' series, whatever the expression says.
+//! makes (in one place, below the evaluator): a token or session sees only its projects'
+//! series, whatever the expression says.
 //! Instance admins asking instance-wide see everything (Berth's own series too).
 use super::super::context::Ctx;
 use super::super::error::{ServiceError, ServiceResult};
@@ -192,7 +193,9 @@ pub async fn instant(
     t_ms: i64,
 ) -> Result<Value, QueryFailure> {
     let enforced = enforced(state, ctx, scope).await?;
-    let parsed = promql::parse(expr)?.scoped(&enforced);
+    // The scope is enforced where series are read (`Scoped`), not written into the query:
+    // `absent()` then reports the labels the caller wrote, as Prometheus does.
+    let parsed = promql::parse(expr)?;
     let q = Scoped {
         tsdb: storage(state)?,
         enforced,
@@ -211,7 +214,9 @@ pub async fn range(
     step_ms: i64,
 ) -> Result<Vec<Series>, QueryFailure> {
     let enforced = enforced(state, ctx, scope).await?;
-    let parsed = promql::parse(expr)?.scoped(&enforced);
+    // The scope is enforced where series are read (`Scoped`), not written into the query:
+    // `absent()` then reports the labels the caller wrote, as Prometheus does.
+    let parsed = promql::parse(expr)?;
     let q = Scoped {
         tsdb: storage(state)?,
         enforced,

@@ -12,9 +12,10 @@ use ::metrics::tsdb::RetentionPolicy;
 use berth_model::MetricsSettings;
 use engine::ContainerInfo;
 use sqlx::Row;
+use stack::interpolate::Redactor;
 use stack::model::ServiceSpec;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -40,12 +41,18 @@ struct Running {
     stop: CancellationToken,
 }
 
+/// Each environment's secret values, masked in what its targets answer before anything is
+/// parsed or stored: a target that prints a secret (in a label, a help text, an error) is
+/// treated like a container that logs one.
+type Redactors = Arc<Mutex<HashMap<i64, Arc<Redactor>>>>;
+
 async fn run(state: AppState, stop: CancellationToken) {
     let client = scrape::client();
     let mut running: HashMap<String, Running> = HashMap::new();
     let mut discovered: HashMap<i64, (Instant, Vec<Target>)> = HashMap::new();
+    let redactors: Redactors = Arc::default();
     loop {
-        match desired(&state, &mut discovered).await {
+        match desired(&state, &mut discovered, &redactors).await {
             Ok(list) => {
                 let keys: std::collections::HashSet<&str> =
                     list.iter().map(|t| t.key.as_str()).collect();
@@ -63,6 +70,7 @@ async fn run(state: AppState, stop: CancellationToken) {
                             state.clone(),
                             client.clone(),
                             Arc::new(t.clone()),
+                            redactors.clone(),
                             token.clone(),
                         ));
                         running.insert(t.key.clone(), Running { stop: token });
@@ -133,6 +141,7 @@ async fn containers(state: &AppState, env: &plan::EnvInfo) -> Option<Vec<Contain
 async fn desired(
     state: &AppState,
     discovered: &mut HashMap<i64, (Instant, Vec<Target>)>,
+    redactors: &Redactors,
 ) -> Result<Vec<Target>, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let envs = env_infos(state).await.map_err(|e| err(&e))?;
@@ -146,8 +155,31 @@ async fn desired(
     set_retention(state, &envs, &settings);
     let mut out = vec![targets::berth()];
     discovered.retain(|id, _| envs.iter().any(|e| e.id == *id));
+    redactors
+        .lock()
+        .expect("redactors")
+        .retain(|id, _| envs.iter().any(|e| e.id == *id));
     for env in &envs {
         let s = settings.get(&env.id).cloned().unwrap_or_default();
+        let stale_secrets = discovered
+            .get(&env.id)
+            .is_none_or(|(at, _)| at.elapsed() >= DISCOVER)
+            || !redactors.lock().expect("redactors").contains_key(&env.id);
+        if stale_secrets {
+            // Without the secrets nothing of the environment is scraped: an unmasked body
+            // must never be stored.
+            match super::super::deploy::containers::redactor(state, env).await {
+                Ok(r) => {
+                    redactors
+                        .lock()
+                        .expect("redactors")
+                        .insert(env.id, Arc::new(r));
+                }
+                Err(e) => {
+                    tracing::warn!(env = env.id, error = %e, "metrics: could not read the secrets to mask")
+                }
+            }
+        }
         out.extend(
             statics
                 .iter()
@@ -217,6 +249,7 @@ async fn target_loop(
     state: AppState,
     client: reqwest::Client,
     target: Arc<Target>,
+    redactors: Redactors,
     stop: CancellationToken,
 ) {
     let Some(tsdb) = state.metrics.tsdb() else {
@@ -258,6 +291,16 @@ async fn target_loop(
             _ => scrape::fetch(&client, &target).await,
         };
         let took = t0.elapsed();
+        let fetched = match target.env_id {
+            None => fetched,
+            Some(env) => {
+                let r = redactors.lock().expect("redactors").get(&env).cloned();
+                match r {
+                    Some(r) => fetched.map(|(body, format)| (r.redact(&body), format)),
+                    None => Err("the environment's secrets could not be read to mask them".into()),
+                }
+            }
+        };
         let (t, tsdb2) = (target.clone(), tsdb.clone());
         let work = tokio::task::spawn_blocking(move || {
             let r = scrape::ingest(&tsdb2, &t, &mut cache, fetched, start, took);

@@ -550,3 +550,77 @@ async fn slow_huge_and_vanished_targets_are_reported_and_end_their_series() {
     let (_, _, body) = prom(&app, &q(r#"max_over_time(up{job="good"}[1m])"#), &admin).await;
     assert_eq!(body["data"]["result"][0]["value"][1], "1", "{body}");
 }
+
+#[tokio::test]
+async fn a_secret_a_target_exposes_is_masked_before_it_is_stored() {
+    use base64::Engine as _;
+    let app = spawn().await;
+    let admin = world(&app).await;
+    let secret = "s3cret-metrics-token-77";
+    let (s, b) = app
+        .put_var(
+            "/projects/shop/environments/staging/variables/API_TOKEN",
+            &admin,
+            json!({"value": secret, "secret": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    let body = format!(
+        "# HELP leak_info The token is {secret}.\n# TYPE leak_info gauge\n\
+         leak_info{{token=\"{secret}\",encoded=\"{b64}\",url=\"https://x/?t={secret}\"}} 1\n\
+         leak_plain 2\n"
+    );
+    let ex = Exporter::fixed(body).await;
+    let (s, b) = add_target(
+        &app,
+        &admin,
+        "shop",
+        json!({"job_name": "leaky", "address": ex.address(), "interval_ms": 1000}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let found = eventually(&app, &admin, r#"leak_info{job="leaky"}"#).await;
+    eventually(&app, &admin, r#"leak_plain{job="leaky"}"#).await;
+    let mut captured = serde_json::to_string(&found).unwrap();
+    for path in [
+        format!("/series?match[]={}", urlencode(r#"{job="leaky"}"#)),
+        "/label/token/values".to_string(),
+        "/label/encoded/values".to_string(),
+        "/label/url/values".to_string(),
+        "/projects/shop/environments/staging/metrics/targets".to_string(),
+    ] {
+        let (_, _, body) = prom(&app, &path, &admin).await;
+        captured.push_str(&body.to_string());
+    }
+    assert!(captured.contains("••••"), "masked, not dropped: {captured}");
+    for form in [secret, b64.as_str()] {
+        assert!(!captured.contains(form), "{form} leaked: {captured}");
+    }
+    // Nor on disk, in the storage's files.
+    let mut on_disk = Vec::new();
+    for entry in walk(&app.data_dir.path().join("metrics")) {
+        on_disk.extend(std::fs::read(entry).unwrap_or_default());
+    }
+    assert!(!on_disk.is_empty());
+    let hay = String::from_utf8_lossy(&on_disk);
+    assert!(
+        !hay.contains(secret) && !hay.contains(&b64),
+        "a secret reached the metrics files"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -79,3 +79,18 @@ impl Exporter {
         Self::serve(router).await
     }
 }
+
+impl Exporter {
+    /// `/metrics` answers `body`, always.
+    pub async fn fixed(body: String) -> Exporter {
+        let body = Arc::new(body);
+        let router = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { (*body).clone() }
+            }),
+        );
+        Self::serve(router).await
+    }
+}
