@@ -113,15 +113,20 @@ pub struct Report {
     pub storage_full: bool,
 }
 
+/// Labels that decide who may read a series (and which environment's retention and remote
+/// write it falls under): always the target's, whatever the target exposes.
+const SCOPE_LABELS: [&str; 2] = ["project", "environment"];
+
 /// Prometheus's `exported_` renaming: a label the target exposes that the target's own
 /// labels also set is kept as `exported_<name>` (unless `honor_labels`, where the exposed
-/// one wins).
+/// one wins, except for [`SCOPE_LABELS`]: a target cannot write into another project).
 fn series_labels(target: &Target, name: &str, exposed: &[(String, String)]) -> Labels {
+    let honored = |n: &str| target.honor_labels && !SCOPE_LABELS.contains(&n);
     let mut pairs: Vec<(String, String)> =
         Vec::with_capacity(exposed.len() + target.labels.len() + 1);
     pairs.push(("__name__".to_string(), name.to_string()));
     for (n, v) in exposed {
-        if target.honor_labels || target.labels.get(n).is_none() {
+        if honored(n) || target.labels.get(n).is_none() {
             pairs.push((n.clone(), v.clone()));
         } else {
             let mut renamed = format!("exported_{n}");
@@ -134,7 +139,7 @@ fn series_labels(target: &Target, name: &str, exposed: &[(String, String)]) -> L
         }
     }
     for l in target.labels.iter() {
-        if target.honor_labels && exposed.iter().any(|(n, _)| **n == *l.name) {
+        if honored(&l.name) && exposed.iter().any(|(n, _)| **n == *l.name) {
             continue;
         }
         pairs.push((l.name.to_string(), l.value.to_string()));

@@ -624,3 +624,43 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn honor_labels_cannot_move_a_series_into_another_project() {
+    let app = spawn().await;
+    let admin = world(&app).await;
+    app.project("other").await;
+    app.environment("other", "staging", &admin).await;
+    // A maintainer of shop only, with a target that claims other's labels.
+    app.user("mia", InstanceRole::User).await;
+    app.member("shop", "mia", Role::Maintainer).await;
+    let mia = app.token("mia", Scope::Write).await;
+    app.user("otto", InstanceRole::User).await;
+    app.member("other", "otto", Role::Viewer).await;
+    let otto = app.token("otto", Scope::Read).await;
+    let ex = Exporter::fixed(
+        "# TYPE forged gauge\nforged{project=\"other\",environment=\"staging\",job=\"x\"} 1\n"
+            .to_string(),
+    )
+    .await;
+    let (s, b) = add_target(
+        &app,
+        &mia,
+        "shop",
+        json!({"job_name": "fed", "address": ex.address(), "interval_ms": 1000,
+               "honor_labels": true}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let found = eventually(&app, &admin, "forged").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let m = &found[0]["metric"];
+    assert_eq!(m["project"], "shop", "{m}");
+    assert_eq!(m["environment"], "staging", "{m}");
+    assert_eq!(m["exported_project"], "other", "{m}");
+    // honor_labels still applies to the other labels.
+    assert_eq!(m["job"], "x", "{m}");
+    let (s, _, body) = prom(&app, &q("forged"), &otto).await;
+    assert_eq!(s, 200);
+    assert_eq!(body["data"]["result"], json!([]), "{body}");
+}
