@@ -33,7 +33,7 @@ impl Tsdb {
 
     fn maintain_steps(&self, now_ms: i64, rep: &mut MaintainReport) -> Result<(), TsdbError> {
         self.persist_head(rep)?;
-        self.repair_rollups()?;
+        self.repair_rollups(now_ms)?;
         self.compact(rep)?;
         self.apply_retention(now_ms, rep)?;
         rep.series_dropped = self.head.gc();
@@ -134,12 +134,20 @@ impl Tsdb {
         self.blocks.read().expect("blocks lock").clone()
     }
 
-    fn repair_rollups(&self) -> Result<(), TsdbError> {
+    /// Writes rollups missing for fresh raw blocks (a crash between the two renames), unless
+    /// rollup retention would remove them again at once.
+    fn repair_rollups(&self, now: i64) -> Result<(), TsdbError> {
         let list = self.snapshot();
-        for b in list
-            .iter()
-            .filter(|b| b.meta.kind == BlockKind::Raw && b.meta.level == 0)
-        {
+        let keep = self
+            .retention
+            .read()
+            .expect("retention lock")
+            .default
+            .rollup;
+        let horizon = now.saturating_sub(keep.as_millis().min(i64::MAX as u128) as i64);
+        for b in list.iter().filter(|b| {
+            b.meta.kind == BlockKind::Raw && b.meta.level == 0 && b.meta.maxt >= horizon
+        }) {
             if !compact::has_rollup(&list, b) {
                 let res = self.opts.rollup_resolution_ms;
                 let made =
