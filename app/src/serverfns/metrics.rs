@@ -3,9 +3,7 @@
 // A form's fields arrive as the function's arguments.
 #![allow(clippy::too_many_arguments)]
 use crate::error::AppError;
-use crate::model::{
-    MetricsSettings, NewScrapeTarget, PrometheusImportView, QueryResultView, ScrapeTargetView,
-};
+use crate::model::{MetricsSettings, PrometheusImportView, QueryResultView, ScrapeTargetView};
 use leptos::prelude::*;
 
 /// The targets with their health, and the server's clock (for "5 s ago" that reads the same
@@ -34,17 +32,20 @@ pub async fn get_metrics_settings(
     .await
 }
 
+#[cfg(feature = "ssr")]
 fn number(field: &str, text: &str) -> Result<i64, AppError> {
     text.trim()
         .parse()
         .map_err(|_| AppError::invalid(field, "a whole number"))
 }
 
+#[cfg(feature = "ssr")]
 fn duration(field: &str, text: &str) -> Result<i64, AppError> {
     metrics_duration(text.trim())
         .ok_or_else(|| AppError::invalid(field, "a duration such as 15s or 1m"))
 }
 
+#[cfg(feature = "ssr")]
 /// `15s`, `1m30s`, `500ms`; a bare number is seconds.
 fn metrics_duration(s: &str) -> Option<i64> {
     if let Ok(n) = s.parse::<i64>() {
@@ -116,7 +117,7 @@ pub async fn add_scrape_target(
     #[server(default)] scheme: String,
 ) -> Result<i64, AppError> {
     super::call::run(|c| async move {
-        let t = NewScrapeTarget {
+        let t = crate::model::NewScrapeTarget {
             job_name,
             address,
             metrics_path,
@@ -161,7 +162,7 @@ pub async fn run_metrics_query(project: String, expr: String) -> Result<QueryRes
     .await
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     #[test]
     fn durations_read_like_prometheus() {
