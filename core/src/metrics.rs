@@ -180,7 +180,7 @@ impl Hub {
 }
 
 /// A URL as shown: scheme, host, path; query parameters (which may hold a token) left out.
-fn display_url(url: &str) -> String {
+pub(crate) fn display_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut u) => {
             let _ = u.set_username("");

@@ -176,6 +176,9 @@ async fn send(client: &reqwest::Client, url: &str, series: &[Series]) -> Result<
 
 async fn post(client: &reqwest::Client, url: &str, batch: &[Series]) -> Result<u64, SendError> {
     let n: usize = batch.iter().map(|s| s.samples.len()).sum();
+    // What errors (and so the logs) say: the URL without its parameters, which may hold a
+    // token.
+    let shown = super::display_url(url);
     let res = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, remote::CONTENT_TYPE)
@@ -184,7 +187,7 @@ async fn post(client: &reqwest::Client, url: &str, batch: &[Series]) -> Result<u
         .body(remote::body(batch))
         .send()
         .await
-        .map_err(|e| Retry(format!("{url}: {}", e.without_url())))?;
+        .map_err(|e| Retry(format!("{shown}: {}", e.without_url())))?;
     let status = res.status();
     if status.is_success() {
         return Ok(n as u64);
@@ -196,10 +199,55 @@ async fn post(client: &reqwest::Client, url: &str, batch: &[Series]) -> Result<u
         .chars()
         .take(300)
         .collect();
-    let msg = format!("{url} answered {status}: {}", text.trim());
+    let msg = format!("{shown} answered {status}: {}", text.trim());
     if status.is_client_error() && status.as_u16() != 429 {
         Err(Refused(msg))
     } else {
         Err(Retry(msg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A refused post says where it went, without the URL's parameters (a token there would
+    /// reach the logs).
+    #[tokio::test]
+    async fn errors_leave_the_urls_parameters_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 << 10];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno",
+                )
+                .await;
+        });
+        let token = "rw-token-4242";
+        let url = format!("http://{addr}/write?api_key={token}");
+        let client = reqwest::Client::new();
+        let batch = [Series {
+            labels: ::metrics::model::Labels::new([("__name__", "up")]),
+            samples: vec![(1, 1.0)],
+        }];
+        let msg = match post(&client, &url, &batch).await {
+            Err(Refused(m)) => m,
+            Err(Retry(m)) => panic!("retried: {m}"),
+            Ok(_) => panic!("accepted"),
+        };
+        assert!(msg.contains("404"), "{msg}");
+        assert!(msg.contains(&addr.to_string()), "{msg}");
+        assert!(!msg.contains(token), "{msg}");
+        // Nor when the post fails outright.
+        let gone = format!("http://127.0.0.1:1/write?api_key={token}");
+        match post(&client, &gone, &batch).await {
+            Err(Retry(m)) | Err(Refused(m)) => assert!(!m.contains(token), "{m}"),
+            Ok(_) => panic!("accepted"),
+        }
     }
 }
