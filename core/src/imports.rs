@@ -189,6 +189,7 @@ pub async fn env_file(
     )
     .await?;
     tx.commit().await?;
+    state.metrics.secrets_changed();
     Ok(ImportPlan {
         applied: true,
         ..plan

@@ -40,6 +40,8 @@ pub struct Hub {
     storage_error: Mutex<Option<String>>,
     /// Remote write, by environment.
     remote: Mutex<HashMap<i64, remote::Status>>,
+    /// Bumped when a secret value changes: the scheduler reads the secrets to mask again.
+    secrets_generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Hub {
@@ -75,6 +77,19 @@ impl Hub {
 
     pub(crate) fn self_metrics(&self) -> Option<String> {
         self.self_source.get().map(|f| f())
+    }
+
+    /// A secret value was written: what scrapes mask is read again before the next scrape
+    /// of any target.
+    pub fn secrets_changed(&self) {
+        self.secrets_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.changed();
+    }
+
+    pub(crate) fn secrets_generation(&self) -> u64 {
+        self.secrets_generation
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Targets or settings changed: the scheduler looks again now.

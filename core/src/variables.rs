@@ -224,6 +224,8 @@ pub async fn set(
     )
     .await?;
     tx.commit().await?;
+    // Scrapes mask the environments' secret values: they read them again now.
+    state.metrics.secrets_changed();
     Ok(VariableView {
         name,
         scope: t.scope_name(),

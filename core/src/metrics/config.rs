@@ -97,6 +97,8 @@ pub async fn all_settings(state: &AppState) -> ServiceResult<Vec<(i64, MetricsSe
         .collect()
 }
 
+/// An environment's settings (viewers); the remote write URL's query, which may hold a
+/// token, only for those who may change it.
 pub async fn get_settings(
     state: &AppState,
     ctx: &Ctx,
@@ -104,7 +106,13 @@ pub async fn get_settings(
     env: &str,
 ) -> ServiceResult<MetricsSettings> {
     let e = environments::resolve(state, ctx, project, env).await?;
-    settings_of(state, e.id).await
+    let mut s = settings_of(state, e.id).await?;
+    let maintainer =
+        super::super::authz::may(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
+    if !maintainer && !s.remote_write_url.is_empty() {
+        s.remote_write_url = super::display_url(&s.remote_write_url);
+    }
+    Ok(s)
 }
 
 fn check_interval(field: &str, interval_ms: i64, timeout_ms: i64) -> ServiceResult<()> {
@@ -182,7 +190,11 @@ pub async fn set_settings(
         ctx,
         NewEvent::new("metrics.settings", target(&e))
             .project(e.project.id)
-            .summary(json!(s)),
+            // The URL's query may hold a token: the audit log shows it masked.
+            .summary(json!(MetricsSettings {
+                remote_write_url: super::display_url(&remote),
+                ..s.clone()
+            })),
     )
     .await?;
     tx.commit().await?;

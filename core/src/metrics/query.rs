@@ -225,7 +225,15 @@ pub async fn range(
 }
 
 /// Parses `match[]` selectors.
+/// The most `match[]` selectors one request may send.
+pub const MAX_MATCHES: usize = 20;
+
 fn selectors(matches: &[String]) -> Result<Vec<Vec<Matcher>>, QueryFailure> {
+    if matches.len() > MAX_MATCHES {
+        return Err(QueryFailure::Eval(EvalError::bad_data(format!(
+            "at most {MAX_MATCHES} match[] selectors"
+        ))));
+    }
     matches
         .iter()
         .map(|m| {

@@ -51,7 +51,14 @@ async fn run(state: AppState, stop: CancellationToken) {
     let mut running: HashMap<String, Running> = HashMap::new();
     let mut discovered: HashMap<i64, (Instant, Vec<Target>)> = HashMap::new();
     let redactors: Redactors = Arc::default();
+    let mut secrets_seen = state.metrics.secrets_generation();
     loop {
+        let generation = state.metrics.secrets_generation();
+        if generation != secrets_seen {
+            // A secret changed: no scrape until its environment's redactor is read again.
+            redactors.lock().expect("redactors").clear();
+            secrets_seen = generation;
+        }
         match desired(&state, &mut discovered, &redactors).await {
             Ok(list) => {
                 let keys: std::collections::HashSet<&str> =

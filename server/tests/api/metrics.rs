@@ -664,3 +664,57 @@ async fn honor_labels_cannot_move_a_series_into_another_project() {
     assert_eq!(s, 200);
     assert_eq!(body["data"]["result"], json!([]), "{body}");
 }
+
+#[tokio::test]
+async fn a_remote_write_token_in_the_url_is_for_maintainers_only() {
+    let app = spawn().await;
+    let admin = world(&app).await;
+    let url = "https://mimir.example.com/api/v1/push?token=rw-t0ken-secret-99";
+    let (s, b) = app
+        .api(
+            Method::PUT,
+            "/projects/shop/environments/staging/metrics/settings",
+            Some(&admin),
+            Some(json!({"scrape_replicas": true, "interval_ms": 15000, "timeout_ms": 10000,
+                        "retention_raw_days": 15, "retention_rollup_days": 90, "remote_write_url": url})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, mine) = app
+        .api(
+            Method::GET,
+            "/projects/shop/environments/staging/metrics/settings",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        mine["remote_write_url"], url,
+        "the maintainer sees what they saved"
+    );
+    app.user("vera", InstanceRole::User).await;
+    app.member("shop", "vera", Role::Viewer).await;
+    let vera = app.token("vera", Scope::Read).await;
+    let (_, theirs) = app
+        .api(
+            Method::GET,
+            "/projects/shop/environments/staging/metrics/settings",
+            Some(&vera),
+            None,
+        )
+        .await;
+    let shown = theirs["remote_write_url"].as_str().unwrap_or("");
+    assert!(
+        shown.starts_with("https://mimir.example.com/api/v1/push"),
+        "{theirs}"
+    );
+    assert!(
+        !shown.contains("rw-t0ken"),
+        "a viewer saw the token: {theirs}"
+    );
+    let (_, audit) = app.api(Method::GET, "/audit", Some(&admin), None).await;
+    assert!(
+        !audit.to_string().contains("rw-t0ken"),
+        "the audit log holds the token: {audit}"
+    );
+}
