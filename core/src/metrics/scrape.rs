@@ -239,12 +239,27 @@ pub fn ingest(
     push_report(
         tsdb, target, cache, &mut batch, start_ms, &report, scraped, added,
     );
+    let mut forgotten = false;
     match tsdb.append(&batch) {
+        Ok(outcome) if outcome.unknown_series > 0 => {
+            // The storage let go of series that were idle for a while (their ids are never
+            // reused, so nothing lands on another series): this scrape's samples of the ones
+            // that came back are lost, and every series is looked up again next scrape.
+            forgotten = true;
+        }
         Ok(_) => {}
         Err(e) => {
             report.storage_full = matches!(e, TsdbError::DiskFull { .. });
             report.error = format!("not stored: {e}");
         }
+    }
+    if forgotten {
+        cache.refs.clear();
+        cache.report.clear();
+        seen.clear();
+        cache.last.clear();
+        report.error =
+            "series that came back after a while are stored again from the next scrape".into();
     }
     cache.last = seen;
     if cache.refs.len() > 4 * (cache.last.len() + 64) {
