@@ -5,10 +5,12 @@
 //! pure `metrics` crate.
 pub mod config;
 pub mod docker;
+pub mod import;
 pub mod query;
 pub mod remote;
 pub mod scheduler;
 pub mod scrape;
+pub mod settings;
 pub mod targets;
 
 use ::metrics::tsdb::Tsdb;

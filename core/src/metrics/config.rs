@@ -7,8 +7,13 @@ use super::super::db::Tx;
 use super::super::environments::{self, EnvRef};
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::{now_ms, AppState};
-use ::metrics::promconfig::{self, ScrapeJob};
-use berth_model::{MetricsSettings, NewScrapeTarget, PrometheusImportView};
+use berth_model::{MetricsSettings, NewScrapeTarget};
+
+pub use super::import::import;
+use super::settings::check_interval;
+pub use super::settings::{
+    all_settings, check_remote_url, get_settings, set_settings, settings_of,
+};
 use serde_json::json;
 use sqlx::Row;
 
@@ -39,193 +44,7 @@ pub struct StaticTarget {
     pub sample_limit: u64,
 }
 
-/// An environment's settings (the defaults when none were saved).
-pub async fn settings_of(state: &AppState, env_id: i64) -> ServiceResult<MetricsSettings> {
-    let row = sqlx::query(
-        "SELECT scrape_replicas, interval_ms, timeout_ms, retention_raw_days, retention_rollup_days, \
-         remote_write_url FROM metrics_settings WHERE environment_id = $1",
-    )
-    .bind(env_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    Ok(match row {
-        Some(r) => MetricsSettings {
-            scrape_replicas: r.try_get::<i64, _>(0)? != 0,
-            interval_ms: r.try_get(1)?,
-            timeout_ms: r.try_get(2)?,
-            retention_raw_days: r.try_get(3)?,
-            retention_rollup_days: r.try_get(4)?,
-            remote_write_url: r.try_get(5)?,
-        },
-        None => MetricsSettings::default(),
-    })
-}
-
-/// Every environment's saved settings, by environment id (for the scheduler).
-pub async fn all_settings(state: &AppState) -> ServiceResult<Vec<(i64, MetricsSettings)>> {
-    let rows = sqlx::query(
-        "SELECT e.id, s.scrape_replicas, s.interval_ms, s.timeout_ms, s.retention_raw_days, \
-         s.retention_rollup_days, s.remote_write_url FROM environments e \
-         LEFT JOIN metrics_settings s ON s.environment_id = e.id ORDER BY e.id",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let d = MetricsSettings::default();
-            let saved = r.try_get::<Option<i64>, _>(1)?.is_some();
-            Ok((
-                r.try_get(0)?,
-                if saved {
-                    MetricsSettings {
-                        scrape_replicas: r.try_get::<Option<i64>, _>(1)?.unwrap_or(1) != 0,
-                        interval_ms: r.try_get::<Option<i64>, _>(2)?.unwrap_or(d.interval_ms),
-                        timeout_ms: r.try_get::<Option<i64>, _>(3)?.unwrap_or(d.timeout_ms),
-                        retention_raw_days: r
-                            .try_get::<Option<i64>, _>(4)?
-                            .unwrap_or(d.retention_raw_days),
-                        retention_rollup_days: r
-                            .try_get::<Option<i64>, _>(5)?
-                            .unwrap_or(d.retention_rollup_days),
-                        remote_write_url: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
-                    }
-                } else {
-                    d
-                },
-            ))
-        })
-        .collect()
-}
-
-/// An environment's settings (viewers); the remote write URL's query, which may hold a
-/// token, only for those who may change it.
-pub async fn get_settings(
-    state: &AppState,
-    ctx: &Ctx,
-    project: &str,
-    env: &str,
-) -> ServiceResult<MetricsSettings> {
-    let e = environments::resolve(state, ctx, project, env).await?;
-    let mut s = settings_of(state, e.id).await?;
-    let maintainer =
-        super::super::authz::may(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
-    if !maintainer && !s.remote_write_url.is_empty() {
-        s.remote_write_url = super::display_url(&s.remote_write_url);
-    }
-    Ok(s)
-}
-
-fn check_interval(field: &str, interval_ms: i64, timeout_ms: i64) -> ServiceResult<()> {
-    if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&interval_ms) {
-        return Err(ServiceError::invalid(
-            field,
-            format!(
-                "the interval is between {} and {}",
-                promconfig::format_duration(MIN_INTERVAL_MS),
-                promconfig::format_duration(MAX_INTERVAL_MS)
-            ),
-        ));
-    }
-    if timeout_ms < 100 || timeout_ms > interval_ms {
-        return Err(ServiceError::invalid(
-            field,
-            "the timeout is at least 100ms and at most the interval",
-        ));
-    }
-    Ok(())
-}
-
-/// Saves an environment's settings (maintainers).
-pub async fn set_settings(
-    state: &AppState,
-    ctx: &Ctx,
-    project: &str,
-    env: &str,
-    s: &MetricsSettings,
-) -> ServiceResult<MetricsSettings> {
-    let e = environments::resolve(state, ctx, project, env).await?;
-    authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
-    check_interval("interval", s.interval_ms, s.timeout_ms)?;
-    for (field, days) in [
-        ("retention_raw_days", s.retention_raw_days),
-        ("retention_rollup_days", s.retention_rollup_days),
-    ] {
-        if !(1..=MAX_RETENTION_DAYS).contains(&days) {
-            return Err(ServiceError::invalid(
-                field,
-                format!("between 1 and {MAX_RETENTION_DAYS} days"),
-            ));
-        }
-    }
-    let remote = check_remote_url(&s.remote_write_url)
-        .map_err(|m| ServiceError::invalid("remote_write_url", m))?;
-    if s.retention_rollup_days < s.retention_raw_days {
-        return Err(ServiceError::invalid(
-            "retention_rollup_days",
-            "rollups are kept at least as long as raw samples",
-        ));
-    }
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM metrics_settings WHERE environment_id = $1")
-        .bind(e.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO metrics_settings (environment_id, scrape_replicas, interval_ms, timeout_ms, \
-         retention_raw_days, retention_rollup_days, remote_write_url, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(e.id)
-    .bind(i64::from(s.scrape_replicas))
-    .bind(s.interval_ms)
-    .bind(s.timeout_ms)
-    .bind(s.retention_raw_days)
-    .bind(s.retention_rollup_days)
-    .bind(&remote)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
-    audit::append(
-        &mut tx,
-        ctx,
-        NewEvent::new("metrics.settings", target(&e))
-            .project(e.project.id)
-            // The URL's query may hold a token: the audit log shows it masked.
-            .summary(json!(MetricsSettings {
-                remote_write_url: super::display_url(&remote),
-                ..s.clone()
-            })),
-    )
-    .await?;
-    tx.commit().await?;
-    state.metrics.changed();
-    Ok(MetricsSettings {
-        remote_write_url: remote,
-        ..s.clone()
-    })
-}
-
-/// An `http(s)://` URL without credentials (they would show in the settings and the audit
-/// log), or empty.
-pub fn check_remote_url(url: &str) -> Result<String, String> {
-    let u = url.trim();
-    if u.is_empty() {
-        return Ok(String::new());
-    }
-    let parsed = reqwest::Url::parse(u).map_err(|_| "an http:// or https:// URL".to_string())?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err("an http:// or https:// URL".into());
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("no credentials in the URL".into());
-    }
-    if u.len() > 500 {
-        return Err("at most 500 characters".into());
-    }
-    Ok(parsed.to_string())
-}
-
-fn target(e: &EnvRef) -> String {
+pub(super) fn target(e: &EnvRef) -> String {
     format!("project:{}/env:{}", e.project.slug, e.slug)
 }
 
@@ -272,7 +91,10 @@ pub async fn targets_of(state: &AppState, env_id: i64) -> ServiceResult<Vec<Stat
 }
 
 /// Checks and fills a target in; errors name the field.
-fn normalize(t: &NewScrapeTarget, d: &MetricsSettings) -> ServiceResult<NewScrapeTarget> {
+pub(super) fn normalize(
+    t: &NewScrapeTarget,
+    d: &MetricsSettings,
+) -> ServiceResult<NewScrapeTarget> {
     let job = t.job_name.trim();
     if job.is_empty() || job.len() > 100 || job.chars().any(char::is_control) {
         return Err(ServiceError::invalid(
@@ -363,7 +185,7 @@ pub fn check_address(a: &str) -> Result<(), String> {
     }
 }
 
-async fn insert(tx: &mut Tx, env_id: i64, t: &NewScrapeTarget) -> ServiceResult<i64> {
+pub(super) async fn insert(tx: &mut Tx, env_id: i64, t: &NewScrapeTarget) -> ServiceResult<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO scrape_targets (environment_id, job_name, scheme, address, metrics_path, \
          params, labels, interval_ms, timeout_ms, honor_labels, honor_timestamps, sample_limit, \
@@ -387,7 +209,7 @@ async fn insert(tx: &mut Tx, env_id: i64, t: &NewScrapeTarget) -> ServiceResult<
     Ok(id)
 }
 
-async fn count(tx: &mut Tx, env_id: i64) -> ServiceResult<usize> {
+pub(super) async fn count(tx: &mut Tx, env_id: i64) -> ServiceResult<usize> {
     let n: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM scrape_targets WHERE environment_id = $1")
             .bind(env_id)
@@ -477,90 +299,6 @@ pub async fn remove_target(
     tx.commit().await?;
     state.metrics.changed();
     Ok(())
-}
-
-fn from_job(j: &ScrapeJob) -> Vec<NewScrapeTarget> {
-    j.targets
-        .iter()
-        .map(|t| NewScrapeTarget {
-            job_name: j.job_name.clone(),
-            address: t.address.clone(),
-            scheme: j.scheme.clone(),
-            metrics_path: j.metrics_path.clone(),
-            params: j.params.clone(),
-            labels: t.labels.clone(),
-            interval_ms: Some(j.interval_ms),
-            timeout_ms: Some(j.timeout_ms),
-            honor_labels: j.honor_labels,
-            honor_timestamps: Some(j.honor_timestamps),
-            sample_limit: j.sample_limit.unwrap_or(0),
-        })
-        .collect()
-}
-
-/// Imports the static targets of a `prometheus.yml` (maintainers): each job's targets
-/// replace the environment's static targets of that job, in one transaction; what Berth
-/// does not act on is listed back. Nothing changes when anything is invalid.
-pub async fn import(
-    state: &AppState,
-    ctx: &Ctx,
-    project: &str,
-    env: &str,
-    yaml: &str,
-) -> ServiceResult<PrometheusImportView> {
-    let e = environments::resolve(state, ctx, project, env).await?;
-    authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
-    if yaml.len() > 1 << 20 {
-        return Err(ServiceError::invalid("config", "at most 1 MiB"));
-    }
-    let parsed = promconfig::parse_prometheus_yml(yaml)
-        .map_err(|err| ServiceError::invalid("config", err.to_string()))?;
-    let d = settings_of(state, e.id).await?;
-    let mut all = Vec::new();
-    for j in &parsed.jobs {
-        for t in from_job(j) {
-            all.push(normalize(&t, &d).map_err(|err| match err {
-                ServiceError::Invalid { field, message } => ServiceError::invalid(
-                    "config",
-                    format!("job {}: {field}: {message}", j.job_name),
-                ),
-                other => other,
-            })?);
-        }
-    }
-    let mut tx = state.db.begin_write().await?;
-    for j in &parsed.jobs {
-        sqlx::query("DELETE FROM scrape_targets WHERE environment_id = $1 AND job_name = $2")
-            .bind(e.id)
-            .bind(&j.job_name)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if count(&mut tx, e.id).await? + all.len() > MAX_TARGETS {
-        return Err(ServiceError::invalid(
-            "config",
-            format!("at most {MAX_TARGETS} static targets per environment"),
-        ));
-    }
-    for t in &all {
-        insert(&mut tx, e.id, t).await?;
-    }
-    let view = PrometheusImportView {
-        jobs: parsed.jobs.iter().map(|j| j.job_name.clone()).collect(),
-        targets: all.len(),
-        unsupported: parsed.unsupported.clone(),
-    };
-    audit::append(
-        &mut tx,
-        ctx,
-        NewEvent::new("metrics.import", target(&e))
-            .project(e.project.id)
-            .summary(json!({ "jobs": view.jobs, "targets": view.targets, "unsupported": view.unsupported })),
-    )
-    .await?;
-    tx.commit().await?;
-    state.metrics.changed();
-    Ok(view)
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, as Prometheus's label names.
