@@ -62,9 +62,12 @@ for (const { js, label } of MODES) {
 
       // Nor in anything Berth logged, nor in its data directory (database, WAL, key file).
       assert.ok(!berth.logs().includes(secret), 'the secret value is in the server log');
-      for (const f of readdirSync(berth.dataDir)) {
-        const bytes = readFileSync(join(berth.dataDir, f));
-        assert.ok(!bytes.includes(Buffer.from(secret)), `the secret value is in ${f}`);
+      // Every file, in subdirectories too (the metrics storage keeps its WAL and blocks there).
+      for (const f of readdirSync(berth.dataDir, { recursive: true, withFileTypes: true })) {
+        if (!f.isFile()) continue;
+        const path = join(f.parentPath ?? f.path, f.name);
+        const bytes = readFileSync(path);
+        assert.ok(!bytes.includes(Buffer.from(secret)), `the secret value is in ${path}`);
       }
 
       if (js) {
