@@ -43,8 +43,7 @@ fn DeployCard(
                 None => view! { <span class="muted">"Nothing is deployed yet."</span> }.into_any(),
             }}</p>
             <p><a id="deploys-link" href=format!("{base}/deploys")>"Deploys & releases →"</a>" · "
-                <a id="containers-link" href=format!("{base}/containers")>"Containers →"</a>" · "
-                <a id="metrics-link" href=format!("{base}/metrics")>"Metrics →"</a></p>
+                <a id="containers-link" href=format!("{base}/containers")>"Containers →"</a>" · "<a id="metrics-link" href=format!("{base}/metrics")>"Metrics →"</a></p>
             {can_deploy.then(|| view! {
                 <ActionForm action=start attr:id="deploy-form" attr:class="row">
                     <input type="hidden" name="project" value=e.project.clone()/>

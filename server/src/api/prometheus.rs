@@ -13,9 +13,11 @@ use axum::response::{IntoResponse, Response};
 use berth_core::metrics::query::{self, QueryFailure, Scope};
 use berth_core::{AppState, Ctx, ServiceError};
 use berth_model::error::AppError;
-use metrics::model::{Labels, Series};
-use metrics::promql::{format_value, Value};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
+use wire::{matrix, metric, value_json};
+
+#[path = "prometheus/wire.rs"]
+mod wire;
 
 /// The request's parameters: the query string, and for POST the form body as well.
 pub struct Params(Vec<(String, String)>);
@@ -169,56 +171,6 @@ fn time_param(p: &Params, name: &str, default: i64) -> Result<i64, PromError> {
     match p.get(name) {
         None | Some("") => Ok(default),
         Some(v) => parse_time(v).ok_or_else(|| bad_param(name, v, "timestamp")),
-    }
-}
-
-/// Seconds as Prometheus writes a sample's time: a JSON number, milliseconds kept.
-fn ts(ms: i64) -> Json {
-    if ms % 1000 == 0 {
-        json!(ms / 1000)
-    } else {
-        serde_json::Number::from_f64(ms as f64 / 1000.0)
-            .map(Json::Number)
-            .unwrap_or(Json::Null)
-    }
-}
-
-fn metric(labels: &Labels) -> Json {
-    let mut m = Map::new();
-    for l in labels.iter() {
-        m.insert(l.name.to_string(), Json::String(l.value.to_string()));
-    }
-    Json::Object(m)
-}
-
-fn matrix(series: &[Series]) -> Json {
-    Json::Array(
-        series
-            .iter()
-            .map(|s| {
-                json!({
-                    "metric": metric(&s.labels),
-                    "values": s.samples.iter().map(|(t, v)| json!([ts(*t), format_value(*v)])).collect::<Vec<_>>(),
-                })
-            })
-            .collect(),
-    )
-}
-
-fn value_json(v: &Value) -> Json {
-    match v {
-        Value::Scalar(t, v) => {
-            json!({ "resultType": "scalar", "result": [ts(*t), format_value(*v)] })
-        }
-        Value::String(t, s) => json!({ "resultType": "string", "result": [ts(*t), s] }),
-        Value::Vector(samples) => json!({
-            "resultType": "vector",
-            "result": samples.iter().map(|s| json!({
-                "metric": metric(&s.labels),
-                "value": [ts(s.t), format_value(s.v)],
-            })).collect::<Vec<_>>(),
-        }),
-        Value::Matrix(series) => json!({ "resultType": "matrix", "result": matrix(series) }),
     }
 }
 
