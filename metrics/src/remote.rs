@@ -1,8 +1,11 @@
 //! Prometheus remote write (protocol 1.0): a `WriteRequest` as protobuf, snappy-compressed
 //! (block format), as Prometheus, VictoriaMetrics and Mimir receive it. Encoded by hand (the
 //! message has four small types); the decoder reads it back for tests and for receivers.
+//! Remote read ([`read`]) shares the protobuf and snappy helpers.
 use crate::model::{Label, Labels, Series};
 use std::sync::Arc;
+
+pub mod read;
 
 /// The headers a remote write request carries.
 pub const CONTENT_TYPE: &str = "application/x-protobuf";

@@ -56,6 +56,7 @@ mod open;
 mod options;
 mod postings;
 mod query;
+mod series_labels;
 mod retention;
 mod rollup;
 mod series_index;

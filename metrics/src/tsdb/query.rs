@@ -110,7 +110,7 @@ impl Tsdb {
         Ok(out)
     }
 
-    fn check_series(&self, n: usize) -> Result<(), QueryError> {
+    pub(super) fn check_series(&self, n: usize) -> Result<(), QueryError> {
         if n > self.opts.max_query_series {
             return Err(QueryError::TooMuchData(format!(
                 "the selection matches more than {} series",
