@@ -9,6 +9,7 @@ mod chunk_codec;
 mod crash;
 mod faults;
 mod kill9;
+mod kill9_compaction;
 mod retention;
 mod select;
 mod wal;
