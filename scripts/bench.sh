@@ -7,6 +7,7 @@
 #   1b. `cargo bench -p server --bench zero_downtime`: failed requests under steady load through
 #      nginx during Berth's rolling update vs a `docker compose up -d`-style stop-then-start,
 #      and Berth's own time per deploy (Docker engine and nginx needed);
+#   1c. scripts/bench-metrics.sh: Berth's metrics storage and PromQL vs Debian's Prometheus;
 #   2. the release binary: idle memory (VmRSS) of `berth serve`; then, side by side under `wrk`
 #      at 1 and $BERTH_BENCH_CONNECTIONS connections: /login (the framework's floor here),
 #      signed-in /projects and an environment page, and /healthz, with their ratios to /login
@@ -21,6 +22,7 @@
 #   BERTH_BENCH_SECS         seconds of measured load per page benchmark (default 10)
 #   BERTH_BENCH_CONNECTIONS  concurrent connections (default 32)
 #   BERTH_BENCH_SKIP_CARGO=1 only measure the release binary
+#   BERTH_BENCH_SKIP_METRICS=1 skip scripts/bench-metrics.sh (Berth vs Prometheus, issue 13)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +45,13 @@ if [ -z "${BERTH_BENCH_SKIP_CARGO:-}" ]; then
   # Needs the Docker engine and nginx (make bench runs scripts/ensure-deps.sh --docker first).
   echo "==> cargo bench -p server --bench zero_downtime"
   "$CARGO" bench -p server --bench zero_downtime
+fi
+
+# Issue 13: Berth's metrics storage and PromQL against Debian's Prometheus 2.42, side by side
+# (about 10 minutes; BERTH_BENCH_SKIP_METRICS=1 skips it, BENCH_QUICK=1 shrinks it).
+if [ -z "${BERTH_BENCH_SKIP_METRICS:-}" ]; then
+  echo "==> scripts/bench-metrics.sh (Berth vs Prometheus)"
+  CARGO="$CARGO" bash scripts/bench-metrics.sh
 fi
 
 echo

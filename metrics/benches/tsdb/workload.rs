@@ -113,6 +113,8 @@ pub struct Workload {
     rng: Rng,
     /// Scrape timestamps vary by up to ± this many ms.
     jitter_ms: i64,
+    /// The chance, per scrape, that a counter starts over at 0 (its process restarted).
+    pub resets: f64,
 }
 
 impl Workload {
@@ -167,6 +169,7 @@ impl Workload {
             values,
             rng,
             jitter_ms,
+            resets: 0.0,
         }
     }
 
@@ -187,6 +190,17 @@ impl Workload {
         for i in target * PER_TARGET..end {
             let v = &mut self.values[i];
             let rng = &mut self.rng;
+            let counter = matches!(
+                self.kinds[i],
+                Kind::SlowCounter(_)
+                    | Kind::BusyCounter(_)
+                    | Kind::CpuSeconds
+                    | Kind::DurationSum
+                    | Kind::NanoCpu
+            );
+            if self.resets > 0.0 && counter && rng.unit() < self.resets {
+                *v = 0.0;
+            }
             match self.kinds[i] {
                 Kind::Constant => {}
                 Kind::SlowCounter(l) => {
