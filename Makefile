@@ -37,8 +37,9 @@ CLIPPY_FRONTEND := $(CARGO) clippy -p frontend --target wasm32-unknown-unknown -
 # on databases, Docker and nginx, so more threads than the 2 cores pay off).
 TEST_THREADS ?= 4
 TEST_CMD := $(CARGO) test -p app -p berth-core -p berth-model -p server -p stack -p engine -p metrics -p berth-demo --features app/ssr,stack/engine -- --test-threads=$(TEST_THREADS)
-# On PostgreSQL only the crates that touch the database run again.
-TEST_PG_CMD := $(CARGO) test -p app -p berth-core -p server --features app/ssr,stack/engine -- --test-threads=$(TEST_THREADS)
+# On PostgreSQL only the crates and test binaries that touch the database run again (not
+# `promcompat`: it compares the PromQL engine with Prometheus and has no database).
+TEST_PG_CMD := $(CARGO) test -p app -p berth-core -p server --features app/ssr,stack/engine --lib --bins --test api --test deploy -- --test-threads=$(TEST_THREADS)
 
 
 # $(call phase,TARGET): run `make TARGET` with a banner and its wall-clock time.

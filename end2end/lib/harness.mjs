@@ -118,6 +118,8 @@ export async function startBerth(options = {}) {
       RUST_LOG: process.env.RUST_LOG ?? 'info',
       BERTH_LISTEN: `127.0.0.1:${port}`,
       BERTH_DATA_DIR: dataDir,
+      // The tests' exporters and Prometheus listen on loopback.
+      BERTH_METRICS_ALLOW_LOOPBACK: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -37,6 +37,8 @@ mod login_storm;
 mod metrics;
 #[path = "api/operations.rs"]
 mod operations;
+#[path = "api/outbound.rs"]
+mod outbound;
 #[path = "api/request_memo.rs"]
 mod request_memo;
 #[path = "api/secret_history.rs"]
@@ -51,6 +53,8 @@ mod service_lifecycle;
 mod sessions;
 #[path = "api/stack_config.rs"]
 mod stack_config;
+#[path = "api/storage_full.rs"]
+mod storage_full;
 #[path = "api/trust.rs"]
 mod trust;
 #[path = "api/webhook_burst.rs"]

@@ -94,6 +94,7 @@ pub async fn targets_of(state: &AppState, env_id: i64) -> ServiceResult<Vec<Stat
 pub(super) fn normalize(
     t: &NewScrapeTarget,
     d: &MetricsSettings,
+    policy: super::outbound::Policy,
 ) -> ServiceResult<NewScrapeTarget> {
     let job = t.job_name.trim();
     if job.is_empty() || job.len() > 100 || job.chars().any(char::is_control) {
@@ -104,6 +105,11 @@ pub(super) fn normalize(
     }
     let address = t.address.trim();
     check_address(address).map_err(|m| ServiceError::invalid("address", m))?;
+    // A literal address is refused now; a name is checked each time it resolves.
+    if let Ok(url) = reqwest::Url::parse(&format!("http://{address}/")) {
+        super::outbound::check_url(&url, policy)
+            .map_err(|m| ServiceError::invalid("address", m))?;
+    }
     let scheme = match t.scheme.trim() {
         "" | "http" => "http",
         "https" => "https",
@@ -228,7 +234,11 @@ pub async fn add_target(
 ) -> ServiceResult<i64> {
     let e = environments::resolve(state, ctx, project, env).await?;
     authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
-    let t = normalize(t, &settings_of(state, e.id).await?)?;
+    let t = normalize(
+        t,
+        &settings_of(state, e.id).await?,
+        state.metrics.outbound(),
+    )?;
     let mut tx = state.db.begin_write().await?;
     if count(&mut tx, e.id).await? >= MAX_TARGETS {
         return Err(ServiceError::invalid(

@@ -52,13 +52,15 @@ pub async fn import(
     let mut all = Vec::new();
     for j in &parsed.jobs {
         for t in from_job(j) {
-            all.push(normalize(&t, &d).map_err(|err| match err {
-                ServiceError::Invalid { field, message } => ServiceError::invalid(
-                    "config",
-                    format!("job {}: {field}: {message}", j.job_name),
-                ),
-                other => other,
-            })?);
+            all.push(
+                normalize(&t, &d, state.metrics.outbound()).map_err(|err| match err {
+                    ServiceError::Invalid { field, message } => ServiceError::invalid(
+                        "config",
+                        format!("job {}: {field}: {message}", j.job_name),
+                    ),
+                    other => other,
+                })?,
+            );
         }
     }
     let mut tx = state.db.begin_write().await?;

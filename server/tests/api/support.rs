@@ -61,6 +61,8 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let db_url = fresh_database(data_dir.path()).await;
     let mut config = Config::for_data_dir(data_dir.path().to_path_buf(), db_url);
+    // The tests' exporters and Prometheus listen on loopback (a test of the rule turns it off).
+    config.metrics_allow_loopback = true;
     tweak(&mut config);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
