@@ -37,6 +37,7 @@ pub async fn nginx_config(
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: Some("/var/log/nginx"),
+        access_log: None,
     })
     .map_err(|errors| {
         let first = errors.first().map(|e| e.to_string()).unwrap_or_default();

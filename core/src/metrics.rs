@@ -3,6 +3,7 @@
 //! embedded storage it writes to (`metrics::tsdb`), settings and targets (audited), and
 //! PromQL answers scoped to what the caller may read. The storage and the evaluator are the
 //! pure `metrics` crate.
+pub mod access_log;
 pub mod config;
 pub mod docker;
 pub mod import;
@@ -44,6 +45,8 @@ pub struct Hub {
     remote: Mutex<HashMap<i64, remote::Status>>,
     /// Bumped when a secret value changes: the scheduler reads the secrets to mask again.
     secrets_generation: std::sync::atomic::AtomicU64,
+    /// The nginx access log socket, once bound.
+    access_log: OnceLock<Arc<access_log::Collector>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -79,6 +82,16 @@ impl Hub {
 
     pub(crate) fn self_metrics(&self) -> Option<String> {
         self.self_source.get().map(|f| f())
+    }
+
+    /// The nginx access log socket is bound (once; later calls keep the first).
+    pub fn set_access_log(&self, c: Arc<access_log::Collector>) {
+        let _ = self.access_log.set(c);
+    }
+
+    /// The nginx access log socket and its counts, once bound.
+    pub fn access_log(&self) -> Option<Arc<access_log::Collector>> {
+        self.access_log.get().cloned()
     }
 
     /// A secret value was written: what scrapes mask is read again before the next scrape

@@ -16,6 +16,10 @@ pub struct Config {
     pub session_absolute: Duration,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// `BERTH_ACCESS_LOG_LISTEN`: the UDP syslog socket the managed nginx sends its
+    /// per-site request log to (default `127.0.0.1:0`: a free loopback port, the same one
+    /// again after a restart when it is free); `off`: none.
+    pub access_log_listen: Option<SocketAddr>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -33,6 +37,18 @@ fn minutes(name: &str, default: u64) -> anyhow::Result<Duration> {
             anyhow::ensure!(n > 0, "{name} must be above zero");
             Ok(Duration::from_secs(n * 60))
         }
+    }
+}
+
+fn access_log_listen() -> anyhow::Result<Option<SocketAddr>> {
+    match env("BERTH_ACCESS_LOG_LISTEN").as_deref().map(str::trim) {
+        None => Ok(Some(SocketAddr::from(([127, 0, 0, 1], 0)))),
+        Some("off") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            anyhow::anyhow!(
+                "BERTH_ACCESS_LOG_LISTEN must be an address like 127.0.0.1:5514, or off"
+            )
+        }),
     }
 }
 
@@ -58,6 +74,7 @@ impl Config {
             session_idle: minutes("BERTH_SESSION_IDLE_MINUTES", 30)?,
             session_absolute: minutes("BERTH_SESSION_MAX_MINUTES", 12 * 60)?,
             body_limit: 1024 * 1024,
+            access_log_listen: access_log_listen()?,
         })
     }
 
@@ -72,6 +89,7 @@ impl Config {
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
             body_limit: 1024 * 1024,
+            access_log_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         }
     }
 

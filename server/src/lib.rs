@@ -55,6 +55,19 @@ pub async fn launch_with_listener(
     }
     // The deploy runner, the watchdog and the session sweeper stop when the server shuts down.
     let workers = tokio_util::sync::CancellationToken::new();
+    // The nginx access log socket, before the deploy runner renders any proxy configuration.
+    if let Some(listen) = config.access_log_listen {
+        let started = berth_core::metrics::access_log::start(
+            &state,
+            listen,
+            &config.data_dir,
+            workers.clone(),
+        );
+        match started.await {
+            Ok(at) => tracing::info!(%at, "listening for the managed nginx's access log (UDP)"),
+            Err(e) => tracing::warn!(error = %e, "no per-site request metrics"),
+        }
+    }
     spawn_session_sweeper(state.clone(), workers.clone());
     berth_core::deploy::runner::spawn(state.clone(), workers.clone());
     berth_core::deploy::watchdog::spawn(state.clone(), workers.clone());

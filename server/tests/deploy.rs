@@ -4,6 +4,8 @@
 #[path = "api/support.rs"]
 mod support;
 
+#[path = "deploy/access_log.rs"]
+mod access_log;
 #[path = "deploy/container_env.rs"]
 mod container_env;
 #[path = "deploy/direct_gate.rs"]

@@ -87,6 +87,7 @@ fn main() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: Some("/var/log/nginx"),
+        access_log: None,
     };
     let size = render(&input).expect("the fleet renders").len();
     let runs = 51;

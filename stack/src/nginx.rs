@@ -32,11 +32,13 @@
 //! block needs at least one server) and requests to it fail fast with 502 instead of hanging.
 use crate::model::{ProxySettings, SiteSpec};
 
+pub mod access_log;
 mod plan;
 mod validate;
 mod values;
 mod write;
 
+pub use access_log::AccessLogSink;
 pub use plan::render;
 pub use validate::{find_nginx, validate_with_nginx, NGINX_CHECK_TIMEOUT};
 pub use values::check_hostname;
@@ -63,6 +65,9 @@ pub struct RenderInput<'a> {
     pub proxy: &'a ProxySettings,
     /// Directory for per-site `access_log` and `error_log` files (none: nginx's defaults).
     pub log_dir: Option<&'a str>,
+    /// Where nginx sends Berth's metrics access log (per-site request metrics; see
+    /// [`access_log`]), besides any file log; none: not sent.
+    pub access_log: Option<&'a AccessLogSink>,
 }
 
 /// Why a config was not rendered.

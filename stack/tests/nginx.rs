@@ -183,6 +183,7 @@ fn errors_of(
         upstreams,
         proxy,
         log_dir: None,
+        access_log: None,
     })
     .expect_err("the config should be refused")
 }
@@ -223,6 +224,7 @@ fn seed_stack_renders_like_the_reference_and_passes_nginx_t() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: Some(logs.to_str().unwrap()),
+        access_log: None,
     })
     .unwrap_or_else(|e| panic!("{e:#?}"));
 
@@ -359,6 +361,7 @@ fn plain_http_environment() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     let blocks = server_blocks(&config);
@@ -398,6 +401,7 @@ fn tls_without_redirect_listens_on_both_ports() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     let blocks = server_blocks(&config);
@@ -421,6 +425,7 @@ fn tls_without_redirect_listens_on_both_ports() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     assert!(config.contains("server_name site-a.com www.site-a.com;\n    server_tokens off;\n    return 301 https://$host:18443$request_uri;"), "{config}");
@@ -455,6 +460,7 @@ fn a_service_without_servers_gets_a_down_placeholder() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     assert!(config.contains("upstream berth_authoring {\n    least_conn;\n    # No running servers: a placeholder so requests fail fast.\n    server 127.0.0.1:9 down;\n}"), "{config}");
@@ -477,6 +483,7 @@ fn output_is_deterministic() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: Some("/var/log/nginx"),
+        access_log: None,
     };
     let first = render(&input).unwrap();
     assert_eq!(first, render(&input).unwrap());
@@ -533,6 +540,7 @@ fn environment_picks_its_hosts() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     let blocks = server_blocks(&config);
@@ -547,6 +555,7 @@ fn environment_picks_its_hosts() {
         upstreams: &upstreams,
         proxy: &proxy,
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     assert!(server_blocks(&config).is_empty());
@@ -604,6 +613,7 @@ fn a_hostname_claimed_by_two_sites_is_refused() {
         upstreams: &seed_upstreams(),
         proxy: &production(),
         log_dir: None,
+        access_log: None,
     })
     .is_ok());
 }
@@ -628,6 +638,7 @@ fn hostnames_follow_rfc_1123() {
             upstreams: &upstreams,
             proxy: &proxy,
             log_dir: None,
+            access_log: None,
         };
         assert!(render(&input).is_ok(), "{good}");
     }
@@ -701,6 +712,7 @@ fn routes_are_checked() {
             ..Default::default()
         },
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     assert!(config.contains("    location / {\n        return 404;\n    }\n"));
@@ -782,6 +794,7 @@ fn injection_is_refused_in_every_field() {
                 upstreams: &upstreams,
                 proxy: &proxy,
                 log_dir: None,
+                access_log: None,
             });
             let errors = result.expect_err(&format!("{what} accepted {payload:?}"));
             assert!(
@@ -830,6 +843,7 @@ fn injection_is_refused_in_every_field() {
             upstreams: &upstreams,
             proxy: &proxy,
             log_dir: Some(&log_dir),
+            access_log: None,
         })
         .unwrap_err();
         assert_eq!(errors[0].field, "log_dir", "{payload:?}");
@@ -855,6 +869,7 @@ fn injection_is_refused_in_every_field() {
             ..Default::default()
         },
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     nginx_t(&config);
@@ -936,6 +951,7 @@ fn nginx_t_reports_a_broken_config() {
         upstreams: &seed_upstreams(),
         proxy: &production(),
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     let check = validate_with_nginx(&config).unwrap();
@@ -965,6 +981,7 @@ fn nginx_t_reports_a_broken_config() {
             ..Default::default()
         },
         log_dir: None,
+        access_log: None,
     })
     .unwrap();
     let check = validate_with_nginx(&config).unwrap();

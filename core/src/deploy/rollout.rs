@@ -47,6 +47,8 @@ pub struct Rollout<'a> {
     /// before Berth gave each environment its own volumes, and kept so that no upgrade
     /// swaps a database for an empty one. Filled by [`Rollout::note_legacy_volumes`].
     pub legacy_volumes: std::sync::Mutex<BTreeSet<(String, String)>>,
+    /// Where the managed nginx sends its metrics access log (none: Berth is not listening).
+    pub access_log: Option<stack::nginx::AccessLogSink>,
 }
 
 /// What to converge.

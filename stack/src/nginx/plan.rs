@@ -67,6 +67,12 @@ pub fn render(input: &RenderInput) -> Result<String, Vec<RenderError>> {
         }
     }
 
+    if let Some(sink) = input.access_log {
+        if let Err(m) = sink.check() {
+            errors.push("", "access_log", m);
+        }
+    }
+
     // Upstreams by service name; servers sorted and de-duplicated.
     let mut upstreams: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for up in input.upstreams {

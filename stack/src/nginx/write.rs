@@ -61,6 +61,13 @@ pub(super) fn write_config(
          \x20                        '\"$http_host\" $request_time';\n"
     );
 
+    let metrics_format = format!("{}_metrics", log_format.trim_end_matches("_multi_site"));
+    if let Some(sink) = input.access_log {
+        out.push_str("# Per-site request metrics for Berth: no URLs, headers or addresses.\n");
+        out.push_str(&super::access_log::log_format(&metrics_format, sink));
+        out.push('\n');
+    }
+
     let mut redirected: Vec<&str> = Vec::new();
     for site in sites {
         let https_port = proxy.https_port.filter(|_| site.tls.is_some());
@@ -92,6 +99,16 @@ pub(super) fn write_config(
             out.push('\n');
             let _ = writeln!(out, "    access_log {dir}/{stem}.access.log {log_format};");
             let _ = writeln!(out, "    error_log {dir}/{stem}.error.log;");
+        }
+        if let Some(sink) = input.access_log {
+            if input.log_dir.is_none() {
+                out.push('\n');
+            }
+            let _ = writeln!(
+                out,
+                "    {}",
+                super::access_log::access_log(&metrics_format, sink)
+            );
         }
         for route in &site.routes {
             out.push('\n');

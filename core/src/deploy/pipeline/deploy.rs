@@ -94,6 +94,7 @@ impl Run {
                     upstreams: &upstreams,
                     proxy: &plan.proxy,
                     log_dir: None,
+                    access_log: None,
                 })
                 .map_err(|errs| {
                     failed(format!(

@@ -6,7 +6,7 @@ use super::labels::proxy_namespace;
 use super::Rollout;
 use engine::ContainerInfo;
 use stack::model::ServiceSpec;
-use stack::nginx::Upstream;
+use stack::nginx::{AccessLogSink, Upstream};
 use std::collections::BTreeMap;
 
 /// One container serving a service through the proxy.
@@ -36,7 +36,7 @@ impl Rollout<'_> {
         let Some(proxy) = self.proxy else {
             return Ok(());
         };
-        let config = render_proxy(plan, self.env, upstreams)?;
+        let config = render_proxy(plan, self.env, upstreams, self.access_log_sink())?;
         proxy
             .apply(&config)
             .await
@@ -47,6 +47,21 @@ impl Rollout<'_> {
         ));
         Ok(())
     }
+
+    /// Where nginx sends the metrics access log. An nginx in a container cannot reach a
+    /// loopback socket of this machine (its own loopback is the container's): it gets no
+    /// access log then, unless `BERTH_ACCESS_LOG_LISTEN` names an address it reaches.
+    fn access_log_sink(&self) -> Option<&AccessLogSink> {
+        let sink = self.access_log.as_ref()?;
+        if self.in_container_proxy() && sink.server.ip().is_loopback() {
+            self.log.info(
+                "proxy: no per-site request metrics: nginx runs in a container and Berth's \
+                 access log socket listens on loopback (see BERTH_ACCESS_LOG_LISTEN)",
+            );
+            return None;
+        }
+        Some(sink)
+    }
 }
 
 /// The nginx configuration for a plan with these upstream servers.
@@ -54,6 +69,7 @@ fn render_proxy(
     plan: &Plan,
     env: &EnvInfo,
     members: &BTreeMap<String, Vec<Member>>,
+    access_log: Option<&AccessLogSink>,
 ) -> Result<String, String> {
     let upstreams: Vec<Upstream> = plan
         .services
@@ -73,6 +89,7 @@ fn render_proxy(
         upstreams: &upstreams,
         proxy: &plan.proxy,
         log_dir: None,
+        access_log,
     })
     .map_err(|errors| {
         let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
