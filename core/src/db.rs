@@ -124,6 +124,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "metrics",
         sql: include_str!("../../migrations/sqlite/0010_metrics.sql"),
     },
+    Migration {
+        version: 11,
+        name: "metrics_remote_read",
+        sql: include_str!("../../migrations/sqlite/0011_metrics_remote_read.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -176,6 +181,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 10,
         name: "metrics",
         sql: include_str!("../../migrations/postgres/0010_metrics.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "metrics_remote_read",
+        sql: include_str!("../../migrations/postgres/0011_metrics_remote_read.sql"),
     },
 ];
 

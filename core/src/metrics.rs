@@ -45,6 +45,8 @@ pub struct Hub {
     remote: Mutex<HashMap<i64, remote::Status>>,
     /// Bumped when a secret value changes: the scheduler reads the secrets to mask again.
     secrets_generation: std::sync::atomic::AtomicU64,
+    /// Slots for queries running at once (see [`query::limit`]).
+    query_slots: OnceLock<Arc<tokio::sync::Semaphore>>,
     /// The nginx access log socket, once bound.
     access_log: OnceLock<Arc<access_log::Collector>>,
 }
@@ -73,6 +75,13 @@ impl Hub {
     /// The storage, once opened.
     pub fn tsdb(&self) -> Option<Arc<Tsdb>> {
         self.tsdb.get().cloned()
+    }
+
+    /// The slots queries run in ([`query::limit::default_slots`] of them).
+    pub fn query_slots(&self) -> Arc<tokio::sync::Semaphore> {
+        self.query_slots
+            .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(query::limit::default_slots())))
+            .clone()
     }
 
     /// Where Berth's own metrics come from.

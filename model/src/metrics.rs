@@ -43,6 +43,10 @@ pub struct MetricsSettings {
     /// Prometheus remote write: the environment's samples are also sent here (Prometheus
     /// with `--web.enable-remote-write-receiver`, VictoriaMetrics, Mimir); empty: nowhere.
     pub remote_write_url: String,
+    /// Prometheus remote read (e.g. `http://prometheus:9090/api/v1/read`): the query API
+    /// reads this environment's series from here as well as from the embedded storage;
+    /// empty: nowhere.
+    pub remote_read_url: String,
 }
 
 impl Default for MetricsSettings {
@@ -54,6 +58,7 @@ impl Default for MetricsSettings {
             retention_raw_days: 15,
             retention_rollup_days: 90,
             remote_write_url: String::new(),
+            remote_read_url: String::new(),
         }
     }
 }

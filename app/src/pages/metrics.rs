@@ -180,13 +180,15 @@ fn SettingsCard(
             <label>"Raw kept (days)"<input name="retention_raw_days" value=s.retention_raw_days.to_string() size="4"/></label>
             <label>"Rollups kept (days)"<input name="retention_rollup_days" value=s.retention_rollup_days.to_string() size="4"/></label>
             <label class="grow">"Remote write URL"<input name="remote_write_url" value=s.remote_write_url.clone() placeholder="https://mimir.example.com/api/v1/push" spellcheck="false"/></label>
+            <label class="grow">"Remote read URL"<input name="remote_read_url" value=s.remote_read_url.clone() placeholder="http://prometheus:9090/api/v1/read" spellcheck="false"/></label>
             <button type="submit">"Save"</button>
         </ActionForm>
         <FieldError err field="remote_write_url"/>
+        <FieldError err field="remote_read_url"/>
         <FieldError err field="interval"/>
         <FieldError err field="retention_raw_days"/>
         <FieldError err field="retention_rollup_days"/>
-        <OtherError err fields=&["interval", "retention_raw_days", "retention_rollup_days", "remote_write_url"]/>
+        <OtherError err fields=&["interval", "retention_raw_days", "retention_rollup_days", "remote_write_url", "remote_read_url"]/>
     }
 }
 

@@ -91,8 +91,13 @@ pub async fn save_metrics_settings(
     retention_raw_days: String,
     retention_rollup_days: String,
     #[server(default)] remote_write_url: String,
+    #[server(default)] remote_read_url: String,
 ) -> Result<MetricsSettings, AppError> {
     super::call::run(|c| async move {
+        // Who may change them comes before what was sent: a viewer learns nothing from the
+        // form's validation.
+        berth_core::metrics::settings::may_change_settings(&c.state, &c.ctx, &project, &env)
+            .await?;
         let s = MetricsSettings {
             scrape_replicas: matches!(scrape_replicas.as_str(), "on" | "true" | "1"),
             interval_ms: duration("interval", &interval)?,
@@ -100,6 +105,7 @@ pub async fn save_metrics_settings(
             retention_raw_days: number("retention_raw_days", &retention_raw_days)?,
             retention_rollup_days: number("retention_rollup_days", &retention_rollup_days)?,
             remote_write_url,
+            remote_read_url,
         };
         Ok(berth_core::metrics::config::set_settings(&c.state, &c.ctx, &project, &env, &s).await?)
     })

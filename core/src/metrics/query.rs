@@ -1,18 +1,26 @@
 //! PromQL answers, scoped to what the caller may read. Every series read goes through
 //! [`Scoped`], which adds the caller's `project` matcher to every selection the evaluator
 //! makes (in one place, below the evaluator): a token or session sees only its projects'
-//! series, whatever the expression says.
+//! series, whatever the expression says. Environments with a remote read URL are read from
+//! their store too, with the same matchers ([`scoped`] says how the answers combine).
 //! Instance admins asking instance-wide see everything (Berth's own series too).
+//! Queries run in a bounded number of slots, each within [`TIMEOUT`] ([`limit`]).
 use super::super::context::Ctx;
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::{projects, AppState};
-use ::metrics::model::{Labels, Matcher, QueryError, Queryable, Series};
-use ::metrics::promql::{
-    self, Engine, EngineOptions, ErrorKind, EvalError, HintedQueryable, SelectHints, Value,
-};
+use ::metrics::model::{Labels, Matcher, Queryable, Series};
+use ::metrics::promql::{self, Engine, EngineOptions, ErrorKind, EvalError, Value};
 use ::metrics::tsdb::Tsdb;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub mod limit;
+mod page;
+pub mod remote_read;
+pub mod scoped;
+
+pub use page::page_query;
+use scoped::Scoped;
 
 /// Which series a request may see.
 #[derive(Clone, Debug)]
@@ -23,17 +31,19 @@ pub enum Scope {
     Project(String),
 }
 
-/// The longest a query runs.
+/// The longest a query runs, waiting for a slot included.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 /// The most series a `series`/`labels` answer lists.
 pub const MAX_SERIES: usize = 10_000;
 
-/// Why a query has no answer: either the caller may not ask (a service error) or the query
-/// failed (Prometheus's error types).
+/// Why a query has no answer: the caller may not ask (a service error), the query failed
+/// (Prometheus's error types), or it could not run now (every slot busy, a remote store
+/// failing: Prometheus's `unavailable`, 503).
 #[derive(Debug)]
 pub enum QueryFailure {
     Service(ServiceError),
     Eval(EvalError),
+    Unavailable(String),
 }
 
 impl From<ServiceError> for QueryFailure {
@@ -45,60 +55,6 @@ impl From<ServiceError> for QueryFailure {
 impl From<EvalError> for QueryFailure {
     fn from(e: EvalError) -> Self {
         QueryFailure::Eval(e)
-    }
-}
-
-/// The resolution of the storage's rollups.
-const ROLLUP_MS: i64 = 5 * 60 * 1000;
-
-/// The storage as the caller may see it.
-pub struct Scoped {
-    tsdb: Arc<Tsdb>,
-    enforced: Vec<Matcher>,
-}
-
-impl Scoped {
-    fn with(&self, matchers: &[Matcher]) -> Vec<Matcher> {
-        matchers.iter().chain(&self.enforced).cloned().collect()
-    }
-}
-
-impl HintedQueryable for Scoped {
-    fn select_hinted(
-        &self,
-        m: &[Matcher],
-        mint: i64,
-        maxt: i64,
-        hints: &SelectHints,
-    ) -> Result<Vec<Series>, QueryError> {
-        // The storage may answer a coarse step from its 5-minute rollups; a range selector
-        // then needs room for two of them, else it reads raw samples.
-        let coarse = hints.range_ms == 0 || hints.range_ms >= 2 * ROLLUP_MS;
-        let step = if coarse { hints.step_ms } else { 0 };
-        self.tsdb.select_hinted(&self.with(m), mint, maxt, step)
-    }
-}
-
-impl Queryable for Scoped {
-    fn select(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, QueryError> {
-        self.tsdb.select_hinted(&self.with(m), mint, maxt, 0)
-    }
-
-    fn label_names(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, QueryError> {
-        if m.is_empty() && self.enforced.is_empty() {
-            return self.tsdb.label_names(&[], mint, maxt);
-        }
-        self.tsdb.label_names(&self.with(m), mint, maxt)
-    }
-
-    fn label_values(
-        &self,
-        name: &str,
-        m: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<String>, QueryError> {
-        self.tsdb.label_values(name, &self.with(m), mint, maxt)
     }
 }
 
@@ -154,9 +110,22 @@ fn storage(state: &AppState) -> Result<Arc<Tsdb>, QueryFailure> {
         .ok_or_else(|| QueryFailure::Eval(EvalError::execution("metrics storage is not open")))
 }
 
-fn engine() -> Engine {
+/// The storage and remote stores as this caller may see them, for one query.
+async fn scoped(state: &AppState, enforced: Vec<Matcher>) -> Result<Scoped, QueryFailure> {
+    let remotes = remote_read::environments(state, &enforced).await?;
+    Ok(Scoped {
+        tsdb: storage(state)?,
+        enforced,
+        remotes,
+        rt: tokio::runtime::Handle::current(),
+        deadline: Instant::now() + TIMEOUT,
+        remote_error: Arc::new(Mutex::new(None)),
+    })
+}
+
+fn engine(left: Duration) -> Engine {
     Engine::new(EngineOptions {
-        timeout: Some(TIMEOUT),
+        timeout: Some(left),
         ..EngineOptions::default()
     })
 }
@@ -168,19 +137,22 @@ fn too_many(message: String) -> EvalError {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, EvalError> + Send + 'static,
+/// Runs `f` over `q` in a query slot; a remote store's failure is answered `unavailable`.
+async fn run<T: Send + 'static>(
+    state: &AppState,
+    mut q: Scoped,
+    f: impl FnOnce(&Scoped, Duration) -> Result<T, EvalError> + Send + 'static,
 ) -> Result<T, QueryFailure> {
-    match tokio::time::timeout(TIMEOUT, tokio::task::spawn_blocking(f)).await {
-        Ok(Ok(r)) => r.map_err(QueryFailure::Eval),
-        Ok(Err(e)) => Err(QueryFailure::Eval(EvalError {
-            kind: ErrorKind::Internal,
-            message: format!("the query failed: {e}"),
-        })),
-        Err(_) => Err(QueryFailure::Eval(EvalError {
-            kind: ErrorKind::Timeout,
-            message: "query timed out in expression evaluation".into(),
-        })),
+    let remote_error = q.remote_error.clone();
+    let out = limit::run(state.metrics.query_slots(), TIMEOUT, move |left| {
+        q.deadline = Instant::now() + left;
+        f(&q, left)
+    })
+    .await;
+    let remote = remote_error.lock().expect("remote error").take();
+    match (out, remote) {
+        (Err(QueryFailure::Eval(_)), Some(remote)) => Err(QueryFailure::Unavailable(remote)),
+        (out, _) => out,
     }
 }
 
@@ -196,11 +168,11 @@ pub async fn instant(
     // The scope is enforced where series are read (`Scoped`), not written into the query:
     // `absent()` then reports the labels the caller wrote, as Prometheus does.
     let parsed = promql::parse(expr)?;
-    let q = Scoped {
-        tsdb: storage(state)?,
-        enforced,
-    };
-    blocking(move || engine().instant_parsed(&q, &parsed, t_ms)).await
+    let q = scoped(state, enforced).await?;
+    run(state, q, move |q, left| {
+        engine(left).instant_parsed(q, &parsed, t_ms)
+    })
+    .await
 }
 
 /// `/api/v1/query_range`.
@@ -217,14 +189,13 @@ pub async fn range(
     // The scope is enforced where series are read (`Scoped`), not written into the query:
     // `absent()` then reports the labels the caller wrote, as Prometheus does.
     let parsed = promql::parse(expr)?;
-    let q = Scoped {
-        tsdb: storage(state)?,
-        enforced,
-    };
-    blocking(move || engine().range_parsed(&q, &parsed, start_ms, end_ms, step_ms)).await
+    let q = scoped(state, enforced).await?;
+    run(state, q, move |q, left| {
+        engine(left).range_parsed(q, &parsed, start_ms, end_ms, step_ms)
+    })
+    .await
 }
 
-/// Parses `match[]` selectors.
 /// The most `match[]` selectors one request may send.
 pub const MAX_MATCHES: usize = 20;
 
@@ -264,16 +235,15 @@ pub async fn series(
         )));
     }
     let sels = selectors(matches)?;
-    let q = Scoped {
-        tsdb: storage(state)?,
-        enforced,
-    };
-    blocking(move || {
+    let q = scoped(state, enforced).await?;
+    // Label sets only: no sample is read.
+    run(state, q, move |q, _| {
         let mut out: Vec<Labels> = Vec::new();
         for m in &sels {
-            for s in q.select(m, start_ms, end_ms).map_err(EvalError::from)? {
-                out.push(s.labels);
-            }
+            out.extend(
+                q.series_labels(m, start_ms, end_ms)
+                    .map_err(EvalError::from)?,
+            );
             if out.len() > MAX_SERIES {
                 return Err(too_many(format!(
                     "more than {MAX_SERIES} series match; narrow the selector"
@@ -299,12 +269,9 @@ pub async fn labels(
 ) -> Result<Vec<String>, QueryFailure> {
     let enforced = enforced(state, ctx, scope).await?;
     let sels = selectors(matches)?;
-    let q = Scoped {
-        tsdb: storage(state)?,
-        enforced,
-    };
+    let q = scoped(state, enforced).await?;
     let name = name.map(str::to_string);
-    blocking(move || {
+    run(state, q, move |q, _| {
         let sels = if sels.is_empty() {
             vec![Vec::new()]
         } else {
@@ -324,90 +291,4 @@ pub async fn labels(
         Ok(out)
     })
     .await
-}
-
-/// The most rows and chart series the query box shows.
-const PAGE_ROWS: usize = 200;
-const PAGE_SERIES: usize = 20;
-
-/// The query box of an environment's metrics page: the answer now as a table and the last
-/// hour as a chart, in one project's scope. A failed query is an answer with an error.
-pub async fn page_query(
-    state: &AppState,
-    ctx: &Ctx,
-    project: &str,
-    expr: &str,
-) -> ServiceResult<berth_model::QueryResultView> {
-    use berth_model::{ChartSeries, QueryResultView};
-    let scope = Scope::Project(project.to_string());
-    let now = super::super::now_ms();
-    let mut view = QueryResultView {
-        expr: expr.to_string(),
-        ..Default::default()
-    };
-    let fail = |f: QueryFailure| -> ServiceResult<String> {
-        match f {
-            QueryFailure::Service(e) => Err(e),
-            QueryFailure::Eval(e) => Ok(format!("{}: {e}", e.error_type())),
-        }
-    };
-    match instant(state, ctx, &scope, expr, now).await {
-        Ok(v) => {
-            let rows: Vec<(String, String)> = match &v {
-                Value::Scalar(_, x) => {
-                    view.result_type = "scalar".into();
-                    vec![("scalar".into(), promql::format_value(*x))]
-                }
-                Value::String(_, s) => {
-                    view.result_type = "string".into();
-                    vec![("string".into(), s.clone())]
-                }
-                Value::Vector(list) => {
-                    view.result_type = "vector".into();
-                    list.iter()
-                        .map(|s| (s.labels.to_string(), promql::format_value(s.v)))
-                        .collect()
-                }
-                Value::Matrix(list) => {
-                    view.result_type = "matrix".into();
-                    list.iter()
-                        .map(|s| {
-                            let last = s.samples.last().map(|(_, v)| promql::format_value(*v));
-                            (
-                                s.labels.to_string(),
-                                format!(
-                                    "{} samples, last {}",
-                                    s.samples.len(),
-                                    last.unwrap_or_default()
-                                ),
-                            )
-                        })
-                        .collect()
-                }
-            };
-            view.truncated = rows.len().saturating_sub(PAGE_ROWS);
-            view.rows = rows.into_iter().take(PAGE_ROWS).collect();
-        }
-        Err(f) => {
-            view.error = Some(fail(f)?);
-            return Ok(view);
-        }
-    }
-    if matches!(view.result_type.as_str(), "vector" | "scalar") {
-        let hour = 3_600_000;
-        match range(state, ctx, &scope, expr, now - hour, now, 15_000).await {
-            Ok(m) => {
-                view.chart = m
-                    .into_iter()
-                    .take(PAGE_SERIES)
-                    .map(|s| ChartSeries {
-                        label: s.labels.to_string(),
-                        points: s.samples,
-                    })
-                    .collect()
-            }
-            Err(f) => view.error = Some(fail(f)?),
-        }
-    }
-    Ok(view)
 }

@@ -1,6 +1,7 @@
 //! An environment's metrics settings: scrape interval and timeout, whether replicas are
-//! scraped, retention, and the remote write URL. Read by viewers (the URL's query, which may
-//! hold a token, by maintainers only), changed by maintainers, audited.
+//! scraped, retention, and the remote write and remote read URLs. Read by viewers (a URL's
+//! query, which may hold a token, by maintainers only), changed by maintainers (who may is
+//! decided before what they sent is looked at), audited.
 use super::super::audit::{self, NewEvent};
 use super::super::authz::{authorize, Action};
 use super::super::context::Ctx;
@@ -17,7 +18,7 @@ use sqlx::Row;
 pub async fn settings_of(state: &AppState, env_id: i64) -> ServiceResult<MetricsSettings> {
     let row = sqlx::query(
         "SELECT scrape_replicas, interval_ms, timeout_ms, retention_raw_days, retention_rollup_days, \
-         remote_write_url FROM metrics_settings WHERE environment_id = $1",
+         remote_write_url, remote_read_url FROM metrics_settings WHERE environment_id = $1",
     )
     .bind(env_id)
     .fetch_optional(&state.db.pool)
@@ -30,6 +31,7 @@ pub async fn settings_of(state: &AppState, env_id: i64) -> ServiceResult<Metrics
             retention_raw_days: r.try_get(3)?,
             retention_rollup_days: r.try_get(4)?,
             remote_write_url: r.try_get(5)?,
+            remote_read_url: r.try_get(6)?,
         },
         None => MetricsSettings::default(),
     })
@@ -39,7 +41,7 @@ pub async fn settings_of(state: &AppState, env_id: i64) -> ServiceResult<Metrics
 pub async fn all_settings(state: &AppState) -> ServiceResult<Vec<(i64, MetricsSettings)>> {
     let rows = sqlx::query(
         "SELECT e.id, s.scrape_replicas, s.interval_ms, s.timeout_ms, s.retention_raw_days, \
-         s.retention_rollup_days, s.remote_write_url FROM environments e \
+         s.retention_rollup_days, s.remote_write_url, s.remote_read_url FROM environments e \
          LEFT JOIN metrics_settings s ON s.environment_id = e.id ORDER BY e.id",
     )
     .fetch_all(&state.db.pool)
@@ -62,6 +64,7 @@ pub async fn all_settings(state: &AppState) -> ServiceResult<Vec<(i64, MetricsSe
                             .try_get::<Option<i64>, _>(5)?
                             .unwrap_or(d.retention_rollup_days),
                         remote_write_url: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
+                        remote_read_url: r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
                     }
                 } else {
                     d
@@ -71,8 +74,8 @@ pub async fn all_settings(state: &AppState) -> ServiceResult<Vec<(i64, MetricsSe
         .collect()
 }
 
-/// An environment's settings (viewers); the remote write URL's query, which may hold a
-/// token, only for those who may change it.
+/// An environment's settings (viewers); the remote URLs' queries, which may hold a token,
+/// only for those who may change them.
 pub async fn get_settings(
     state: &AppState,
     ctx: &Ctx,
@@ -83,10 +86,39 @@ pub async fn get_settings(
     let mut s = settings_of(state, e.id).await?;
     let maintainer =
         super::super::authz::may(&state.db, ctx, Action::EditConfig, Some(&e.project)).await?;
-    if !maintainer && !s.remote_write_url.is_empty() {
-        s.remote_write_url = super::display_url(&s.remote_write_url);
+    if !maintainer {
+        s = masked(s);
     }
     Ok(s)
+}
+
+/// The settings as viewers and the audit log see them: the remote URLs without their
+/// queries.
+fn masked(s: MetricsSettings) -> MetricsSettings {
+    let shown = |u: &str| {
+        if u.is_empty() {
+            String::new()
+        } else {
+            super::display_url(u)
+        }
+    };
+    MetricsSettings {
+        remote_write_url: shown(&s.remote_write_url),
+        remote_read_url: shown(&s.remote_read_url),
+        ..s
+    }
+}
+
+/// Refuses callers who may not change an environment's settings, before anything they sent
+/// is parsed: a viewer learns nothing from a form's validation.
+pub async fn may_change_settings(
+    state: &AppState,
+    ctx: &Ctx,
+    project: &str,
+    env: &str,
+) -> ServiceResult<()> {
+    let e = environments::resolve(state, ctx, project, env).await?;
+    authorize(&state.db, ctx, Action::EditConfig, Some(&e.project)).await
 }
 
 pub(super) fn check_interval(field: &str, interval_ms: i64, timeout_ms: i64) -> ServiceResult<()> {
@@ -133,6 +165,8 @@ pub async fn set_settings(
     }
     let remote = check_remote_url(&s.remote_write_url)
         .map_err(|m| ServiceError::invalid("remote_write_url", m))?;
+    let read = check_remote_url(&s.remote_read_url)
+        .map_err(|m| ServiceError::invalid("remote_read_url", m))?;
     if s.retention_rollup_days < s.retention_raw_days {
         return Err(ServiceError::invalid(
             "retention_rollup_days",
@@ -146,8 +180,8 @@ pub async fn set_settings(
         .await?;
     sqlx::query(
         "INSERT INTO metrics_settings (environment_id, scrape_replicas, interval_ms, timeout_ms, \
-         retention_raw_days, retention_rollup_days, remote_write_url, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         retention_raw_days, retention_rollup_days, remote_write_url, remote_read_url, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(e.id)
     .bind(i64::from(s.scrape_replicas))
@@ -156,27 +190,27 @@ pub async fn set_settings(
     .bind(s.retention_raw_days)
     .bind(s.retention_rollup_days)
     .bind(&remote)
+    .bind(&read)
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    let saved = MetricsSettings {
+        remote_write_url: remote,
+        remote_read_url: read,
+        ..s.clone()
+    };
     audit::append(
         &mut tx,
         ctx,
         NewEvent::new("metrics.settings", target(&e))
             .project(e.project.id)
-            // The URL's query may hold a token: the audit log shows it masked.
-            .summary(json!(MetricsSettings {
-                remote_write_url: super::display_url(&remote),
-                ..s.clone()
-            })),
+            // The URLs' queries may hold a token: the audit log shows them masked.
+            .summary(json!(masked(saved.clone()))),
     )
     .await?;
     tx.commit().await?;
     state.metrics.changed();
-    Ok(MetricsSettings {
-        remote_write_url: remote,
-        ..s.clone()
-    })
+    Ok(saved)
 }
 
 /// An `http(s)://` URL without credentials (they would show in the settings and the audit

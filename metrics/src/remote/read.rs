@@ -17,6 +17,53 @@ pub struct ReadQuery {
     pub start_ms: i64,
     pub end_ms: i64,
     pub matchers: Vec<Matcher>,
+    pub hints: Option<ReadHints>,
+}
+
+/// What the query will do with the answer (`ReadHints`): a store may use it to read less.
+/// `func: "series"` asks for label sets only (Prometheus then reads no chunk).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadHints {
+    pub step_ms: i64,
+    pub func: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub range_ms: i64,
+}
+
+fn encode_hints(h: &ReadHints) -> Vec<u8> {
+    let mut m = Vec::new();
+    for (field, v) in [
+        (1, h.step_ms),
+        (3, h.start_ms),
+        (4, h.end_ms),
+        (7, h.range_ms),
+    ] {
+        if v != 0 {
+            key(&mut m, field, 0);
+            varint(&mut m, v as u64);
+        }
+    }
+    if !h.func.is_empty() {
+        bytes(&mut m, 2, h.func.as_bytes());
+    }
+    m
+}
+
+fn decode_hints(b: &[u8]) -> Result<ReadHints, DecodeError> {
+    let mut h = ReadHints::default();
+    let mut r = Reader { b };
+    while let Some((n, f)) = r.field()? {
+        match (n, f) {
+            (1, Field::Varint(v)) => h.step_ms = v as i64,
+            (2, Field::Bytes(s)) => h.func = text(s)?.to_string(),
+            (3, Field::Varint(v)) => h.start_ms = v as i64,
+            (4, Field::Varint(v)) => h.end_ms = v as i64,
+            (7, Field::Varint(v)) => h.range_ms = v as i64,
+            _ => {}
+        }
+    }
+    Ok(h)
 }
 
 /// `LabelMatcher.Type`: EQ, NEQ, RE, NRE.
@@ -48,6 +95,9 @@ pub fn encode_request(queries: &[ReadQuery]) -> Vec<u8> {
             bytes(&mut lm, 2, matcher.name.as_bytes());
             bytes(&mut lm, 3, matcher.value.as_bytes());
             bytes(&mut m, 3, &lm);
+        }
+        if let Some(h) = &q.hints {
+            bytes(&mut m, 4, &encode_hints(h));
         }
         bytes(&mut out, 1, &m);
     }
@@ -135,6 +185,7 @@ pub fn decode_request(b: &[u8]) -> Result<Vec<ReadQuery>, DecodeError> {
             start_ms: 0,
             end_ms: 0,
             matchers: Vec::new(),
+            hints: None,
         };
         let mut qr = Reader { b: q };
         while let Some((n, f)) = qr.field()? {
@@ -142,6 +193,7 @@ pub fn decode_request(b: &[u8]) -> Result<Vec<ReadQuery>, DecodeError> {
                 (1, Field::Varint(v)) => query.start_ms = v as i64,
                 (2, Field::Varint(v)) => query.end_ms = v as i64,
                 (3, Field::Bytes(m)) => query.matchers.push(matcher(m)?),
+                (4, Field::Bytes(h)) => query.hints = Some(decode_hints(h)?),
                 _ => {}
             }
         }
@@ -166,14 +218,26 @@ mod tests {
                 Matcher::regex("project", "shop|blog").unwrap(),
                 Matcher::not_regex("instance", "a.*").unwrap(),
             ],
+            hints: None,
+        };
+        let hinted = ReadQuery {
+            hints: Some(ReadHints {
+                func: "series".into(),
+                start_ms: 5,
+                end_ms: 6,
+                ..ReadHints::default()
+            }),
+            ..q.clone()
         };
         let raw = snap::raw::Decoder::new()
-            .decompress_vec(&request_body(&[q.clone(), q.clone()]))
+            .decompress_vec(&request_body(&[q.clone(), hinted.clone()]))
             .unwrap();
         let back = decode_request(&raw).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].start_ms, -1_000);
         assert_eq!(back[0].end_ms, 1_700_000_000_000);
+        assert_eq!(back[0].hints, None);
+        assert_eq!(back[1].hints, hinted.hints);
         let shown: Vec<(String, u64, String)> = back[1]
             .matchers
             .iter()
@@ -196,6 +260,7 @@ mod tests {
             start_ms: 1,
             end_ms: 2,
             matchers: vec![Matcher::not_equal("a", "b")],
+            hints: None,
         };
         // Query{1: 1, 2: 2, 3: LabelMatcher{1: NEQ, 2: "a", 3: "b"}}, then the packed
         // accepted_response_types [SAMPLES].

@@ -1,10 +1,11 @@
 //! An environment's metrics: its scrape targets and their health, static targets, settings
-//! (interval, retention) and `prometheus.yml` import.
+//! (interval, retention, remote write and remote read URLs) and `prometheus.yml` import.
 use super::caller::Caller;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_core::metrics::config;
 use berth_core::AppState;
@@ -74,10 +75,18 @@ pub async fn put_settings(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((project, env)): Path<(String, String)>,
-    ApiJson(s): ApiJson<MetricsSettings>,
-) -> ApiResult<Json<MetricsSettings>> {
+    body: Result<ApiJson<MetricsSettings>, Response>,
+) -> Result<Json<MetricsSettings>, Response> {
+    // Who may change them comes before what was sent: a viewer learns nothing from the
+    // body's validation.
+    berth_core::metrics::settings::may_change_settings(&state, &ctx, &project, &env)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let ApiJson(s) = body?;
     Ok(Json(
-        config::set_settings(&state, &ctx, &project, &env, &s).await?,
+        config::set_settings(&state, &ctx, &project, &env, &s)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?,
     ))
 }
 

@@ -6,145 +6,22 @@
 //! series of its projects; under `/api/v1/projects/{p}/prometheus/api/v1/…` one project's.
 use super::caller::Caller;
 use super::error::ApiError;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use answer::{bad_param, caller, failure, query_failure, service_failure, success, PromError};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use berth_core::metrics::query::{self, QueryFailure, Scope};
-use berth_core::{AppState, Ctx, ServiceError};
-use berth_model::error::AppError;
+use berth_core::metrics::query::{self, Scope};
+use berth_core::{AppState, Ctx};
+pub use params::Params;
 use serde_json::{json, Value as Json};
 use wire::{matrix, metric, value_json};
 
+#[path = "prometheus/answer.rs"]
+mod answer;
+#[path = "prometheus/params.rs"]
+mod params;
 #[path = "prometheus/wire.rs"]
 mod wire;
-
-/// The request's parameters: the query string, and for POST the form body as well.
-pub struct Params(Vec<(String, String)>);
-
-impl<S: Send + Sync> FromRequest<S> for Params {
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let mut params: Vec<(String, String)> = req
-            .uri()
-            .query()
-            .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
-            .unwrap_or_default();
-        if req.method() == Method::POST {
-            let form = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-            let body = Bytes::from_request(req, state).await.map_err(|e| {
-                failure("bad_data", StatusCode::BAD_REQUEST, &e.to_string()).into_response()
-            })?;
-            if form {
-                let more: Vec<(String, String)> =
-                    serde_urlencoded::from_bytes(&body).map_err(|e| {
-                        failure("bad_data", StatusCode::BAD_REQUEST, &e.to_string()).into_response()
-                    })?;
-                params.extend(more);
-            }
-        }
-        Ok(Params(params))
-    }
-}
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-}
-
-/// A refusal or failure, answered in Prometheus's error shape.
-pub struct PromError {
-    kind: &'static str,
-    status: StatusCode,
-    message: String,
-}
-
-impl IntoResponse for PromError {
-    fn into_response(self) -> Response {
-        let mut res = (
-            self.status,
-            axum::Json(json!({ "status": "error", "errorType": self.kind, "error": self.message })),
-        )
-            .into_response();
-        no_store(&mut res);
-        if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        res
-    }
-}
-
-fn failure(kind: &'static str, status: StatusCode, message: &str) -> PromError {
-    PromError {
-        kind,
-        status,
-        message: message.to_string(),
-    }
-}
-
-fn no_store(res: &mut Response) {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-}
-
-fn success(data: Json) -> Response {
-    let mut res = axum::Json(json!({ "status": "success", "data": data })).into_response();
-    no_store(&mut res);
-    res
-}
-
-fn service_failure(e: ServiceError) -> PromError {
-    let app: AppError = e.into();
-    let (kind, status) = match &app {
-        AppError::Unauthenticated => ("unauthorized", StatusCode::UNAUTHORIZED),
-        AppError::Forbidden | AppError::CrossSite => ("forbidden", StatusCode::FORBIDDEN),
-        AppError::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
-        AppError::RateLimited { .. } => ("unavailable", StatusCode::TOO_MANY_REQUESTS),
-        AppError::Invalid { .. } => ("bad_data", StatusCode::BAD_REQUEST),
-        _ => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
-    };
-    failure(kind, status, &app.to_string())
-}
-
-fn query_failure(f: QueryFailure) -> PromError {
-    match f {
-        QueryFailure::Service(e) => service_failure(e),
-        QueryFailure::Eval(e) => {
-            let status = match e.error_type() {
-                "bad_data" => StatusCode::BAD_REQUEST,
-                "execution" | "too_many" => StatusCode::UNPROCESSABLE_ENTITY,
-                "timeout" | "canceled" | "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            failure(e.error_type(), status, &e.to_string())
-        }
-    }
-}
-
-fn bad_param(name: &str, value: &str, what: &str) -> PromError {
-    failure(
-        "bad_data",
-        StatusCode::BAD_REQUEST,
-        &format!("invalid parameter \"{name}\": cannot parse \"{value}\" to a valid {what}"),
-    )
-}
 
 /// Unix seconds (fractional) or RFC 3339, as Prometheus reads `time`, `start` and `end`.
 pub fn parse_time(s: &str) -> Option<i64> {
@@ -171,24 +48,6 @@ fn time_param(p: &Params, name: &str, default: i64) -> Result<i64, PromError> {
     match p.get(name) {
         None | Some("") => Ok(default),
         Some(v) => parse_time(v).ok_or_else(|| bad_param(name, v, "timestamp")),
-    }
-}
-
-fn caller(c: Result<Caller, ApiError>) -> Result<Ctx, PromError> {
-    match c {
-        Ok(Caller(ctx)) => Ok(ctx),
-        Err(ApiError(e)) => Err(match e {
-            AppError::Unauthenticated => service_failure(ServiceError::Unauthenticated),
-            AppError::Forbidden => service_failure(ServiceError::Forbidden),
-            AppError::RateLimited { retry_after } => {
-                service_failure(ServiceError::RateLimited { retry_after })
-            }
-            other => failure(
-                "internal",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &other.to_string(),
-            ),
-        }),
     }
 }
 

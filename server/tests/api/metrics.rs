@@ -11,6 +11,13 @@ use std::time::Duration;
 
 #[path = "metrics/exporter.rs"]
 mod exporter;
+#[path = "../promcompat/prometheus.rs"]
+#[allow(dead_code)]
+mod prometheus;
+#[path = "metrics/remote_read.rs"]
+mod remote_read;
+#[path = "metrics/settings.rs"]
+mod settings;
 #[path = "metrics/trust.rs"]
 mod trust;
 use exporter::Exporter;

@@ -1,0 +1,142 @@
+//! Remote read: environments with a `remote_read_url` have their series read from an external
+//! Prometheus-compatible store (its `/api/v1/read`) as well as from the embedded storage.
+//! Which environments a caller's query reads remotely is decided here, from the same project
+//! matchers that scope its local reads; every remote query carries those matchers and the
+//! environment's own `project` and `environment` matchers, so a store holding more than one
+//! environment (or other data) answers only what the caller may see.
+use super::super::super::error::ServiceResult;
+use super::super::super::AppState;
+use ::metrics::model::{Matcher, Series};
+use ::metrics::remote::{self, read as wire};
+use sqlx::Row;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The most bytes a store's answer may hold, compressed.
+pub const MAX_BODY: usize = 16 << 20;
+/// The most bytes it may decompress to.
+pub const MAX_DECODED: usize = 64 << 20;
+/// The longest one remote read may take (within the query's own deadline).
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One environment read from a store.
+#[derive(Clone, Debug)]
+pub struct RemoteEnv {
+    pub url: String,
+    /// `project="…"`, `environment="…"`: the environment's series, and nothing else.
+    pub matchers: Vec<Matcher>,
+}
+
+/// The environments whose store a caller with these `enforced` matchers reads: those of
+/// every project the matchers let through (all of them for instance admins, who have none).
+pub async fn environments(state: &AppState, enforced: &[Matcher]) -> ServiceResult<Vec<RemoteEnv>> {
+    let rows = sqlx::query(
+        "SELECT p.slug, e.slug, s.remote_read_url FROM metrics_settings s \
+         JOIN environments e ON e.id = s.environment_id JOIN projects p ON p.id = e.project_id \
+         WHERE s.remote_read_url <> '' ORDER BY e.id",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (project, env, url): (String, String, String) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let visible = enforced
+            .iter()
+            .filter(|m| m.name == "project")
+            .all(|m| m.matches(&project));
+        if visible {
+            out.push(RemoteEnv {
+                url,
+                matchers: vec![
+                    Matcher::equal("project", &project),
+                    Matcher::equal("environment", &env),
+                ],
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The client remote reads go through: no proxy, a timeout, no redirects (a store that
+/// redirects is refused rather than followed somewhere else). One place, so an outbound
+/// policy can replace it.
+pub fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Berth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default()
+    })
+}
+
+/// Why a store gave no answer. The message names the URL without its query (which may hold
+/// a token) and never the token itself.
+#[derive(Debug, thiserror::Error)]
+#[error("remote read from {shown}: {reason}")]
+pub struct RemoteError {
+    shown: String,
+    reason: String,
+}
+
+/// Posts `queries` to the store at `url` (one read request); each query's series, in order.
+pub async fn fetch(
+    url: &str,
+    queries: &[wire::ReadQuery],
+    timeout: Duration,
+) -> Result<Vec<Vec<Series>>, RemoteError> {
+    let shown = super::super::display_url(url);
+    let fail = |reason: String| RemoteError {
+        shown: shown.clone(),
+        reason,
+    };
+    let mut res = client()
+        .post(url)
+        .timeout(timeout.min(TIMEOUT))
+        .header(reqwest::header::CONTENT_TYPE, remote::CONTENT_TYPE)
+        .header(reqwest::header::CONTENT_ENCODING, remote::CONTENT_ENCODING)
+        .header(wire::VERSION_HEADER.0, wire::VERSION_HEADER.1)
+        .body(wire::request_body(queries))
+        .send()
+        .await
+        .map_err(|e| fail(e.without_url().to_string()))?;
+    let status = res.status();
+    let mut body = Vec::new();
+    let cap = if status.is_success() { MAX_BODY } else { 512 };
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| fail(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > cap {
+            if !status.is_success() {
+                body.extend_from_slice(&chunk[..cap - body.len()]);
+                break;
+            }
+            return Err(fail(format!(
+                "the answer is larger than {} MiB",
+                MAX_BODY >> 20
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body);
+        let text: String = text.trim().chars().take(300).collect();
+        return Err(fail(format!("answered {status}: {text}")));
+    }
+    let results =
+        wire::decode_response_body(&body, MAX_DECODED).map_err(|e| fail(e.to_string()))?;
+    if results.len() != queries.len() {
+        return Err(fail(format!(
+            "{} results for {} queries",
+            results.len(),
+            queries.len()
+        )));
+    }
+    Ok(results)
+}
