@@ -36,22 +36,40 @@ impl BitWriter {
         self.write_bits(bit as u64, 1);
     }
 
-    /// Writes the low `n` bits of `v` (`n <= 64`).
-    pub fn write_bits(&mut self, v: u64, mut n: u32) {
+    /// Writes the low `n` bits of `v` (`n <= 64`): into the current byte's free bits when
+    /// they suffice (most codes), else the free bits, then the rest as whole bytes (this is
+    /// on every append's path; bit by bit it was a fifth of an append's time).
+    #[inline]
+    pub fn write_bits(&mut self, v: u64, n: u32) {
         debug_assert!(n <= 64);
-        while n > 0 {
-            let used = (self.bits % 8) as u32;
-            if used == 0 {
-                self.buf.push(0);
+        let used = (self.bits % 8) as u32;
+        if used != 0 && n <= 8 - used {
+            if let Some(last) = self.buf.last_mut() {
+                *last |= ((v & mask(n)) as u8) << (8 - used - n);
             }
-            let free = 8 - used;
-            let take = free.min(n);
-            let part = ((v >> (n - take)) & mask(take)) as u8;
-            let last = self.buf.len() - 1;
-            self.buf[last] |= part << (free - take);
-            n -= take;
-            self.bits += take as usize;
+            self.bits += n as usize;
+            return;
         }
+        self.write_bits_across(v, n, used);
+    }
+
+    fn write_bits_across(&mut self, v: u64, mut n: u32, used: u32) {
+        if used != 0 {
+            let free = 8 - used;
+            if let Some(last) = self.buf.last_mut() {
+                *last |= ((v >> (n - free)) & mask(free)) as u8;
+            }
+            n -= free;
+            self.bits += free as usize;
+        }
+        if n == 0 {
+            return;
+        }
+        // The remaining `n` bits, top-aligned, as whole bytes (the last one zero-padded).
+        let top = (v & mask(n)) << (64 - n);
+        self.buf
+            .extend_from_slice(&top.to_be_bytes()[..n.div_ceil(8) as usize]);
+        self.bits += n as usize;
     }
 
     /// Writes `v` with the smallest class of `classes` that holds it (see [`Classes`]).
@@ -243,5 +261,41 @@ pub fn mask(n: u32) -> u64 {
         u64::MAX
     } else {
         (1u64 << n) - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte-wise writer produces the same bytes as writing one bit at a time.
+    #[test]
+    fn write_bits_matches_bit_by_bit() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut fast = BitWriter::with_header(2, 0);
+        let (mut slow, mut slow_bits) = (vec![0u8; 2], 16usize);
+        for _ in 0..20_000 {
+            let v = next();
+            let n = (next() % 65) as u32;
+            fast.write_bits(v, n);
+            for i in (0..n).rev() {
+                if slow_bits % 8 == 0 {
+                    slow.push(0);
+                }
+                if (v >> i) & 1 == 1 {
+                    let last = slow.len() - 1;
+                    slow[last] |= 0x80 >> (slow_bits % 8);
+                }
+                slow_bits += 1;
+            }
+            assert_eq!(fast.bits, slow_bits);
+        }
+        assert_eq!(fast.bytes(), &slow[..]);
     }
 }

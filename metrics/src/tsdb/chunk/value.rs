@@ -65,6 +65,8 @@ pub struct ValueEncoder {
     leading: u8,
     trailing: u8,
     last: u64,
+    /// `decimal(last, scale)`, kept so that each append computes it once, for the new value.
+    last_dec: Option<i64>,
     prev_delta: i64,
 }
 
@@ -89,6 +91,7 @@ impl ValueEncoder {
             leading: 0xff,
             trailing: 0,
             last: bits,
+            last_dec: decimal(bits, scale),
             prev_delta: 0,
         }
     }
@@ -110,12 +113,11 @@ impl ValueEncoder {
             xor.trailing_zeros() as u8,
         );
         let reuse = self.leading != 0xff && lz >= self.leading && tz >= self.trailing;
+        let cur = decimal(bits, self.scale);
         if self.scale == NO_SCALE {
             w.write_bit(true);
         } else {
-            let prev = decimal(self.last, self.scale);
-            let cur = decimal(bits, self.scale);
-            if let (Some(p), Some(c)) = (prev, cur) {
+            if let (Some(p), Some(c)) = (self.last_dec, cur) {
                 let delta = c - p;
                 let code = if self.dod {
                     delta - self.prev_delta
@@ -131,6 +133,7 @@ impl ValueEncoder {
                     w.write_bits(0b10, 2);
                     w.write_signed(code, &DECIMAL_CLASSES);
                     self.last = bits;
+                    self.last_dec = cur;
                     self.prev_delta = delta;
                     return;
                 }
@@ -151,6 +154,7 @@ impl ValueEncoder {
             w.write_bits(xor >> tz, sig);
         }
         self.last = bits;
+        self.last_dec = cur;
         self.prev_delta = 0;
     }
 }
