@@ -7,7 +7,7 @@
 #      `Tsdb::append` doing the same (same label sets, shards, scrapes, timestamps, values);
 #   2. bytes per sample after compaction: 10,000 series × 24 h × 15 s (the storage
 #      benchmark's mix of counters with resets, gauges, histogram buckets, floats; scrape
-#      timestamps jittered by ±2 ms): Berth appends and compacts; Prometheus gets the same
+#      timestamps jittered by ±2 ms, then aligned): Berth appends and compacts; Prometheus gets the same
 #      samples as OpenMetrics through `promtool tsdb create-blocks-from openmetrics
 #      --max-block-duration=744h` (one block, as large as Prometheus's compaction makes them);
 #   3. `query_range` of the seed dashboard's four expressions over 1 h, 24 h and 30 days of
@@ -130,22 +130,28 @@ for run in 1 2; do
   "$EXE" ingest "$WORK/labels.json" 10000 "$SCRAPES" 1 | sed "s/^ingest_/ingest_run${run}_/" | record
 done
 
-echo "==> 2. bytes per sample: $BYTES_SERIES series × 24 h × 15 s"
-"$EXE" bytes "$WORK/bytes.om" "$BYTES_SERIES" 24 | record
-start=$(date +%s.%N)
-promtool tsdb create-blocks-from openmetrics -q --max-block-duration=744h \
-  "$WORK/bytes.om" "$WORK/prom-bytes" >"$WORK/backfill.log" 2>&1
-echo "bytes_prometheus_backfill_secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.0f", e-s}')" | record
-rm -f "$WORK/bytes.om"
-prom_bytes=$(du -sb "$WORK/prom-bytes" | cut -f1)
-prom_samples=$(cat "$WORK"/prom-bytes/*/meta.json | sed -n 's/.*"numSamples": *\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s}')
-{
-  echo "bytes_prometheus_blocks=$(ls "$WORK/prom-bytes" | wc -l)"
-  echo "bytes_prometheus_block_bytes=$prom_bytes"
-  echo "bytes_prometheus_samples=$prom_samples"
-  echo "bytes_prometheus_per_sample=$(awk -v b="$prom_bytes" -v s="$prom_samples" 'BEGIN {printf "%.3f", b/s}')"
-} | record
-rm -rf "$WORK/prom-bytes"
+# Scrape timestamps jittered by ±2 ms (as Prometheus 2.42's scrapes are: it stores the time
+# each scrape started), then aligned to the interval (as later Prometheus versions align them).
+for jitter in 2 0; do
+  tag=bytes
+  [ "$jitter" = 0 ] && tag=bytes_aligned
+  echo "==> 2. bytes per sample: $BYTES_SERIES series × 24 h × 15 s, timestamps ±$jitter ms"
+  "$EXE" bytes "$WORK/bytes.om" "$BYTES_SERIES" 24 "$jitter" | sed "s/^bytes_/${tag}_/" | record
+  start=$(date +%s.%N)
+  promtool tsdb create-blocks-from openmetrics -q --max-block-duration=744h \
+    "$WORK/bytes.om" "$WORK/prom-bytes" >"$WORK/backfill.log" 2>&1
+  echo "${tag}_prometheus_backfill_secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.0f", e-s}')" | record
+  rm -f "$WORK/bytes.om"
+  prom_bytes=$(du -sb "$WORK/prom-bytes" | cut -f1)
+  prom_samples=$(cat "$WORK"/prom-bytes/*/meta.json | sed -n 's/.*"numSamples": *\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s}')
+  {
+    echo "${tag}_prometheus_blocks=$(ls "$WORK/prom-bytes" | wc -l)"
+    echo "${tag}_prometheus_block_bytes=$prom_bytes"
+    echo "${tag}_prometheus_samples=$prom_samples"
+    echo "${tag}_prometheus_per_sample=$(awk -v b="$prom_bytes" -v s="$prom_samples" 'BEGIN {printf "%.3f", b/s}')"
+  } | record
+  rm -rf "$WORK/prom-bytes"
+done
 
 echo "==> 3. query_range: the seed dashboard's expressions, 200 series, $DAYS days"
 "$EXE" query-data "$WORK/query.om" "$DAYS" | record

@@ -8,8 +8,9 @@
 //!   `Tsdb::append`: the first METRICS label sets, shards of 1,000 series, rounds of 100
 //!   scrapes (all shards of a round concurrently, on THREADS threads), 30 s apart, each
 //!   sample 1,000 above the last, the series looked up by labels at a round's first scrape;
-//! - `bytes OM SERIES HOURS`: the storage benchmark's mix of series shapes (with counter
-//!   resets) appended and compacted, and the same samples written as OpenMetrics to OM;
+//! - `bytes OM SERIES HOURS JITTER_MS`: the storage benchmark's mix of series shapes (with
+//!   counter resets; scrape timestamps ± JITTER_MS) appended and compacted, and the same
+//!   samples written as OpenMetrics to OM;
 //! - `query-data OM DAYS` and `query PROMETHEUS_ADDR DAYS RUNS`: see `versus/query.rs`;
 //! - `rss-berth N`, `remote-write ADDR N`: N active series of 3 samples each, held by Berth's
 //!   storage in this process, or sent to a Prometheus with remote write.
@@ -177,10 +178,10 @@ fn ingest(path: &str, metrics: usize, scrapes: usize, threads: usize) {
     assert_eq!(total, (labels.len() * scrapes.div_ceil(100) * 100) as u64);
 }
 
-fn bytes(om: &str, series: usize, hours: i64) {
+fn bytes(om: &str, series: usize, hours: i64, jitter_ms: i64) {
     let dir = tempfile::tempdir().unwrap();
     let db = Tsdb::open(dir.path(), Options::default()).unwrap();
-    let mut w = workload::Workload::new(series, "app", 2, 42);
+    let mut w = workload::Workload::new(series, "app", jitter_ms, 42);
     // Each counter restarts about every two days.
     w.resets = 1.0 / (2.0 * 5760.0);
     // Just after the start of a 486 h range, where Prometheus aligns its largest blocks (the
@@ -338,7 +339,7 @@ fn main() {
     match arg(0).as_str() {
         "labels" => write_labels(&arg(1), num(2)),
         "ingest" => ingest(&arg(1), num(2), num(3), num(4)),
-        "bytes" => bytes(&arg(1), num(2), num(3) as i64),
+        "bytes" => bytes(&arg(1), num(2), num(3) as i64, num(4) as i64),
         "query-data" => query::write_openmetrics(&arg(1), num(2) as i64),
         "query" => query::run(&arg(1), num(2) as i64, num(3)),
         "rss-berth" => rss_berth(num(1)),
