@@ -192,13 +192,7 @@ async fn post(client: &reqwest::Client, url: &str, batch: &[Series]) -> Result<u
     if status.is_success() {
         return Ok(n as u64);
     }
-    let text: String = res
-        .text()
-        .await
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect();
+    let text = error_text(res).await;
     let msg = format!("{shown} answered {status}: {}", text.trim());
     if status.is_client_error() && status.as_u16() != 429 {
         Err(Refused(msg))
@@ -207,10 +201,66 @@ async fn post(client: &reqwest::Client, url: &str, batch: &[Series]) -> Result<u
     }
 }
 
+/// The most of an error answer's body read (what is shown is shorter still).
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+/// The start of an error answer's body: at most [`MAX_ERROR_BODY`] bytes are read (a store
+/// answering an endless body must not hold the sender or its memory), 300 characters kept.
+async fn error_text(mut res: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = res.chunk().await {
+        let room = MAX_ERROR_BODY - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).chars().take(300).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A store answering an error with an endless body: the sender reads the start of it and
+    /// goes on.
+    #[tokio::test]
+    async fn an_endless_error_body_is_cut() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 << 10];
+            let _ = s.read(&mut buf).await;
+            let head = b"HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\n";
+            if s.write_all(head).await.is_err() {
+                return;
+            }
+            let chunk = format!("{:x}\r\n{}\r\n", 8192, "x".repeat(8192));
+            // Endless, until the client hangs up.
+            while s.write_all(chunk.as_bytes()).await.is_ok() {}
+        });
+        let url = format!("http://{addr}/write");
+        let batch = [Series {
+            labels: ::metrics::model::Labels::new([("__name__", "up")]),
+            samples: vec![(1, 1.0)],
+        }];
+        let out = tokio::time::timeout(
+            Duration::from_secs(10),
+            post(&reqwest::Client::new(), &url, &batch),
+        )
+        .await
+        .expect("the error body is not read to its end");
+        match out {
+            Err(Retry(m)) => {
+                assert!(m.contains("500"), "{}", &m[..m.len().min(400)]);
+                assert!(m.len() < 1_000, "{} bytes", m.len());
+            }
+            Err(Refused(m)) => panic!("refused: {m}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
 
     /// A refused post says where it went, without the URL's parameters (a token there would
     /// reach the logs).
