@@ -33,8 +33,12 @@ fn storage(e: impl std::fmt::Display) -> QueryError {
     QueryError::Storage(e.to_string())
 }
 
-/// Selections with at least this many series are decoded on two threads.
+/// Selections with at least this many series are decoded on two threads...
 const PARALLEL_SERIES: usize = 64;
+/// ...and so are those of at least `PARALLEL_LONG_SERIES` series over at least this long (a
+/// dashboard's 30 days of 40 series decode ~7 M samples: a thread's start is nothing then).
+const PARALLEL_LONG_MS: i64 = 6 * 3_600_000;
+const PARALLEL_LONG_SERIES: usize = 8;
 
 impl Tsdb {
     pub(super) fn select_impl(
@@ -96,7 +100,9 @@ impl Tsdb {
             use_rollups,
             res: self.opts.rollup_resolution_ms,
         };
-        if parts.len() < PARALLEL_SERIES {
+        let long =
+            parts.len() >= PARALLEL_LONG_SERIES && maxt.saturating_sub(mint) >= PARALLEL_LONG_MS;
+        if parts.len() < PARALLEL_SERIES && !long {
             return ctx.run(parts);
         }
         let second = parts.split_off(parts.len() / 2);
