@@ -191,7 +191,7 @@ fn parse_message(message: &str) -> Result<AccessLine<'_>, LineError> {
     {
         return Err(LineError::Field);
     }
-    if method.is_empty() || method.len() > 32 {
+    if method.len() > 32 {
         return Err(LineError::Field);
     }
     let status: u16 = match status.parse() {
@@ -265,6 +265,14 @@ mod tests {
         let d = line(&format!("berth1 7 {TOKEN} a.local BREW 200 0.000 0 -"));
         let l = parse_datagram(&d).expect("parses");
         assert_eq!((l.method, l.upstream_time), (Method::Other, None));
+        // A request line nginx could not read (400): no method, `-`.
+        for method in ["-", ""] {
+            let d = line(&format!(
+                "berth1 7 {TOKEN} a.local {method} 400 0.000 150 -"
+            ));
+            let l = parse_datagram(&d).expect("parses");
+            assert_eq!((l.method, l.status), (Method::Other, 400));
+        }
     }
 
     #[test]
