@@ -108,11 +108,19 @@ impl Collector {
         m
     }
 
-    /// What the nginx configuration of environment `env_id` sends, and where.
+    /// What the nginx configuration of environment `env_id` sends, and where. A socket on
+    /// every address (`0.0.0.0`, `::`) is reached on loopback by an nginx on this machine.
     pub fn sink(&self, env_id: i64) -> AccessLogSink {
         let tag = self.mac(env_id).finalize().into_bytes();
+        let mut server = self.addr;
+        if server.ip().is_unspecified() {
+            server.set_ip(match server {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
         AccessLogSink {
-            server: self.addr,
+            server,
             environment_id: env_id,
             token: hex::encode(&tag[..16]),
         }
@@ -215,5 +223,15 @@ mod tests {
         assert!(!c.verify(7, "zz"));
         let other = Collector::new("127.0.0.1:9".parse().unwrap(), b"other salt");
         assert!(!other.verify(7, &sink.token), "another instance's key");
+    }
+
+    #[test]
+    fn a_socket_on_every_address_is_named_by_its_loopback() {
+        let c = Collector::new("0.0.0.0:5514".parse().unwrap(), b"salt");
+        assert_eq!(c.sink(1).server, "127.0.0.1:5514".parse().unwrap());
+        let c = Collector::new("[::]:5514".parse().unwrap(), b"salt");
+        assert_eq!(c.sink(1).server, "[::1]:5514".parse().unwrap());
+        let c = Collector::new("172.17.0.1:5514".parse().unwrap(), b"salt");
+        assert_eq!(c.sink(1).server, "172.17.0.1:5514".parse().unwrap());
     }
 }

@@ -161,3 +161,78 @@ fn scope(env: &EnvRef) -> [(&'static str, &str); 3] {
         ("job", JOB),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ::metrics::model::is_stale;
+
+    fn env(project: &str) -> EnvRef {
+        EnvRef {
+            project: project.into(),
+            slug: "staging".into(),
+            interval_ms: 1000,
+        }
+    }
+
+    fn request(c: &Collector, site: &str, at: i64) {
+        let token = c.sink(1).token;
+        let d = format!("<190>Dec  7 23:51:07 berth: berth1 1 {token} {site} GET 200 0.1 5 -");
+        super::super::receive::take(c, d.as_bytes(), at);
+    }
+
+    fn count(batch: &[(Labels, i64, f64)], site: &str, t: i64) -> Option<f64> {
+        batch
+            .iter()
+            .find(|(l, at, _)| {
+                l.get("__name__") == Some("berth_http_requests_total")
+                    && l.get("site") == Some(site)
+                    && *at == t
+            })
+            .map(|(_, _, v)| *v)
+    }
+
+    #[test]
+    fn stored_once_an_interval_from_zero_and_ended_when_idle_or_gone() {
+        let c = Collector::new("127.0.0.1:9".parse().unwrap(), b"salt");
+        c.set_envs([(1, env("p"))].into());
+        let (mut last, mut labelled) = (HashMap::new(), HashMap::new());
+        request(&c, "a.test", 10_000);
+        request(&c, "a.test", 10_100);
+        let b = due(&c, 10_500, &mut last, &mut labelled);
+        assert_eq!(count(&b, "a.test", 9_500), Some(0.0), "starts at 0");
+        assert_eq!(count(&b, "a.test", 10_500), Some(2.0));
+        assert!(b.iter().all(|(l, _, _)| l.get("project") == Some("p")
+            && l.get("environment") == Some("staging")
+            && l.get("job") == Some("nginx")));
+        assert!(
+            due(&c, 11_000, &mut last, &mut labelled).is_empty(),
+            "within the interval"
+        );
+        request(&c, "b.test", 11_200);
+        let b = due(&c, 11_600, &mut last, &mut labelled);
+        assert_eq!(count(&b, "a.test", 11_600), Some(2.0));
+        assert_eq!(
+            count(&b, "b.test", 10_500),
+            Some(0.0),
+            "from the last store"
+        );
+        assert_eq!(count(&b, "b.test", 11_600), Some(1.0));
+        assert_eq!(count(&b, "a.test", 10_500), None, "a.test is not new");
+
+        // a.test idle: its series end, b.test goes on.
+        request(&c, "b.test", 10_100 + SITE_IDLE_MS);
+        let t = 10_200 + SITE_IDLE_MS;
+        let b = due(&c, t, &mut last, &mut labelled);
+        assert!(count(&b, "a.test", t).is_some_and(is_stale));
+        assert_eq!(count(&b, "b.test", t), Some(2.0));
+
+        // The environment is deleted: b.test's series end, nothing is kept.
+        c.set_envs(HashMap::new());
+        let b = due(&c, t + 2000, &mut last, &mut labelled);
+        assert!(count(&b, "b.test", t + 2000).is_some_and(is_stale));
+        assert!(b.iter().all(|(_, _, v)| is_stale(*v)));
+        assert!(c.totals.lock().unwrap().envs.is_empty());
+        assert!(due(&c, t + 4000, &mut last, &mut labelled).is_empty());
+    }
+}
