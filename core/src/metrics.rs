@@ -7,6 +7,7 @@ pub mod access_log;
 pub mod config;
 pub mod docker;
 pub mod import;
+pub mod outbound;
 pub mod query;
 pub mod remote;
 pub mod scheduler;
@@ -49,6 +50,8 @@ pub struct Hub {
     query_slots: OnceLock<Arc<tokio::sync::Semaphore>>,
     /// The nginx access log socket, once bound.
     access_log: OnceLock<Arc<access_log::Collector>>,
+    /// Loopback allowed for user-chosen addresses (see [`outbound`]).
+    allow_loopback: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Hub {
@@ -91,6 +94,21 @@ impl Hub {
 
     pub(crate) fn self_metrics(&self) -> Option<String> {
         self.self_source.get().map(|f| f())
+    }
+
+    /// Sets what user-chosen addresses (static targets, remote URLs) may reach.
+    pub fn set_outbound(&self, policy: outbound::Policy) {
+        self.allow_loopback
+            .store(policy.allow_loopback, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What user-chosen addresses may reach.
+    pub fn outbound(&self) -> outbound::Policy {
+        outbound::Policy {
+            allow_loopback: self
+                .allow_loopback
+                .load(std::sync::atomic::Ordering::SeqCst),
+        }
     }
 
     /// The nginx access log socket is bound (once; later calls keep the first).
@@ -138,6 +156,9 @@ impl Hub {
         {
             let mut e = self.storage_error.lock().expect("metrics storage error");
             if report.storage_full {
+                if e.is_none() {
+                    tracing::error!(error = %report.error, "the metrics storage refused a write: scrapes pause until it takes writes again");
+                }
                 *e = Some(report.error.clone());
             } else if report.up {
                 *e = None;
@@ -181,6 +202,9 @@ impl Hub {
     /// The targets of environment `env_id` with their health.
     pub fn target_views(&self, env_id: i64) -> Vec<ScrapeTargetView> {
         let targets = self.targets.lock().expect("metrics targets").clone();
+        // While the storage refuses writes, every target but Berth's own (which probes for
+        // space) waits: say so instead of the last scrape's outcome.
+        let paused = self.paused();
         let health = self.health.lock().expect("metrics health");
         let mut out: Vec<ScrapeTargetView> = targets
             .iter()
@@ -201,6 +225,7 @@ impl Hub {
                     interval_ms: t.interval_ms,
                     timeout_ms: t.timeout_ms,
                     health: match h {
+                        _ if paused && t.kind != targets::Kind::Berth => "paused",
                         None => "unknown",
                         Some(h) if h.report.up => "up",
                         Some(_) => "down",
@@ -209,7 +234,12 @@ impl Hub {
                     last_scrape: h.and_then(|h| h.last_scrape),
                     last_duration_ms: h.map(|h| h.report.duration_ms),
                     last_samples: h.map(|h| h.report.samples),
-                    last_error: h.map(|h| h.report.error.clone()).unwrap_or_default(),
+                    last_error: match h {
+                        _ if paused && t.kind != targets::Kind::Berth => PAUSED.to_string(),
+                        Some(h) if h.report.storage_full => PAUSED.to_string(),
+                        Some(h) => h.report.error.clone(),
+                        None => String::new(),
+                    },
                 }
             })
             .collect();
@@ -217,6 +247,11 @@ impl Hub {
         out
     }
 }
+
+/// What a target says while the storage refuses writes (the storage's own error names
+/// files of the server: it goes to the log, not to every project's viewers).
+const PAUSED: &str = "scrapes paused: the metrics storage is out of disk space (or refused a \
+                      write); they resume by themselves once there is room";
 
 /// A URL as shown: scheme, host, path; query parameters (which may hold a token) left out.
 pub(crate) fn display_url(url: &str) -> String {

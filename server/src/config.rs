@@ -20,6 +20,10 @@ pub struct Config {
     /// per-site request log to (default `127.0.0.1:0`: a free loopback port, the same one
     /// again after a restart when it is free); `off`: none.
     pub access_log_listen: Option<SocketAddr>,
+    /// `BERTH_METRICS_ALLOW_LOOPBACK=1`: static scrape targets and remote write/read URLs may
+    /// be loopback addresses (exporters on the Berth machine itself). Off by default: a
+    /// project's maintainer is not trusted with what listens on Berth's own loopback.
+    pub metrics_allow_loopback: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -37,6 +41,14 @@ fn minutes(name: &str, default: u64) -> anyhow::Result<Duration> {
             anyhow::ensure!(n > 0, "{name} must be above zero");
             Ok(Duration::from_secs(n * 60))
         }
+    }
+}
+
+fn flag(name: &str) -> anyhow::Result<bool> {
+    match env(name).as_deref().map(str::trim) {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(_) => anyhow::bail!("{name} must be 1 or 0"),
     }
 }
 
@@ -75,6 +87,7 @@ impl Config {
             session_absolute: minutes("BERTH_SESSION_MAX_MINUTES", 12 * 60)?,
             body_limit: 1024 * 1024,
             access_log_listen: access_log_listen()?,
+            metrics_allow_loopback: flag("BERTH_METRICS_ALLOW_LOOPBACK")?,
         })
     }
 
@@ -90,6 +103,7 @@ impl Config {
             session_absolute: Duration::from_secs(12 * 3600),
             body_limit: 1024 * 1024,
             access_log_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            metrics_allow_loopback: false,
         }
     }
 

@@ -73,6 +73,11 @@ pub async fn launch_with_listener(
     berth_core::deploy::watchdog::spawn(state.clone(), workers.clone());
     // Metrics: the storage under the data directory, then the scraper (Berth's own metrics
     // included, read in process).
+    state
+        .metrics
+        .set_outbound(berth_core::metrics::outbound::Policy {
+            allow_loopback: config.metrics_allow_loopback,
+        });
     match state.metrics.open(&config.data_dir.join("metrics")) {
         Ok(()) => berth_core::metrics::scheduler::spawn(state.clone(), workers.clone()),
         Err(e) => {

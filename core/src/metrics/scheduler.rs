@@ -48,6 +48,9 @@ type Redactors = Arc<Mutex<HashMap<i64, Arc<Redactor>>>>;
 
 async fn run(state: AppState, stop: CancellationToken) {
     let client = scrape::client();
+    // Static targets are addresses a maintainer typed: they go through the outbound rule.
+    let policy = state.metrics.outbound();
+    let strict = super::outbound::client(policy, None);
     let mut running: HashMap<String, Running> = HashMap::new();
     let mut discovered: HashMap<i64, (Instant, Vec<Target>)> = HashMap::new();
     let redactors: Redactors = Arc::default();
@@ -73,9 +76,13 @@ async fn run(state: AppState, stop: CancellationToken) {
                 for t in &list {
                     if !running.contains_key(&t.key) {
                         let token = stop.child_token();
+                        let client = match t.kind {
+                            targets::Kind::Static => strict.clone(),
+                            _ => client.clone(),
+                        };
                         tokio::spawn(target_loop(
                             state.clone(),
-                            client.clone(),
+                            client,
                             Arc::new(t.clone()),
                             redactors.clone(),
                             token.clone(),
@@ -295,6 +302,13 @@ async fn target_loop(
                 let timeout = Duration::from_millis(target.timeout_ms.max(1) as u64);
                 super::docker::fetch(&state, target.env_id.unwrap_or_default(), timeout).await
             }
+            targets::Kind::Static => match reqwest::Url::parse(&target.url)
+                .map_err(|_| "the target's URL is not valid".to_string())
+                .and_then(|u| super::outbound::check_url(&u, state.metrics.outbound()))
+            {
+                Ok(()) => scrape::fetch(&client, &target).await,
+                Err(why) => Err(why),
+            },
             _ => scrape::fetch(&client, &target).await,
         };
         let took = t0.elapsed();
