@@ -120,6 +120,7 @@ async fn scoped(state: &AppState, enforced: Vec<Matcher>) -> Result<Scoped, Quer
         rt: tokio::runtime::Handle::current(),
         deadline: Instant::now() + TIMEOUT,
         remote_error: Arc::new(Mutex::new(None)),
+        outbound: state.metrics.outbound(),
     })
 }
 

@@ -70,12 +70,9 @@ async fn run(state: AppState, stop: CancellationToken) {
     let Some(tsdb) = state.metrics.tsdb() else {
         return;
     };
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("Berth/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default();
+    // The store's address is a maintainer's choice: the outbound rule applies.
+    let policy = state.metrics.outbound();
+    let client = super::outbound::client(policy, Some(Duration::from_secs(30)));
     let mut status: HashMap<i64, Status> = HashMap::new();
     loop {
         tokio::select! {
@@ -122,7 +119,16 @@ async fn run(state: AppState, stop: CancellationToken) {
                     continue;
                 }
             };
-            match send(&client, &url, &series).await {
+            let allowed = reqwest::Url::parse(&url)
+                .map_err(|_| "not a valid URL".to_string())
+                .and_then(|u| super::outbound::check_url(&u, policy));
+            let sent = match allowed {
+                Ok(()) => send(&client, &url, &series).await,
+                // Literal addresses (names are checked when they resolve): retried, so the
+                // samples go once the operator allows the address.
+                Err(why) => Err(Retry(why)),
+            };
+            match sent {
                 Ok(n) => {
                     st.sent_until = until;
                     st.samples_sent += n;

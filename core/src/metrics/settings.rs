@@ -163,9 +163,9 @@ pub async fn set_settings(
             ));
         }
     }
-    let remote = check_remote_url(&s.remote_write_url)
+    let remote = check_remote_url(&s.remote_write_url, state.metrics.outbound())
         .map_err(|m| ServiceError::invalid("remote_write_url", m))?;
-    let read = check_remote_url(&s.remote_read_url)
+    let read = check_remote_url(&s.remote_read_url, state.metrics.outbound())
         .map_err(|m| ServiceError::invalid("remote_read_url", m))?;
     if s.retention_rollup_days < s.retention_raw_days {
         return Err(ServiceError::invalid(
@@ -215,7 +215,7 @@ pub async fn set_settings(
 
 /// An `http(s)://` URL without credentials (they would show in the settings and the audit
 /// log), or empty.
-pub fn check_remote_url(url: &str) -> Result<String, String> {
+pub fn check_remote_url(url: &str, policy: super::outbound::Policy) -> Result<String, String> {
     let u = url.trim();
     if u.is_empty() {
         return Ok(String::new());
@@ -230,5 +230,6 @@ pub fn check_remote_url(url: &str) -> Result<String, String> {
     if u.len() > 500 {
         return Err("at most 500 characters".into());
     }
+    super::outbound::check_url(&parsed, policy)?;
     Ok(parsed.to_string())
 }

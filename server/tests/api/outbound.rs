@@ -70,6 +70,49 @@ async fn metadata_and_loopback_targets_are_refused_by_default() {
 }
 
 #[tokio::test]
+async fn remote_write_and_read_urls_follow_the_same_rule() {
+    let app = spawn_with(|c| c.metrics_allow_loopback = false).await;
+    let mia = maintainer(&app).await;
+    let settings = "/projects/shop/environments/staging/metrics/settings";
+    for (field, url, says) in [
+        (
+            "remote_write_url",
+            "http://169.254.169.254/api/v1/write",
+            "link-local",
+        ),
+        (
+            "remote_read_url",
+            "http://[fe80::1]:9090/api/v1/read",
+            "link-local",
+        ),
+        (
+            "remote_write_url",
+            "http://127.0.0.1:9090/api/v1/write",
+            "loopback",
+        ),
+        (
+            "remote_read_url",
+            "http://localhost:9090/api/v1/read",
+            "loopback",
+        ),
+    ] {
+        let body = json!({"scrape_replicas": true, "interval_ms": 15000, "timeout_ms": 10000,
+                          "retention_raw_days": 15, "retention_rollup_days": 90,
+                          field: url});
+        let (s, b) = app.api(Method::PUT, settings, Some(&mia), Some(body)).await;
+        assert_eq!(s, 422, "{url}: {b}");
+        assert!(b.to_string().contains(field), "{url}: {b}");
+        assert!(b.to_string().contains(says), "{url}: {b}");
+    }
+    let body = json!({"scrape_replicas": true, "interval_ms": 15000, "timeout_ms": 10000,
+                      "retention_raw_days": 15, "retention_rollup_days": 90,
+                      "remote_write_url": "https://mimir.example.com/api/v1/push",
+                      "remote_read_url": "http://10.0.0.7:9090/api/v1/read"});
+    let (s, b) = app.api(Method::PUT, settings, Some(&mia), Some(body)).await;
+    assert_eq!(s, 200, "{b}");
+}
+
+#[tokio::test]
 async fn a_target_redirecting_to_metadata_is_not_followed_there() {
     // Loopback allowed (the test's exporter listens there); the redirect's hop is checked.
     let app = spawn().await;

@@ -6,6 +6,7 @@
 //! environment (or other data) answers only what the caller may see.
 use super::super::super::error::ServiceResult;
 use super::super::super::AppState;
+use crate::metrics::outbound::{self, Policy};
 use ::metrics::model::{Matcher, Series};
 use ::metrics::remote::{self, read as wire};
 use sqlx::Row;
@@ -58,20 +59,17 @@ pub async fn environments(state: &AppState, enforced: &[Matcher]) -> ServiceResu
     Ok(out)
 }
 
-/// The client remote reads go through: no proxy, a timeout, no redirects (a store that
-/// redirects is refused rather than followed somewhere else). One place, so an outbound
-/// policy can replace it.
-pub fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .no_proxy()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Berth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default()
-    })
+/// The client remote reads go through: the outbound rule's (no proxy, every resolved
+/// address and redirect hop checked), with a timeout; one per rule.
+pub fn client(policy: Policy) -> &'static reqwest::Client {
+    static STRICT: OnceLock<reqwest::Client> = OnceLock::new();
+    static LOOPBACK: OnceLock<reqwest::Client> = OnceLock::new();
+    let cell = if policy.allow_loopback {
+        &LOOPBACK
+    } else {
+        &STRICT
+    };
+    cell.get_or_init(|| outbound::client(policy, Some(TIMEOUT)))
 }
 
 /// Why a store gave no answer. The message names the URL without its query (which may hold
@@ -88,13 +86,17 @@ pub async fn fetch(
     url: &str,
     queries: &[wire::ReadQuery],
     timeout: Duration,
+    policy: Policy,
 ) -> Result<Vec<Vec<Series>>, RemoteError> {
     let shown = super::super::display_url(url);
     let fail = |reason: String| RemoteError {
         shown: shown.clone(),
         reason,
     };
-    let mut res = client()
+    reqwest::Url::parse(url)
+        .map_err(|_| fail("not a valid URL".into()))
+        .and_then(|u| outbound::check_url(&u, policy).map_err(fail))?;
+    let mut res = client(policy)
         .post(url)
         .timeout(timeout.min(TIMEOUT))
         .header(reqwest::header::CONTENT_TYPE, remote::CONTENT_TYPE)

@@ -31,6 +31,8 @@ pub struct Scoped {
     pub deadline: Instant,
     /// Why a remote store failed, for the answer's error type.
     pub remote_error: Arc<Mutex<Option<String>>>,
+    /// Where the remote stores' addresses may lead (see [`crate::metrics::outbound`]).
+    pub outbound: crate::metrics::outbound::Policy,
 }
 
 impl Scoped {
@@ -67,7 +69,7 @@ impl Scoped {
             let left = self.deadline.saturating_duration_since(Instant::now());
             let got = self
                 .rt
-                .block_on(remote_read::fetch(url, &queries, left))
+                .block_on(remote_read::fetch(url, &queries, left, self.outbound))
                 .map_err(|e| {
                     let msg = e.to_string();
                     *self.remote_error.lock().expect("remote error") = Some(msg.clone());
