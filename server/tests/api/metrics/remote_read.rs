@@ -251,3 +251,70 @@ async fn a_failing_store_is_unavailable_and_keeps_its_token() {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["data"]["result"][0]["value"][1], "39", "{body}");
 }
+
+/// Prometheus's answer to an instant query at `t` (seconds), straight from the store.
+async fn ask_store(p: &Prometheus, expr: &str, t: f64) -> Value {
+    let url = format!("{}/api/v1/query?query={}&time={t}", p.url, urlencode(expr));
+    let res = reqwest::get(url).await.expect("query prometheus");
+    res.json().await.expect("prometheus json")
+}
+
+/// An environment that remote-writes to the store it reads from: every sample is in both,
+/// and counts once.
+#[tokio::test]
+async fn a_sample_in_both_stores_counts_once() {
+    let app = spawn().await;
+    let admin = world(&app).await;
+    let p = Prometheus::start("remote-read-both", "global:\n  scrape_interval: 15s\n").await;
+    let ex = super::exporter::Exporter::counting(Default::default()).await;
+    let (s, b) = super::add_target(
+        &app,
+        &admin,
+        "shop",
+        json!({"job_name": "app", "address": ex.address(), "interval_ms": 1000, "timeout_ms": 900}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = app
+        .api(
+            Method::PUT,
+            "/projects/shop/environments/staging/metrics/settings",
+            Some(&admin),
+            Some(json!({"interval_ms": 1000, "timeout_ms": 900,
+                        "remote_write_url": format!("{}/api/v1/write", p.url),
+                        "remote_read_url": format!("{}/api/v1/read", p.url)})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // Wait until the store holds a 20 s window of scrapes, sent by remote write.
+    let expr = r#"count_over_time(up{job="app"}[20s])"#;
+    let mut t = 0.0;
+    let mut stored = 0.0;
+    for _ in 0..150 {
+        t = (berth_core::now_ms() - 6_000) as f64 / 1000.0;
+        let answer = ask_store(&p, expr, t).await;
+        stored = answer["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        if stored >= 15.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(stored >= 15.0, "the store never held 15 scrapes: {stored}");
+    let (s, _, body) = prom(&app, &format!("{}&time={t}", q(expr)), &admin).await;
+    assert_eq!(s, 200, "{body}");
+    let result = body["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(result.len(), 1, "one series, not one per store: {body}");
+    assert_eq!(
+        result[0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok()),
+        Some(stored),
+        "each scrape once: {body}"
+    );
+}
