@@ -318,3 +318,42 @@ async fn a_sample_in_both_stores_counts_once() {
         "each scrape once: {body}"
     );
 }
+
+/// `cargo test -p server --features app/ssr,stack/engine --test api --release
+/// remote_read_timing -- --ignored --nocapture`: an instant and a range query answered from
+/// the store through Berth, against the store asked directly (medians of 100).
+#[tokio::test]
+#[ignore]
+async fn remote_read_timing() {
+    let (app, _admin, vera, p, base) = two_projects().await;
+    let last = (base + (POINTS - 1) * STEP_MS) as f64 / 1000.0;
+    let first = (base + STEP_MS) as f64 / 1000.0;
+    let paths = [
+        format!("/query?query=rr_requests_total&time={last}"),
+        format!(
+            "/query_range?query={}&start={first}&end={last}&step=15",
+            urlencode("sum(rate(rr_requests_total[1m]))")
+        ),
+    ];
+    let c = reqwest::Client::new();
+    for path in &paths {
+        let mut berth = Vec::new();
+        let mut store = Vec::new();
+        for _ in 0..100 {
+            let t = std::time::Instant::now();
+            let (s, _, _) = prom(&app, path, &vera).await;
+            assert_eq!(s, 200);
+            berth.push(t.elapsed());
+            let t = std::time::Instant::now();
+            let res = c.get(format!("{}/api/v1{path}", p.url)).send().await;
+            assert!(res.is_ok_and(|r| r.status().is_success()));
+            store.push(t.elapsed());
+        }
+        berth.sort();
+        store.sort();
+        eprintln!(
+            "{path}: through Berth p50 {:?}, the store directly p50 {:?}",
+            berth[50], store[50]
+        );
+    }
+}
