@@ -81,6 +81,32 @@ pub struct RemoteError {
     reason: String,
 }
 
+/// `text` (what a store answered) without the URL's query or any of its values: a store
+/// that echoes the request would otherwise hand a token in the URL to whoever reads the
+/// error.
+pub(crate) fn scrub(text: &str, url: &str) -> String {
+    let mut out = text.to_string();
+    if let Ok(u) = reqwest::Url::parse(url) {
+        let mut secrets: Vec<String> = u.query().map(str::to_string).into_iter().collect();
+        for (_, v) in u.query_pairs() {
+            secrets.push(v.into_owned());
+        }
+        if let Some(q) = u.query() {
+            secrets.extend(
+                q.split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(_, v)| v.to_string()),
+            );
+        }
+        secrets.retain(|s| s.len() >= 3);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for s in secrets {
+            out = out.replace(&s, "…");
+        }
+    }
+    out
+}
+
 /// Posts `queries` to the store at `url` (one read request); each query's series, in order.
 pub async fn fetch(
     url: &str,
@@ -127,7 +153,7 @@ pub async fn fetch(
         body.extend_from_slice(&chunk);
     }
     if !status.is_success() {
-        let text = String::from_utf8_lossy(&body);
+        let text = scrub(&String::from_utf8_lossy(&body), url);
         let text: String = text.trim().chars().take(300).collect();
         return Err(fail(format!("answered {status}: {text}")));
     }
@@ -141,4 +167,45 @@ pub async fn fetch(
         )));
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A store that echoes the request line in its error: the token in the URL's query is
+    /// not in the error.
+    #[tokio::test]
+    async fn an_echoing_store_does_not_reveal_the_token() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 << 10];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            let line = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let body = format!("no such path: {line}");
+            let head = format!(
+                "HTTP/1.1 404 Not Found\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(body.as_bytes()).await;
+        });
+        let token = "t0k%2Fen-secret";
+        let url = format!("http://{addr}/read?api_key={token}&x=1");
+        let err = fetch(&url, &[], Duration::from_secs(5)).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("404") && text.contains("no such path"),
+            "{text}"
+        );
+        assert!(!text.contains("t0k"), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+    }
 }
