@@ -199,7 +199,12 @@ mod tests {
         });
         let token = "t0k%2Fen-secret";
         let url = format!("http://{addr}/read?api_key={token}&x=1");
-        let err = fetch(&url, &[], Duration::from_secs(5)).await.unwrap_err();
+        let loopback = Policy {
+            allow_loopback: true,
+        };
+        let err = fetch(&url, &[], Duration::from_secs(5), loopback)
+            .await
+            .unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("404") && text.contains("no such path"),
