@@ -39,6 +39,8 @@ mod metrics;
 mod operations;
 #[path = "api/outbound.rs"]
 mod outbound;
+#[path = "api/remote_forgery.rs"]
+mod remote_forgery;
 #[path = "api/request_memo.rs"]
 mod request_memo;
 #[path = "api/secret_history.rs"]

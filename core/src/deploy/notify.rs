@@ -22,11 +22,16 @@ pub async fn send(state: &AppState, env: &EnvInfo, payload: Value) -> bool {
     let Some(url) = channel(state, env.id).await else {
         return false;
     };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .no_proxy()
-        .build()
-        .unwrap_or_default();
+    // A maintainer chose the address: checked where it is reached (after DNS, on redirects).
+    let policy = state.metrics.outbound();
+    if let Err(why) = reqwest::Url::parse(&url)
+        .map_err(|_| "not a valid URL".to_string())
+        .and_then(|u| crate::metrics::outbound::check_url(&u, policy))
+    {
+        tracing::warn!(error = %why, env = %env.slug, "notification webhook refused by the outbound rule");
+        return false;
+    }
+    let client = crate::metrics::outbound::client(policy, Some(Duration::from_secs(5)));
     match client.post(&url).json(&payload).send().await {
         Ok(r) if r.status().is_success() => true,
         Ok(r) => {
@@ -34,7 +39,8 @@ pub async fn send(state: &AppState, env: &EnvInfo, payload: Value) -> bool {
             false
         }
         Err(e) => {
-            tracing::warn!(error = %e, env = %env.slug, "notification webhook unreachable");
+            // Without the URL: its query may hold a token.
+            tracing::warn!(error = %e.without_url(), env = %env.slug, "notification webhook unreachable");
             false
         }
     }

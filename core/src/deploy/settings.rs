@@ -183,6 +183,13 @@ pub async fn set_watchdog(
             "an http:// or https:// URL",
         ));
     }
+    if !url.is_empty() {
+        // Where it posts is a maintainer's choice: the outbound rule of metrics applies.
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|_| ServiceError::invalid("webhook_url", "an http:// or https:// URL"))?;
+        crate::metrics::outbound::check_url(&parsed, state.metrics.outbound())
+            .map_err(|m| ServiceError::invalid("webhook_url", m))?;
+    }
     let mut tx = state.db.begin_write().await?;
     let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM watchdogs WHERE environment_id = $1")
         .bind(e.id)

@@ -26,12 +26,39 @@ pub struct Policy {
     pub allow_loopback: bool,
 }
 
+/// Cloud metadata and platform services outside the link-local ranges: AWS's IPv6 instance
+/// metadata, Alibaba Cloud's metadata, Azure's WireServer.
+const METADATA: [IpAddr; 3] = [
+    IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+    IpAddr::V4(std::net::Ipv4Addr::new(100, 100, 100, 200)),
+    IpAddr::V4(std::net::Ipv4Addr::new(168, 63, 129, 16)),
+];
+
 /// Why `ip` may not be reached under `policy`, if it may not.
 pub fn refused(ip: IpAddr, policy: Policy) -> Option<&'static str> {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        // IPv4-mapped (`::ffff:a.b.c.d`) and the deprecated IPv4-compatible (`::a.b.c.d`).
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .or_else(|| {
+                let s = v6.segments();
+                (s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1)).then(|| v6.to_ipv4().expect("v4"))
+            })
+            .map(IpAddr::V4)
+            .unwrap_or(ip),
         v4 => v4,
     };
+    if METADATA.contains(&ip) {
+        return Some("a cloud metadata address is not allowed");
+    }
+    // The machine's own addresses (docker0's gateway, its LAN address) reach what listens on
+    // every interface of the Berth machine: the same as loopback.
+    if !policy.allow_loopback && !ip.is_loopback() && local::is_local(ip) {
+        return Some(
+            "an address of the Berth machine itself is not allowed (the operator can allow it \
+             with BERTH_METRICS_ALLOW_LOOPBACK=1)",
+        );
+    }
     let (loopback, link_local, other) = match ip {
         IpAddr::V4(v4) => (
             v4.is_loopback(),
@@ -133,7 +160,56 @@ pub fn client(policy: Policy, timeout: Option<Duration>) -> reqwest::Client {
     if let Some(t) = timeout {
         b = b.timeout(t);
     }
-    b.build().unwrap_or_default()
+    // Never a default client in its place: that one would follow redirects unchecked.
+    b.build()
+        .expect("the HTTP client for user-chosen addresses (TLS backend) could not start")
+}
+
+/// The addresses of this machine's interfaces, read from `/proc` (Linux) at most every 10 s
+/// (Docker adds a bridge, and its gateway address, for every new network).
+mod local {
+    use std::collections::HashSet;
+    use std::net::{IpAddr, Ipv6Addr};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    type Cache = Option<(Instant, HashSet<IpAddr>)>;
+    static CACHE: Mutex<Cache> = Mutex::new(None);
+
+    pub fn is_local(ip: IpAddr) -> bool {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = matches!(&*cache, Some((at, _)) if at.elapsed() < Duration::from_secs(10));
+        if !fresh {
+            *cache = Some((Instant::now(), read()));
+        }
+        cache.as_ref().is_some_and(|(_, set)| set.contains(&ip))
+    }
+
+    pub fn read() -> HashSet<IpAddr> {
+        let mut out = HashSet::new();
+        // IPv4: the entries `/proc/net/fib_trie` marks `/32 host LOCAL`.
+        if let Ok(trie) = std::fs::read_to_string("/proc/net/fib_trie") {
+            let mut last: Option<IpAddr> = None;
+            for line in trie.lines() {
+                let t = line.trim_start_matches([' ', '|', '+', '-']).trim();
+                if let Ok(ip) = t.parse::<IpAddr>() {
+                    last = Some(ip);
+                } else if t.starts_with("/32 host LOCAL") {
+                    out.extend(last);
+                }
+            }
+        }
+        // IPv6: `/proc/net/if_inet6`, 32 hex digits first on each line.
+        if let Ok(list) = std::fs::read_to_string("/proc/net/if_inet6") {
+            for line in list.lines() {
+                let hex = line.split_whitespace().next().unwrap_or("");
+                if let (32, Ok(n)) = (hex.len(), u128::from_str_radix(hex, 16)) {
+                    out.insert(IpAddr::V6(Ipv6Addr::from(n)));
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -167,15 +243,43 @@ mod tests {
             assert!(refused(ip, strict).is_some(), "{lo}");
             assert!(refused(ip, open).is_none(), "{lo} allowed on request");
         }
+        for bad in [
+            "fd00:ec2::254",
+            "100.100.100.200",
+            "168.63.129.16",
+            "::169.254.169.254",
+        ] {
+            assert!(refused(bad.parse().unwrap(), open).is_some(), "{bad}");
+        }
+        assert!(refused("::127.0.0.1".parse().unwrap(), strict).is_some());
         for ok in [
             "10.0.0.5",
-            "172.17.0.2",
-            "192.168.1.10",
+            "192.0.2.77",
+            "198.51.100.5",
             "93.184.216.34",
             "2001:db8::1",
         ] {
             assert!(refused(ok.parse().unwrap(), strict).is_none(), "{ok}");
         }
+    }
+
+    #[test]
+    fn the_machines_own_addresses_count_as_loopback() {
+        let mine = local::read();
+        assert!(mine.contains(&"127.0.0.1".parse().unwrap()), "{mine:?}");
+        let own = mine
+            .iter()
+            .find(|ip| {
+                !ip.is_loopback()
+                    && !matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
+            })
+            .copied()
+            .expect("this machine has a non-loopback address");
+        assert!(refused(own, Policy::default()).is_some(), "{own}");
+        let open = Policy {
+            allow_loopback: true,
+        };
+        assert!(refused(own, open).is_none(), "{own}");
     }
 
     #[test]

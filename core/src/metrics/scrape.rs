@@ -17,14 +17,30 @@ version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 /// A fetched body and its format, or why there is none.
 pub type Fetched = Result<(String, Format), String>;
 
-/// The HTTP client scrapes share: no system proxy, redirects followed (as Prometheus).
+/// The HTTP client for the targets Berth derives itself (the replicas it deployed): no
+/// system proxy; redirects followed only on the same host and port (`/metrics` →
+/// `/metrics/`). What a replica answers is the app's choice: a redirect elsewhere (the host's
+/// loopback, cloud metadata) would make Berth fetch it from the host.
 pub fn client() -> reqwest::Client {
+    let redirect = reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt.previous().first().is_some_and(|first| {
+            first.host_str() == attempt.url().host_str()
+                && first.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if attempt.previous().len() >= 5 {
+            attempt.error("stopped after 5 redirects")
+        } else if same {
+            attempt.follow()
+        } else {
+            attempt.error("a redirect to another host or port is not followed")
+        }
+    });
     reqwest::Client::builder()
         .no_proxy()
         .user_agent(concat!("Berth/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(redirect)
         .build()
-        .unwrap_or_default()
+        .expect("the scrape HTTP client (TLS backend) could not start")
 }
 
 /// Fetches `target`, cut at its timeout and at [`BODY_LIMIT`].
@@ -320,4 +336,53 @@ pub fn end(tsdb: &Tsdb, cache: &mut Cache, t: i64) {
         tracing::warn!(error = %e, "could not mark a removed target's series stale");
     }
     cache.last.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client;
+
+    /// A server on loopback: `/here` answers, `/same` redirects to `/here`, `/away` to
+    /// another port.
+    async fn server() -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 2048];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let answer = if req.starts_with("GET /same") {
+                    format!("HTTP/1.1 302 Found\r\nLocation: http://{addr}/here\r\n")
+                } else if req.starts_with("GET /away") {
+                    "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/metrics\r\n".to_string()
+                } else {
+                    "HTTP/1.1 200 OK\r\n".to_string()
+                };
+                let _ = s
+                    .write_all(
+                        format!("{answer}Content-Length: 4\r\nConnection: close\r\n\r\nx 1\n")
+                            .as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_replica_redirect_is_followed_on_its_own_host_and_port_only() {
+        let addr = server().await;
+        let c = client();
+        let ok = c.get(format!("http://{addr}/same")).send().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        let e = c
+            .get(format!("http://{addr}/away"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_redirect(), "{e:?}");
+        assert!(format!("{e:?}").contains("another host or port"), "{e:?}");
+    }
 }

@@ -173,6 +173,13 @@ fn matcher(b: &[u8]) -> Result<Matcher, DecodeError> {
     })
 }
 
+/// [`encode_response`], snappy-compressed: the body of a store's answer.
+pub fn response_body(results: &[Vec<Series>]) -> Vec<u8> {
+    snap::raw::Encoder::new()
+        .compress_vec(&encode_response(results))
+        .unwrap_or_default()
+}
+
 /// Reads a protobuf `ReadRequest` (uncompressed): its queries. For tests and receivers.
 pub fn decode_request(b: &[u8]) -> Result<Vec<ReadQuery>, DecodeError> {
     let mut out = Vec::new();

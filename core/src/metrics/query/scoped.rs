@@ -50,12 +50,29 @@ impl Scoped {
         maxt: i64,
         labels_only: bool,
     ) -> Result<Vec<Series>, QueryError> {
-        let mut by_url: BTreeMap<&str, Vec<ReadQuery>> = BTreeMap::new();
+        // Per store: the queries sent, and for each the matchers its answer must meet.
+        type Asked = (Vec<ReadQuery>, Vec<Vec<Matcher>>);
+        let mut by_url: BTreeMap<&str, Asked> = BTreeMap::new();
         for r in &self.remotes {
-            by_url.entry(&r.url).or_default().push(ReadQuery {
+            // An environment whose own labels the selection cannot match is not asked: its
+            // store would answer nothing (or only what it has no business answering), and a
+            // store that is down or slow must not hold up queries about other projects.
+            let own: Labels =
+                Labels::new(r.matchers.iter().map(|x| (x.name.clone(), x.value.clone())));
+            if m.iter()
+                .filter(|x| own.get(&x.name).is_some())
+                .any(|x| !x.matches_labels(&own))
+            {
+                continue;
+            }
+            // The store gets the caller's matchers and the environment's, not the list of
+            // every project the caller may read.
+            let matchers: Vec<Matcher> = m.iter().chain(&r.matchers).cloned().collect();
+            let entry = by_url.entry(&r.url).or_default();
+            entry.0.push(ReadQuery {
                 start_ms: mint,
                 end_ms: maxt,
-                matchers: self.with(m).into_iter().chain(r.matchers.clone()).collect(),
+                matchers: matchers.clone(),
                 hints: labels_only.then(|| ReadHints {
                     start_ms: mint,
                     end_ms: maxt,
@@ -63,9 +80,12 @@ impl Scoped {
                     ..ReadHints::default()
                 }),
             });
+            entry
+                .1
+                .push(matchers.into_iter().chain(self.enforced.clone()).collect());
         }
         let mut out = Vec::new();
-        for (url, queries) in by_url {
+        for (url, (queries, wanted)) in by_url {
             let left = self.deadline.saturating_duration_since(Instant::now());
             let got = self
                 .rt
@@ -75,19 +95,22 @@ impl Scoped {
                     *self.remote_error.lock().expect("remote error") = Some(msg.clone());
                     QueryError::Storage(msg)
                 })?;
-            for series in got {
+            for (mut series, want) in got.into_iter().zip(&wanted) {
+                // A store answers for the environment it was asked about, and nothing else: a
+                // series with another project's or environment's labels (a hostile or shared
+                // store) is dropped, never merged into that project's series.
+                series.retain(|s| want.iter().all(|x| x.matches_labels(&s.labels)));
+                for s in &mut series {
+                    // In time order, one sample per time, within the range: the evaluator
+                    // relies on it and a store's answer is not trusted to.
+                    s.samples.retain(|(t, _)| *t >= mint && *t <= maxt);
+                    s.samples.sort_by_key(|(t, _)| *t);
+                    s.samples.dedup_by_key(|(t, _)| *t);
+                }
+                series.retain(|s| labels_only || !s.samples.is_empty());
                 out = merge(out, series);
             }
         }
-        // A store may answer samples outside the range or series that do not match.
-        for s in &mut out {
-            s.samples.retain(|(t, _)| *t >= mint && *t <= maxt);
-        }
-        let all = self.with(m);
-        out.retain(|s| {
-            (labels_only || !s.samples.is_empty())
-                && all.iter().all(|x| x.matches_labels(&s.labels))
-        });
         Ok(out)
     }
 
