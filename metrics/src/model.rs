@@ -37,20 +37,20 @@ impl Labels {
     /// Builds a label set from any pairs: sorts, drops empty values, keeps the last of
     /// duplicate names.
     pub fn new<N: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (N, V)>) -> Labels {
-        let mut v: Vec<Label> = Vec::new();
-        for (n, val) in pairs {
-            let (n, val) = (n.as_ref(), val.as_ref());
-            if let Some(existing) = v.iter_mut().find(|l| &*l.name == n) {
-                existing.value = Arc::from(val);
-            } else {
-                v.push(Label {
-                    name: Arc::from(n),
-                    value: Arc::from(val),
-                });
-            }
-        }
-        v.retain(|l| !l.value.is_empty());
+        let mut v: Vec<Label> = pairs
+            .into_iter()
+            .map(|(n, val)| Label {
+                name: Arc::from(n.as_ref()),
+                value: Arc::from(val.as_ref()),
+            })
+            .collect();
+        // Reversed, then a stable sort: of duplicate names the last given comes first and is
+        // the one `dedup` keeps. O(n log n): a label set from outside (a remote store's
+        // answer) may be long.
+        v.reverse();
         v.sort_by(|a, b| a.name.cmp(&b.name));
+        v.dedup_by(|later, first| later.name == first.name);
+        v.retain(|l| !l.value.is_empty());
         Labels(v)
     }
 

@@ -149,6 +149,12 @@ fn text(b: &[u8]) -> Result<Arc<str>, DecodeError> {
         .map_err(|_| DecodeError::Protobuf("label is not UTF-8"))
 }
 
+/// The most labels one series of a remote answer may have, and the longest name or value:
+/// far above what real series carry, low enough that a hostile store cannot make decoding
+/// costly.
+pub const MAX_LABELS: usize = 256;
+pub const MAX_LABEL_BYTES: usize = 16 << 10;
+
 /// Reads a protobuf `WriteRequest` (uncompressed); unknown fields are skipped.
 pub fn decode(b: &[u8]) -> Result<Vec<Series>, DecodeError> {
     let mut out = Vec::new();
@@ -171,6 +177,14 @@ pub fn decode(b: &[u8]) -> Result<Vec<Series>, DecodeError> {
                             (2, Field::Bytes(s)) => value = text(s)?,
                             _ => {}
                         }
+                    }
+                    if labels.len() >= MAX_LABELS
+                        || name.len() > MAX_LABEL_BYTES
+                        || value.len() > MAX_LABEL_BYTES
+                    {
+                        return Err(DecodeError::Protobuf(
+                            "a series with more than 256 labels, or a label over 16 KiB",
+                        ));
                     }
                     labels.push(Label { name, value });
                 }
@@ -214,6 +228,33 @@ pub fn decode_body(b: &[u8]) -> Result<Vec<Series>, DecodeError> {
 mod tests {
     use super::*;
     use crate::model::{is_stale, stale_nan};
+
+    #[test]
+    fn a_series_with_too_many_or_too_long_labels_is_refused() {
+        let many = Series {
+            labels: Labels::new((0..300).map(|i| (format!("l{i}"), "v".to_string()))),
+            samples: vec![(1, 1.0)],
+        };
+        assert!(decode(&encode(&[many])).is_err());
+        let long = Series {
+            labels: Labels::new([("a", "x".repeat(20 << 10))]),
+            samples: vec![(1, 1.0)],
+        };
+        assert!(decode(&encode(&[long])).is_err());
+        let fine = Series {
+            labels: Labels::new((0..200).map(|i| (format!("l{i}"), "v".to_string()))),
+            samples: vec![(1, 1.0)],
+        };
+        assert_eq!(decode(&encode(&[fine.clone()])).unwrap(), vec![fine]);
+    }
+
+    #[test]
+    fn labels_keep_the_last_of_duplicate_names_and_drop_empty_values() {
+        let l = Labels::new([("b", "1"), ("a", "x"), ("b", "2"), ("c", "3"), ("c", "")]);
+        assert_eq!(l, Labels::new([("a", "x"), ("b", "2")]));
+        assert_eq!(l.get("b"), Some("2"));
+        assert_eq!(l.get("c"), None);
+    }
 
     #[test]
     fn a_write_request_reads_back_bit_for_bit() {
