@@ -36,9 +36,16 @@ pub async fn add_target(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((project, env)): Path<(String, String)>,
-    ApiJson(t): ApiJson<NewScrapeTarget>,
-) -> ApiResult<(StatusCode, Json<Created>)> {
-    let id = config::add_target(&state, &ctx, &project, &env, &t).await?;
+    body: Result<ApiJson<NewScrapeTarget>, Response>,
+) -> Result<(StatusCode, Json<Created>), Response> {
+    // Who may add targets comes before what was sent (as for the settings).
+    berth_core::metrics::settings::may_change_settings(&state, &ctx, &project, &env)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let ApiJson(t) = body?;
+    let id = config::add_target(&state, &ctx, &project, &env, &t)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 

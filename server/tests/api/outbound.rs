@@ -181,3 +181,36 @@ async fn a_target_redirecting_to_metadata_is_not_followed_there() {
     );
     server.abort();
 }
+
+#[tokio::test]
+async fn a_viewer_posting_a_bad_target_body_is_refused_before_it_is_parsed() {
+    let app = spawn().await;
+    let _mia = maintainer(&app).await;
+    app.user("vera", InstanceRole::User).await;
+    app.member("shop", "vera", Role::Viewer).await;
+    let vera = app.token("vera", Scope::Write).await;
+    for body in [
+        "{\"job_name\": 7}",
+        "not json",
+        "{\"job_name\": \"x\", \"address\": \"a:1\", \"interval_ms\": \"soon\"}",
+    ] {
+        let res = plain()
+            .post(format!(
+                "{}/api/v1/projects/shop/environments/staging/metrics/targets",
+                app.url
+            ))
+            .bearer_auth(&vera)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 403, "{body}: {text}");
+        assert!(
+            !text.contains("job_name") && !text.contains("interval"),
+            "{text}"
+        );
+    }
+}
