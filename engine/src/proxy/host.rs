@@ -98,7 +98,8 @@ async fn write_atomic(path: &Path, content: &str) -> Result<(), ProxyError> {
         file.write_all(content.as_bytes())
             .and_then(|()| file.as_file().sync_all())
             .map_err(|e| io(file.path(), "write", e))?;
-        // Readable by nginx's workers, like a file written by hand.
+        // Readable by nginx's master (root, or Berth's group), not by every local user: the
+        // file carries each environment's access-log token.
         set_mode(file.as_file());
         file.persist(&path)
             .map_err(|e| io(&path, "replace", e.error))?;
@@ -111,7 +112,7 @@ async fn write_atomic(path: &Path, content: &str) -> Result<(), ProxyError> {
 #[cfg(unix)]
 fn set_mode(file: &std::fs::File) {
     use std::os::unix::fs::PermissionsExt;
-    let _ = file.set_permissions(std::fs::Permissions::from_mode(0o644));
+    let _ = file.set_permissions(std::fs::Permissions::from_mode(0o640));
 }
 
 #[cfg(not(unix))]
