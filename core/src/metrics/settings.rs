@@ -163,9 +163,13 @@ pub async fn set_settings(
             ));
         }
     }
-    let remote = check_remote_url(&s.remote_write_url, state.metrics.outbound())
-        .map_err(|m| ServiceError::invalid("remote_write_url", m))?;
-    let read = check_remote_url(&s.remote_read_url, state.metrics.outbound())
+    let remote = check_remote_url(
+        &s.remote_write_url,
+        WRITE_ENDPOINTS,
+        state.metrics.outbound(),
+    )
+    .map_err(|m| ServiceError::invalid("remote_write_url", m))?;
+    let read = check_remote_url(&s.remote_read_url, READ_ENDPOINTS, state.metrics.outbound())
         .map_err(|m| ServiceError::invalid("remote_read_url", m))?;
     if s.retention_rollup_days < s.retention_raw_days {
         return Err(ServiceError::invalid(
@@ -213,9 +217,20 @@ pub async fn set_settings(
     Ok(saved)
 }
 
+/// The last path segment of a remote write endpoint: Prometheus and VictoriaMetrics
+/// (`/api/v1/write`), Mimir, Cortex and Grafana Cloud (`/api/v1/push`, `/api/prom/push`),
+/// Thanos (`/api/v1/receive`).
+pub const WRITE_ENDPOINTS: &[&str] = &["write", "push", "receive"];
+/// The last path segment of a remote read endpoint (`/api/v1/read`).
+pub const READ_ENDPOINTS: &[&str] = &["read"];
+
 /// An `http(s)://` URL without credentials (they would show in the settings and the audit
 /// log), or empty.
-pub fn check_remote_url(url: &str, policy: super::outbound::Policy) -> Result<String, String> {
+pub fn check_remote_url(
+    url: &str,
+    endpoints: &[&str],
+    policy: super::outbound::Policy,
+) -> Result<String, String> {
     let u = url.trim();
     if u.is_empty() {
         return Ok(String::new());
@@ -229,6 +244,17 @@ pub fn check_remote_url(url: &str, policy: super::outbound::Policy) -> Result<St
     }
     if u.len() > 500 {
         return Err("at most 500 characters".into());
+    }
+    // Only the protocol's own endpoint: Berth posts to this URL on a timer or on every
+    // query, and must not be aimed at another path of a shared store (an admin API that
+    // deletes series, say).
+    let path = parsed.path().trim_end_matches('/');
+    if !endpoints.iter().any(|e| path.ends_with(&format!("/{e}"))) {
+        let list: Vec<String> = endpoints.iter().map(|e| format!("/{e}")).collect();
+        return Err(format!(
+            "the store's endpoint: a path ending in {}",
+            list.join(" or ")
+        ));
     }
     super::outbound::check_url(&parsed, policy)?;
     Ok(parsed.to_string())

@@ -95,6 +95,17 @@ async fn remote_write_and_read_urls_follow_the_same_rule() {
             "http://localhost:9090/api/v1/read",
             "loopback",
         ),
+        // Only the protocol's endpoint, not another path of a shared store.
+        (
+            "remote_write_url",
+            "http://vm.example.com:8428/api/v1/admin/tsdb/delete_series?match[]=up",
+            "endpoint",
+        ),
+        (
+            "remote_read_url",
+            "http://prom.example.com/api/v1/query",
+            "endpoint",
+        ),
     ] {
         let body = json!({"scrape_replicas": true, "interval_ms": 15000, "timeout_ms": 10000,
                           "retention_raw_days": 15, "retention_rollup_days": 90,

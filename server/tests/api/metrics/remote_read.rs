@@ -232,7 +232,7 @@ async fn a_failing_store_is_unavailable_and_keeps_its_token() {
     // The store answers an error; then it is gone altogether.
     let token = "rr-s3cret-token-5150";
     for url in [
-        format!("{}/api/v1/nothing-here?token={token}", p.url),
+        format!("{}/api/v1/nothing-here/read?token={token}", p.url),
         format!("http://127.0.0.1:1/api/v1/read?token={token}"),
     ] {
         set_read_url(&app, &admin, "shop", &url).await;
