@@ -198,7 +198,8 @@ async fn post(client: &reqwest::Client, url: &str, batch: &[Series]) -> Result<u
     if status.is_success() {
         return Ok(n as u64);
     }
-    let text = error_text(res).await;
+    // What the store says may echo the request, token and all.
+    let text = super::query::remote_read::scrub(&error_text(res).await, url);
     let msg = format!("{shown} answered {status}: {}", text.trim());
     if status.is_client_error() && status.as_u16() != 429 {
         Err(Refused(msg))
@@ -277,10 +278,21 @@ mod tests {
         tokio::spawn(async move {
             let (mut s, _) = listener.accept().await.unwrap();
             let mut buf = vec![0u8; 64 << 10];
-            let _ = s.read(&mut buf).await;
+            // The store echoes the request line, token and all.
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            let first = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let body = format!("no route for {first}");
             let _ = s
                 .write_all(
-                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno",
+                    format!(
+                        "HTTP/1.1 404 Not Found\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
                 )
                 .await;
         });
@@ -297,6 +309,10 @@ mod tests {
             Ok(_) => panic!("accepted"),
         };
         assert!(msg.contains("404"), "{msg}");
+        assert!(
+            msg.contains("no route for POST /write"),
+            "the store's words: {msg}"
+        );
         assert!(msg.contains(&addr.to_string()), "{msg}");
         assert!(!msg.contains(token), "{msg}");
         // Nor when the post fails outright.
