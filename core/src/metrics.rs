@@ -80,7 +80,15 @@ impl Hub {
         self.tsdb.get().cloned()
     }
 
-    /// The slots queries run in ([`query::limit::default_slots`] of them).
+    /// Sets how many queries run at once (before the first query; later calls change
+    /// nothing).
+    pub fn set_max_queries(&self, n: usize) {
+        let _ = self
+            .query_slots
+            .set(Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+    }
+
+    /// The slots queries run in ([`query::limit::default_slots`] of them unless set).
     pub fn query_slots(&self) -> Arc<tokio::sync::Semaphore> {
         self.query_slots
             .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(query::limit::default_slots())))

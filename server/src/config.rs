@@ -24,6 +24,9 @@ pub struct Config {
     /// be loopback addresses (exporters on the Berth machine itself). Off by default: a
     /// project's maintainer is not trusted with what listens on Berth's own loopback.
     pub metrics_allow_loopback: bool,
+    /// `BERTH_METRICS_MAX_QUERIES`: PromQL queries evaluated at once (Prometheus's
+    /// `--query.max-concurrency`); 0 or unset: twice the CPU count.
+    pub metrics_max_queries: usize,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -88,6 +91,12 @@ impl Config {
             body_limit: 1024 * 1024,
             access_log_listen: access_log_listen()?,
             metrics_allow_loopback: flag("BERTH_METRICS_ALLOW_LOOPBACK")?,
+            metrics_max_queries: match env("BERTH_METRICS_MAX_QUERIES") {
+                None => 0,
+                Some(v) => v.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("BERTH_METRICS_MAX_QUERIES must be a whole number")
+                })?,
+            },
         })
     }
 
@@ -104,6 +113,7 @@ impl Config {
             body_limit: 1024 * 1024,
             access_log_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             metrics_allow_loopback: false,
+            metrics_max_queries: 0,
         }
     }
 

@@ -78,6 +78,9 @@ pub async fn launch_with_listener(
         .set_outbound(berth_core::metrics::outbound::Policy {
             allow_loopback: config.metrics_allow_loopback,
         });
+    if config.metrics_max_queries > 0 {
+        state.metrics.set_max_queries(config.metrics_max_queries);
+    }
     match state.metrics.open(&config.data_dir.join("metrics")) {
         Ok(()) => berth_core::metrics::scheduler::spawn(state.clone(), workers.clone()),
         Err(e) => {

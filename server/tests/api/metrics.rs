@@ -13,6 +13,8 @@ use std::time::Duration;
 mod exporter;
 #[path = "metrics/import.rs"]
 mod import;
+#[path = "metrics/limits.rs"]
+mod limits;
 #[path = "../promcompat/prometheus.rs"]
 #[allow(dead_code)]
 mod prometheus;
