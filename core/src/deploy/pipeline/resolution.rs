@@ -85,11 +85,7 @@ impl Run {
             resolved,
             salt: self.salt.clone(),
             legacy_volumes: Default::default(),
-            access_log: self
-                .state
-                .metrics
-                .access_log()
-                .map(|c| c.sink(self.env.id)),
+            access_log: self.state.metrics.access_log().map(|c| c.sink(self.env.id)),
         }
     }
 }
