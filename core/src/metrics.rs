@@ -52,6 +52,10 @@ pub struct Hub {
     access_log: OnceLock<Arc<access_log::Collector>>,
     /// Loopback allowed for user-chosen addresses (see [`outbound`]).
     allow_loopback: std::sync::atomic::AtomicBool,
+    /// Each caller's share of the query slots (see [`query::limit::Callers`]).
+    query_callers: query::limit::Callers,
+    /// How many query slots there are in all (0: not set, the default).
+    max_queries: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Hub {
@@ -83,6 +87,8 @@ impl Hub {
     /// Sets how many queries run at once (before the first query; later calls change
     /// nothing).
     pub fn set_max_queries(&self, n: usize) {
+        self.max_queries
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
         let _ = self
             .query_slots
             .set(Arc::new(tokio::sync::Semaphore::new(n.max(1))));
@@ -93,6 +99,16 @@ impl Hub {
         self.query_slots
             .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(query::limit::default_slots())))
             .clone()
+    }
+
+    /// The slots of one caller (a user, by id): at most half of all, so that no one caller
+    /// holds every slot.
+    pub(crate) fn caller_slots(&self, caller: &str) -> Arc<tokio::sync::Semaphore> {
+        let total = match self.max_queries.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => query::limit::default_slots(),
+            n => n,
+        };
+        self.query_callers.slots(caller, total)
     }
 
     /// Where Berth's own metrics come from.

@@ -5,7 +5,7 @@
 //! their store too, with the same matchers ([`scoped`] says how the answers combine).
 //! Instance admins asking instance-wide see everything (Berth's own series too).
 //! Queries run in a bounded number of slots, each within [`TIMEOUT`] ([`limit`]).
-use super::super::context::Ctx;
+use super::super::context::{Actor, Ctx};
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::{projects, AppState};
 use ::metrics::model::{Labels, Matcher, Queryable, Series};
@@ -141,11 +141,19 @@ fn too_many(message: String) -> EvalError {
 /// Runs `f` over `q` in a query slot; a remote store's failure is answered `unavailable`.
 async fn run<T: Send + 'static>(
     state: &AppState,
+    ctx: &Ctx,
     mut q: Scoped,
     f: impl FnOnce(&Scoped, Duration) -> Result<T, EvalError> + Send + 'static,
 ) -> Result<T, QueryFailure> {
     let remote_error = q.remote_error.clone();
-    let out = limit::run(state.metrics.query_slots(), TIMEOUT, move |left| {
+    // A user's (or token owner's) queries share that user's part of the slots.
+    let caller = match &ctx.actor {
+        Actor::User(u) | Actor::Token(u, _) => Some(format!("user:{}", u.id)),
+        Actor::Webhook(name, _) => Some(format!("webhook:{name}")),
+        Actor::System | Actor::Anonymous => None,
+    }
+    .map(|c| state.metrics.caller_slots(&c));
+    let out = limit::run(state.metrics.query_slots(), caller, TIMEOUT, move |left| {
         q.deadline = Instant::now() + left;
         f(&q, left)
     })
@@ -170,7 +178,7 @@ pub async fn instant(
     // `absent()` then reports the labels the caller wrote, as Prometheus does.
     let parsed = promql::parse(expr)?;
     let q = scoped(state, enforced).await?;
-    run(state, q, move |q, left| {
+    run(state, ctx, q, move |q, left| {
         engine(left).instant_parsed(q, &parsed, t_ms)
     })
     .await
@@ -191,7 +199,7 @@ pub async fn range(
     // `absent()` then reports the labels the caller wrote, as Prometheus does.
     let parsed = promql::parse(expr)?;
     let q = scoped(state, enforced).await?;
-    run(state, q, move |q, left| {
+    run(state, ctx, q, move |q, left| {
         engine(left).range_parsed(q, &parsed, start_ms, end_ms, step_ms)
     })
     .await
@@ -238,7 +246,7 @@ pub async fn series(
     let sels = selectors(matches)?;
     let q = scoped(state, enforced).await?;
     // Label sets only: no sample is read.
-    run(state, q, move |q, _| {
+    run(state, ctx, q, move |q, _| {
         let mut out: Vec<Labels> = Vec::new();
         for m in &sels {
             out.extend(
@@ -272,7 +280,7 @@ pub async fn labels(
     let sels = selectors(matches)?;
     let q = scoped(state, enforced).await?;
     let name = name.map(str::to_string);
-    run(state, q, move |q, _| {
+    run(state, ctx, q, move |q, _| {
         let sels = if sels.is_empty() {
             vec![Vec::new()]
         } else {
