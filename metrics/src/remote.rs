@@ -245,7 +245,10 @@ mod tests {
             labels: Labels::new((0..200).map(|i| (format!("l{i}"), "v".to_string()))),
             samples: vec![(1, 1.0)],
         };
-        assert_eq!(decode(&encode(&[fine.clone()])).unwrap(), vec![fine]);
+        assert_eq!(
+            decode(&encode(std::slice::from_ref(&fine))).unwrap(),
+            vec![fine]
+        );
     }
 
     #[test]
