@@ -16,6 +16,8 @@ mod fixture;
 mod masking;
 #[path = "deploy/metrics.rs"]
 mod metrics;
+#[path = "deploy/one_shot.rs"]
+mod one_shot;
 #[path = "deploy/operations.rs"]
 mod operations;
 #[path = "deploy/pipeline.rs"]

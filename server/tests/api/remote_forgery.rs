@@ -1,12 +1,12 @@
 //! A store an environment reads from answers for that environment and nothing else: a
 //! project's maintainer who points remote read at a store of their own cannot put series into
 //! another project's answers, and an unsorted answer is put in order before it is evaluated.
-use super::support::{plain, spawn, TestApp};
+use super::support::spawn;
 use berth_model::{InstanceRole, Role, Scope};
 use metrics::model::{Labels, Series};
 use metrics::remote::read;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::{Arc, Mutex};
 
 fn up(project: &str, env: &str, value: f64, now_ms: i64) -> Series {
@@ -63,20 +63,6 @@ async fn hostile_store(asked: Arc<Mutex<Vec<String>>>) -> (String, tokio::task::
     (url, task)
 }
 
-async fn query(app: &TestApp, token: &str, expr: &str) -> Value {
-    let res = plain()
-        .post(format!("{}/api/v1/query", app.url))
-        .bearer_auth(token)
-        .form(&[("query", expr)])
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{expr}: {body}");
-    body
-}
-
 #[tokio::test]
 async fn a_store_cannot_answer_for_another_project() {
     let app = spawn().await;
@@ -104,21 +90,21 @@ async fn a_store_cannot_answer_for_another_project() {
     assert_eq!(s, 200, "{b}");
 
     for token in [&mia, &admin] {
-        let body = query(&app, token, "forged_up").await;
+        let body = app.promql(token, "forged_up").await;
         let result = body["data"]["result"].as_array().unwrap().clone();
         assert_eq!(result.len(), 1, "only shop's series: {body}");
         assert_eq!(result[0]["metric"]["project"], "shop", "{body}");
         // The duplicate time kept one sample; the newest in time order is what an instant
         // query sees.
-        let range = query(&app, token, "count_over_time(forged_up[1m])").await;
+        let range = app.promql(token, "count_over_time(forged_up[1m])").await;
         assert_eq!(range["data"]["result"][0]["value"][1], "3", "{range}");
-        let none = query(&app, token, r#"forged_up{project="bank"}"#).await;
+        let none = app.promql(token, r#"forged_up{project="bank"}"#).await;
         assert_eq!(none["data"]["result"], json!([]), "{none}");
     }
     // A selection of bank's series only does not ask shop's store at all, and the store
     // never learns which other projects the caller may read.
     let before = asked.lock().unwrap().len();
-    query(&app, &mia, r#"forged_up{project="bank"}"#).await;
+    app.promql(&mia, r#"forged_up{project="bank"}"#).await;
     assert_eq!(
         asked.lock().unwrap().len(),
         before,

@@ -2,7 +2,7 @@
 //! metrics directory; the test needs root, as CI and `make test` run it): scrapes pause and
 //! the targets list says so, what was stored stays readable, and once there is room again
 //! scraping resumes by itself and the store reopens whole.
-use super::support::{plain, spawn_with, TestApp};
+use super::support::{spawn_with, TestApp};
 use berth_model::{InstanceRole, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -81,18 +81,6 @@ async fn exporter(n: usize) -> (String, tokio::task::JoinHandle<()>) {
     (addr, task)
 }
 
-async fn instant(app: &TestApp, token: &str, expr: &str) -> Value {
-    let res = plain()
-        .post(format!("{}/api/v1/query", app.url))
-        .bearer_auth(token)
-        .form(&[("query", expr)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
 /// The static target's entry in the targets list, once `pred` holds for it.
 async fn target_when(
     app: &TestApp,
@@ -152,14 +140,11 @@ async fn a_full_disk_pauses_scrapes_says_so_and_resumes_when_space_is_back() {
     assert!(why.contains("disk"), "{paused}");
     assert!(!why.contains(data.path().to_str().unwrap()), "{paused}");
     // What was stored before is still read.
-    let before = instant(&app, &admin, "count(filler_total)").await;
+    let before = app.promql(&admin, "count(filler_total)").await;
     assert_eq!(before["data"]["result"][0]["value"][1], "3000", "{before}");
-    let stored_before = instant(
-        &app,
-        &admin,
-        r#"max(max_over_time(filler_total{shard="7"}[1h]))"#,
-    )
-    .await["data"]["result"][0]["value"][1]
+    let stored_before = app
+        .promql(&admin, r#"max(max_over_time(filler_total{shard="7"}[1h]))"#)
+        .await["data"]["result"][0]["value"][1]
         .as_str()
         .unwrap()
         .parse::<f64>()
@@ -170,12 +155,9 @@ async fn a_full_disk_pauses_scrapes_says_so_and_resumes_when_space_is_back() {
     target_when(&app, &admin, "up again", |t| t["health"] == "up").await;
     let mut after = 0.0;
     for _ in 0..100 {
-        let v = instant(
-            &app,
-            &admin,
-            r#"max(max_over_time(filler_total{shard="7"}[1h]))"#,
-        )
-        .await;
+        let v = app
+            .promql(&admin, r#"max(max_over_time(filler_total{shard="7"}[1h]))"#)
+            .await;
         after = v["data"]["result"][0]["value"][1]
             .as_str()
             .and_then(|s| s.parse().ok())

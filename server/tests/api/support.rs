@@ -317,6 +317,22 @@ impl TestApp {
             .expect("form login")
     }
 
+    /// A PromQL instant query (`POST /api/v1/query`) with a bearer token: the answer, which
+    /// must be a 200.
+    pub async fn promql(&self, token: &str, expr: &str) -> Value {
+        let res = plain()
+            .post(format!("{}/api/v1/query", self.url))
+            .bearer_auth(token)
+            .form(&[("query", expr)])
+            .send()
+            .await
+            .expect("query");
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 200, "{expr}: {body}");
+        body
+    }
+
     /// `GET /api/v1{path}` as text, with a bearer token.
     pub async fn text(&self, path: &str, token: &str) -> String {
         plain()
