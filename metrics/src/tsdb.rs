@@ -64,12 +64,14 @@ mod symbols;
 mod varint;
 mod wal;
 mod wal_replay;
+mod windows;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::TsdbError;
 pub use options::{AppendOutcome, MaintainReport, Options, RetentionPolicy, Stats};
+pub use windows::Windows;
 
 use crate::model::{Labels, Matcher, QueryError, Series};
 use block::Block;
@@ -200,7 +202,20 @@ impl Tsdb {
         maxt: i64,
         step_ms: i64,
     ) -> Result<Vec<Series>, QueryError> {
-        self.select_impl(matchers, mint, maxt, step_ms)
+        self.select_impl(matchers, mint, maxt, step_ms, None)
+    }
+
+    /// Like [`Tsdb::select_hinted`], and when reading raw samples, only those in `windows`
+    /// (the evaluator looks at no others; see [`Windows`]).
+    pub fn select_windows(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        step_ms: i64,
+        windows: Option<Windows>,
+    ) -> Result<Vec<Series>, QueryError> {
+        self.select_impl(matchers, mint, maxt, step_ms, windows)
     }
 
     /// Replaces the retention policies (the first matching policy applies to a series; else

@@ -23,6 +23,7 @@ use super::chunk::split;
 use super::error::TsdbError;
 use super::postings::{Postings, SymbolLookup};
 use super::symbols::Interner;
+use super::Windows;
 use super::varint::{Cursor, Truncated};
 use crate::model::{Label, Labels, Matcher};
 
@@ -183,11 +184,12 @@ impl Block {
     }
 
     /// Samples of series `i` with `mint <= t <= maxt`, appended to `out`.
+    /// Pushes series `i`'s samples in `range` (inclusive; and in `windows`) onto `out`.
     pub fn read(
         &self,
         i: u32,
-        mint: i64,
-        maxt: i64,
+        (mint, maxt): (i64, i64),
+        windows: Option<&Windows>,
         out: &mut Vec<(i64, f64)>,
         cache: &mut TimesCache,
     ) -> Result<(), TsdbError> {
@@ -205,9 +207,35 @@ impl Block {
             .read_exact_at(&mut buf, start)
             .map_err(|e| TsdbError::at("reading chunks of", &self.dir, e))?;
         let mut pos = 0usize;
+        let mut ranges = Vec::new();
         for c in &s.chunks[first..=last] {
             let data = &buf[pos..pos + c.len as usize];
             pos += c.len as usize;
+            let bad = || corrupt(&self.dir, format!("chunk at {}", start + pos as u64));
+            if let Some(w) = windows {
+                if !w.overlaps(c.mint.max(mint), c.maxt.min(maxt)) {
+                    continue;
+                }
+                let ts = self.times(c.times, cache)?;
+                w.ranges(ts, &mut ranges);
+                let Some(&(_, stop)) = ranges.last() else {
+                    continue;
+                };
+                // Values are decoded up to the last one wanted, and kept in the ranges.
+                let mut next = ranges.iter().copied().peekable();
+                split::decode_values(data, stop, |k, v| {
+                    if let Some(&(lo, hi)) = next.peek() {
+                        if k >= lo {
+                            out.push((ts[k], v));
+                            if k + 1 == hi {
+                                next.next();
+                            }
+                        }
+                    }
+                })
+                .map_err(|_| bad())?;
+                continue;
+            }
             let ts = self.times(c.times, cache)?;
             let whole = c.mint >= mint && c.maxt <= maxt;
             out.reserve(ts.len());
@@ -216,7 +244,7 @@ impl Block {
                     out.push((ts[k], v));
                 }
             })
-            .map_err(|_| corrupt(&self.dir, format!("chunk at {}", start + pos as u64)))?;
+            .map_err(|_| bad())?;
         }
         Ok(())
     }

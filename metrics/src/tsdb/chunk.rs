@@ -22,6 +22,7 @@
 //! (3 bits), mode (1 bit), `v0`, then per sample the base interval (second sample only),
 //! the time deviation and the value code. Blocks store [`split`] chunks.
 use super::bits::{BitReader, BitWriter, BitsExhausted};
+use super::Windows;
 
 pub mod split;
 mod time;
@@ -117,12 +118,30 @@ impl From<BitsExhausted> for CorruptChunk {
     }
 }
 
-/// Decodes a head chunk, pushing the samples with `mint <= t <= maxt` onto `out`.
+/// Decodes a head chunk, pushing the samples with `mint <= t <= maxt` (and in `windows`)
+/// onto `out`.
 pub fn decode_into(
     data: &[u8],
     mint: i64,
     maxt: i64,
+    windows: Option<&Windows>,
     out: &mut Vec<(i64, f64)>,
+) -> Result<(), CorruptChunk> {
+    match windows {
+        None => decode_each(data, mint, maxt, |t, v| out.push((t, v))),
+        Some(w) => decode_each(data, mint, maxt, |t, v| {
+            if w.contains(t) {
+                out.push((t, v))
+            }
+        }),
+    }
+}
+
+fn decode_each(
+    data: &[u8],
+    mint: i64,
+    maxt: i64,
+    mut f: impl FnMut(i64, f64),
 ) -> Result<(), CorruptChunk> {
     let n = count(data);
     if n == 0 {
@@ -132,7 +151,7 @@ pub fn decode_into(
     let (mut td, t) = TimeDecoder::first(&mut r)?;
     let (mut vd, v) = ValueDecoder::first(&mut r)?;
     if t >= mint && t <= maxt {
-        out.push((t, v));
+        f(t, v);
     }
     for _ in 1..n {
         let t = td.next(&mut r)?;
@@ -141,7 +160,7 @@ pub fn decode_into(
             break;
         }
         if t >= mint {
-            out.push((t, v));
+            f(t, v);
         }
     }
     Ok(())
@@ -151,7 +170,7 @@ pub fn decode_into(
 #[cfg(test)]
 pub fn decode(data: &[u8]) -> Result<Vec<(i64, f64)>, CorruptChunk> {
     let mut out = Vec::with_capacity(count(data));
-    decode_into(data, i64::MIN, i64::MAX, &mut out)?;
+    decode_into(data, i64::MIN, i64::MAX, None, &mut out)?;
     Ok(out)
 }
 

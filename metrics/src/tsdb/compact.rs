@@ -108,7 +108,7 @@ pub fn merge(
             if heads[k].as_ref() != Some(&min) {
                 continue;
             }
-            src.read(cursors[k], i64::MIN, i64::MAX, &mut samples, &mut caches[k])?;
+            src.read(cursors[k], (i64::MIN, i64::MAX), None, &mut samples, &mut caches[k])?;
             cursors[k] += 1;
             heads[k] = ((cursors[k] as usize) < src.series_count()).then(|| src.labels(cursors[k]));
         }
@@ -146,7 +146,7 @@ pub fn rollup_of(
     let mut cache = TimesCache::default();
     for i in 0..raw.series_count() as u32 {
         samples.clear();
-        raw.read(i, i64::MIN, i64::MAX, &mut samples, &mut cache)?;
+        raw.read(i, (i64::MIN, i64::MAX), None, &mut samples, &mut cache)?;
         w.add(&raw.labels(i), &rollup::last_per_bucket(&samples, res))?;
     }
     w.finish(interner)

@@ -102,7 +102,7 @@ impl Tsdb {
                 .iter()
                 .filter(|c| c.mint >= range.0 && c.mint < range.1)
             {
-                chunk::decode_into(&c.data, i64::MIN, i64::MAX, &mut samples)
+                chunk::decode_into(&c.data, i64::MIN, i64::MAX, None, &mut samples)
                     .map_err(|_| TsdbError::Corrupt(format!("head chunk of {labels}")))?;
             }
             raw.add(labels, &samples)?;

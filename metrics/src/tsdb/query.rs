@@ -11,7 +11,7 @@ use super::block::{Block, TimesCache};
 use super::block_meta::BlockKind;
 use super::chunk;
 use super::rollup;
-use super::Tsdb;
+use super::{Tsdb, Windows};
 use crate::model::{Labels, Matcher, QueryError, Queryable, Series};
 
 enum Part {
@@ -47,8 +47,11 @@ impl Tsdb {
         mint: i64,
         maxt: i64,
         step_ms: i64,
+        windows: Option<Windows>,
     ) -> Result<Vec<Series>, QueryError> {
         let use_rollups = step_ms >= self.opts.rollup_min_step_ms;
+        // Rollups stand for buckets of raw samples: read whole.
+        let windows = windows.filter(|_| !use_rollups);
         // The head is read before the block list: a chunk moving from the head into a new
         // block is then seen at least once (twice is merged away), never missed.
         let head = self.head.read(matchers, mint, maxt);
@@ -99,6 +102,7 @@ impl Tsdb {
             budget: &budget,
             use_rollups,
             res: self.opts.rollup_resolution_ms,
+            windows,
         };
         let long =
             parts.len() >= PARALLEL_LONG_SERIES && maxt.saturating_sub(mint) >= PARALLEL_LONG_MS;
@@ -192,6 +196,7 @@ struct Assemble<'a> {
     budget: &'a AtomicUsize,
     use_rollups: bool,
     res: i64,
+    windows: Option<Windows>,
 }
 
 impl Assemble<'_> {
@@ -200,8 +205,10 @@ impl Assemble<'_> {
             self.blocks.iter().map(|_| TimesCache::default()).collect();
         let mut out = Vec::with_capacity(parts.len());
         for (labels, p) in parts {
-            let mut raw = self.decode(&p.raw, &mut caches)?;
-            let mut roll = self.decode(&p.rollup, &mut caches)?;
+            // Where rollups fill in before the oldest raw sample, that sample is needed.
+            let windows = self.windows.filter(|_| p.rollup.is_empty());
+            let mut raw = self.decode(&p.raw, windows, &mut caches)?;
+            let mut roll = self.decode(&p.rollup, None, &mut caches)?;
             rollup::normalize(&mut raw);
             let samples = if self.use_rollups {
                 if !raw.is_empty() {
@@ -228,6 +235,7 @@ impl Assemble<'_> {
     fn decode(
         &self,
         parts: &[Part],
+        windows: Option<Windows>,
         caches: &mut [TimesCache],
     ) -> Result<Vec<(i64, f64)>, QueryError> {
         let mut out = Vec::new();
@@ -235,14 +243,17 @@ impl Assemble<'_> {
             match p {
                 Part::Head(chunks) => {
                     for c in chunks {
-                        out.reserve(chunk::count(c));
-                        chunk::decode_into(c, self.mint, self.maxt, &mut out)
+                        if windows.is_none() {
+                            out.reserve(chunk::count(c));
+                        }
+                        chunk::decode_into(c, self.mint, self.maxt, windows.as_ref(), &mut out)
                             .map_err(|_| storage("corrupt head chunk"))?;
                     }
                 }
                 Part::Block { block, series } => {
+                    let range = (self.mint, self.maxt);
                     self.blocks[*block]
-                        .read(*series, self.mint, self.maxt, &mut out, &mut caches[*block])
+                        .read(*series, range, windows.as_ref(), &mut out, &mut caches[*block])
                         .map_err(storage)?;
                 }
             }
@@ -267,7 +278,7 @@ impl Queryable for Tsdb {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, QueryError> {
-        self.select_impl(matchers, mint, maxt, 0)
+        self.select_impl(matchers, mint, maxt, 0, None)
     }
 
     fn label_names(
@@ -316,6 +327,7 @@ impl crate::promql::HintedQueryable for Tsdb {
     ) -> Result<Vec<Series>, QueryError> {
         let wide = hints.range_ms == 0 || hints.range_ms >= 4 * self.opts.rollup_resolution_ms;
         let step = if wide { hints.step_ms } else { 0 };
-        self.select_impl(matchers, mint, maxt, step)
+        let windows = Windows::from_hints(mint, maxt, hints);
+        self.select_impl(matchers, mint, maxt, step, windows)
     }
 }

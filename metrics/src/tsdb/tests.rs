@@ -13,6 +13,7 @@ mod kill9_compaction;
 mod retention;
 mod select;
 mod wal;
+mod windows;
 
 /// 2023-11-14T00:00:00Z: midnight, so block windows of every level start here.
 pub const T0: i64 = 1_699_920_000_000;

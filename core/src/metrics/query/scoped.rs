@@ -12,7 +12,7 @@ use super::remote_read::{self, RemoteEnv};
 use ::metrics::model::{Labels, Matcher, QueryError, Queryable, Series};
 use ::metrics::promql::{HintedQueryable, SelectHints};
 use ::metrics::remote::read::{ReadHints, ReadQuery};
-use ::metrics::tsdb::Tsdb;
+use ::metrics::tsdb::{Tsdb, Windows};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -141,11 +141,16 @@ impl Scoped {
         mint: i64,
         maxt: i64,
         step: i64,
+        windows: Option<Windows>,
     ) -> Result<Vec<Series>, QueryError> {
+        let local = |step| {
+            self.tsdb
+                .select_windows(&self.with(m), mint, maxt, step, windows)
+        };
         if self.remotes.is_empty() {
-            return self.tsdb.select_hinted(&self.with(m), mint, maxt, step);
+            return local(step);
         }
-        let local = self.tsdb.select_hinted(&self.with(m), mint, maxt, 0)?;
+        let local = local(0)?;
         Ok(merge(local, self.remote(m, mint, maxt, false)?))
     }
 }
@@ -184,13 +189,14 @@ impl HintedQueryable for Scoped {
         // then needs room for two of them, else it reads raw samples.
         let coarse = hints.range_ms == 0 || hints.range_ms >= 2 * ROLLUP_MS;
         let step = if coarse { hints.step_ms } else { 0 };
-        self.select_step(m, mint, maxt, step)
+        let windows = Windows::from_hints(mint, maxt, hints);
+        self.select_step(m, mint, maxt, step, windows)
     }
 }
 
 impl Queryable for Scoped {
     fn select(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, QueryError> {
-        self.select_step(m, mint, maxt, 0)
+        self.select_step(m, mint, maxt, 0, None)
     }
 
     fn label_names(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, QueryError> {

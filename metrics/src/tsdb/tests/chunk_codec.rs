@@ -135,7 +135,7 @@ fn decoding_filters_by_time() {
     let samples: Vec<(i64, f64)> = (0..100).map(|i| (i * 10, i as f64)).collect();
     let data = head_chunk(&samples);
     let mut out = Vec::new();
-    chunk::decode_into(&data, 205, 400, &mut out).unwrap();
+    chunk::decode_into(&data, 205, 400, None, &mut out).unwrap();
     assert_eq!(out.first().unwrap().0, 210);
     assert_eq!(out.last().unwrap().0, 400);
     assert_eq!(out.len(), 20);
