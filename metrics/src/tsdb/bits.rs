@@ -140,6 +140,26 @@ impl<'a> BitReader<'a> {
         Ok(())
     }
 
+    /// The next 12 bits (refilling first), when at least 12 remain.
+    #[inline(always)]
+    pub fn peek12(&mut self) -> Option<u32> {
+        if self.n < 12 {
+            self.refill();
+            if self.n < 12 {
+                return None;
+            }
+        }
+        Some((self.acc >> 52) as u32)
+    }
+
+    /// Drops `k` bits that the last [`BitReader::peek12`] showed (`k <= 12`).
+    #[inline(always)]
+    pub fn skip_peeked(&mut self, k: u32) {
+        debug_assert!(k <= 12 && k <= self.n);
+        self.acc <<= k;
+        self.n -= k;
+    }
+
     #[inline(always)]
     pub fn read_bit(&mut self) -> Result<bool, BitsExhausted> {
         if self.n == 0 {

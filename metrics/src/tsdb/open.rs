@@ -28,10 +28,21 @@ pub fn open(dir: &Path, opts: Options) -> Result<Tsdb, TsdbError> {
     fs::create_dir_all(dir).map_err(|e| TsdbError::at("creating", dir, e))?;
     let lock_path = dir.join("LOCK");
     let lock = File::create(&lock_path).map_err(|e| TsdbError::at("creating", &lock_path, e))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Err(TsdbError::Locked(dir.display().to_string())),
-        Err(TryLockError::Error(e)) => return Err(TsdbError::at("locking", &lock_path, e)),
+    // A lock can outlive its holder for a moment: a process forked (to run a command) between
+    // our open and its `exec` shares the file. Held for 2 s, it belongs to another storage.
+    let mut tries = 0;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) if tries < 40 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(TsdbError::Locked(dir.display().to_string()))
+            }
+            Err(TryLockError::Error(e)) => return Err(TsdbError::at("locking", &lock_path, e)),
+        }
     }
     let interner = Interner::default();
     let mut problems = Vec::new();
