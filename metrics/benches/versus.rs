@@ -26,6 +26,9 @@ use metrics::tsdb::{Options, SeriesRef, Tsdb};
 mod http;
 #[path = "versus/query.rs"]
 mod query;
+/// The `berth` binary's allocator (`server/src/main.rs`).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[path = "tsdb/workload.rs"]
 #[allow(dead_code)] // shared with the storage benchmark, which uses all of it
 mod workload;

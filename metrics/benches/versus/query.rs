@@ -199,6 +199,11 @@ pub fn run(prom: &str, days: i64, runs: usize) {
         let step = step_for(range);
         let (start, end) = (END - range, END);
         for (e, expr) in EXPRS.iter().enumerate() {
+            // `BERTH_BENCH_ONLY=30d_e1` runs one case (profiling).
+            let only = std::env::var("BERTH_BENCH_ONLY").unwrap_or_default();
+            if !only.is_empty() && only != format!("{name}_e{e}") {
+                continue;
+            }
             let path = format!(
                 "/api/v1/query_range?query={}&start={}&end={}&step={}",
                 http::url_encode(expr),

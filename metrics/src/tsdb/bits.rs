@@ -28,6 +28,11 @@ impl BitWriter {
         &mut self.buf
     }
 
+    /// Bits written, counting the header.
+    pub fn bit_len(&self) -> usize {
+        self.bits
+    }
+
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
@@ -138,6 +143,20 @@ impl<'a> BitReader<'a> {
         self.acc = if k == 64 { 0 } else { self.acc << k };
         self.n -= k;
         Ok(())
+    }
+
+    /// A reader at bit `bit` after byte `start_byte`.
+    pub fn at_bit(
+        buf: &'a [u8],
+        start_byte: usize,
+        bit: usize,
+    ) -> Result<BitReader<'a>, BitsExhausted> {
+        let mut r = BitReader::new(buf, start_byte.saturating_add(bit / 8));
+        if start_byte.saturating_add(bit / 8) > buf.len() {
+            return Err(BitsExhausted);
+        }
+        r.read_bits((bit % 8) as u32)?;
+        Ok(r)
     }
 
     /// The next 12 bits (refilling first), when at least 12 remain.

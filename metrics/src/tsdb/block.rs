@@ -23,12 +23,15 @@ use super::chunk::split;
 use super::error::TsdbError;
 use super::postings::{Postings, SymbolLookup};
 use super::symbols::Interner;
-use super::Windows;
 use super::varint::{Cursor, Truncated};
+use super::Windows;
 use crate::model::{Label, Labels, Matcher};
 
 pub const INDEX_MAGIC: &[u8; 4] = b"BTI1";
-pub const CHUNKS_MAGIC: &[u8; 4] = b"BTC1";
+/// Chunks files with restart points in their value streams ([`split::Layout::Restarts`]).
+pub const CHUNKS_MAGIC: &[u8; 4] = b"BTC2";
+/// Chunks files written before restart points, still read.
+pub const CHUNKS_MAGIC_PLAIN: &[u8; 4] = b"BTC1";
 pub const TIMES_MAGIC: &[u8; 4] = b"BTT1";
 /// Decoded timestamp streams a cache keeps before starting over (~2 MB at 480 samples).
 const TIMES_CACHE_CAP: usize = 512;
@@ -79,6 +82,8 @@ pub struct Block {
     /// Bytes of the block's files.
     pub bytes: u64,
     chunks: File,
+    /// How `chunks` lays out value streams (by its magic).
+    layout: split::Layout,
     times: File,
     /// Offset and length of each timestamp stream in `times`.
     times_at: Vec<(u64, u32)>,
@@ -111,6 +116,15 @@ impl Block {
             .metadata()
             .map_err(|e| TsdbError::at("reading", &chunks_path, e))?
             .len();
+        let mut magic = [0u8; 4];
+        chunks
+            .read_exact_at(&mut magic, 0)
+            .map_err(|e| TsdbError::at("reading", &chunks_path, e))?;
+        let layout = match &magic {
+            m if m == CHUNKS_MAGIC => split::Layout::Restarts,
+            m if m == CHUNKS_MAGIC_PLAIN => split::Layout::Plain,
+            _ => return Err(corrupt(&chunks_path, "not a chunks file")),
+        };
         let times_path = dir.join("times");
         let times =
             File::open(&times_path).map_err(|e| TsdbError::at("opening", &times_path, e))?;
@@ -146,6 +160,7 @@ impl Block {
             bytes: meta_text.len() as u64 + index.len() as u64 + chunks_len + times_len,
             meta,
             chunks,
+            layout,
             times,
             times_at,
             all: (0..series.len() as u32).collect(),
@@ -218,20 +233,8 @@ impl Block {
                 }
                 let ts = self.times(c.times, cache)?;
                 w.ranges(ts, &mut ranges);
-                let Some(&(_, stop)) = ranges.last() else {
-                    continue;
-                };
-                // Values are decoded up to the last one wanted, and kept in the ranges.
-                let mut next = ranges.iter().copied().peekable();
-                split::decode_values(data, stop, |k, v| {
-                    if let Some(&(lo, hi)) = next.peek() {
-                        if k >= lo {
-                            out.push((ts[k], v));
-                            if k + 1 == hi {
-                                next.next();
-                            }
-                        }
-                    }
+                split::decode_ranges(data, ts.len(), self.layout, &ranges, |k, v| {
+                    out.push((ts[k], v))
                 })
                 .map_err(|_| bad())?;
                 continue;
@@ -239,7 +242,7 @@ impl Block {
             let ts = self.times(c.times, cache)?;
             let whole = c.mint >= mint && c.maxt <= maxt;
             out.reserve(ts.len());
-            split::decode_values(data, ts.len(), |k, v| {
+            split::decode_values(data, ts.len(), self.layout, |k, v| {
                 if whole || (ts[k] >= mint && ts[k] <= maxt) {
                     out.push((ts[k], v));
                 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::block::{Block, ChunkMeta, CHUNKS_MAGIC, INDEX_MAGIC, TIMES_MAGIC};
+use super::block::{Block, ChunkMeta, CHUNKS_MAGIC, CHUNKS_MAGIC_PLAIN, INDEX_MAGIC, TIMES_MAGIC};
 use super::block_meta::{BlockKind, BlockMeta};
 use super::chunk::{split, BLOCK_CHUNK_SAMPLES};
 use super::disk::{self, CheckedFile, Faults};
@@ -29,11 +29,26 @@ fn block_name(kind: BlockKind, start: i64, end: i64) -> String {
     format!("{}-{start}-{end}-{nanos:x}{n:04x}", kind.as_str())
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests of reading old blocks write them as before restart points.
+    pub static WRITE_PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn layout_to_write() -> split::Layout {
+    #[cfg(test)]
+    if WRITE_PLAIN.with(|p| p.get()) {
+        return split::Layout::Plain;
+    }
+    split::Layout::Restarts
+}
+
 pub struct BlockWriter {
     blocks_dir: PathBuf,
     tmp: PathBuf,
     name: String,
     chunks: BufWriter<CheckedFile>,
+    layout: split::Layout,
     times: BufWriter<CheckedFile>,
     /// Each distinct timestamp stream once: its number.
     times_seen: HashMap<Box<[u8]>, u32>,
@@ -62,7 +77,12 @@ impl BlockWriter {
             w.write_all(magic)?;
             Ok(w)
         };
-        let files = open("chunks", CHUNKS_MAGIC).and_then(|c| Ok((c, open("times", TIMES_MAGIC)?)));
+        let layout = layout_to_write();
+        let chunks_magic = match layout {
+            split::Layout::Restarts => CHUNKS_MAGIC,
+            split::Layout::Plain => CHUNKS_MAGIC_PLAIN,
+        };
+        let files = open("chunks", chunks_magic).and_then(|c| Ok((c, open("times", TIMES_MAGIC)?)));
         let (chunks, times) = match files {
             Ok(c) => c,
             Err(e) => {
@@ -75,6 +95,7 @@ impl BlockWriter {
             tmp,
             name,
             chunks,
+            layout,
             times,
             times_seen: HashMap::new(),
             times_lens: Vec::new(),
@@ -115,7 +136,7 @@ impl BlockWriter {
             ts.extend(part.iter().map(|s| s.0));
             vs.extend(part.iter().map(|s| s.1));
             let times = self.times_ref(split::encode_times(&ts))?;
-            let data = split::encode_values(&vs);
+            let data = split::encode_values(&vs, self.layout);
             self.chunks
                 .write_all(&data)
                 .map_err(|e| TsdbError::at("writing", &self.tmp, e))?;

@@ -179,10 +179,15 @@ pub fn decode(data: &[u8]) -> Result<Vec<(i64, f64)>, CorruptChunk> {
 pub fn split_round_trip(samples: &[(i64, f64)]) -> Result<Vec<(i64, f64)>, CorruptChunk> {
     let ts: Vec<i64> = samples.iter().map(|s| s.0).collect();
     let vs: Vec<f64> = samples.iter().map(|s| s.1).collect();
-    let (t_data, v_data) = (split::encode_times(&ts), split::encode_values(&vs));
+    let (t_data, v_data) = (
+        split::encode_times(&ts),
+        split::encode_values(&vs, split::Layout::Restarts),
+    );
     let mut times = Vec::new();
     split::decode_times(&t_data, &mut times)?;
     let mut out = Vec::new();
-    split::decode_values(&v_data, times.len(), |i, v| out.push((times[i], v)))?;
+    split::decode_values(&v_data, times.len(), split::Layout::Restarts, |i, v| {
+        out.push((times[i], v))
+    })?;
     Ok(out)
 }

@@ -108,7 +108,13 @@ pub fn merge(
             if heads[k].as_ref() != Some(&min) {
                 continue;
             }
-            src.read(cursors[k], (i64::MIN, i64::MAX), None, &mut samples, &mut caches[k])?;
+            src.read(
+                cursors[k],
+                (i64::MIN, i64::MAX),
+                None,
+                &mut samples,
+                &mut caches[k],
+            )?;
             cursors[k] += 1;
             heads[k] = ((cursors[k] as usize) < src.series_count()).then(|| src.labels(cursors[k]));
         }

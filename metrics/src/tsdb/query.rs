@@ -239,6 +239,7 @@ impl Assemble<'_> {
         caches: &mut [TimesCache],
     ) -> Result<Vec<(i64, f64)>, QueryError> {
         let mut out = Vec::new();
+        let mut sized = false;
         for p in parts {
             match p {
                 Part::Head(chunks) => {
@@ -253,8 +254,23 @@ impl Assemble<'_> {
                 Part::Block { block, series } => {
                     let range = (self.mint, self.maxt);
                     self.blocks[*block]
-                        .read(*series, range, windows.as_ref(), &mut out, &mut caches[*block])
+                        .read(
+                            *series,
+                            range,
+                            windows.as_ref(),
+                            &mut out,
+                            &mut caches[*block],
+                        )
                         .map_err(storage)?;
+                }
+            }
+            if let (Some(w), false) = (windows, sized) {
+                // Room for the rest at the rate seen so far, once: 30 days of windows grow
+                // the vector by doubling (copies, fresh pages) a dozen times otherwise.
+                if let Some(&(t, _)) = out.last() {
+                    let (seen, all) = (w.count_until(t).max(1), w.count());
+                    out.reserve((out.len() / seen + 1) * all.saturating_sub(seen) + 64);
+                    sized = true;
                 }
             }
         }

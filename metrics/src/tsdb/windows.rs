@@ -54,6 +54,19 @@ impl Windows {
         (e <= self.last_end).then_some(e)
     }
 
+    /// How many windows there are.
+    pub fn count(&self) -> usize {
+        (self.last_end.abs_diff(self.first_end) / self.step as u64 + 1) as usize
+    }
+
+    /// How many windows end at or before `t`.
+    pub fn count_until(&self, t: i64) -> usize {
+        if t < self.first_end {
+            return 0;
+        }
+        (t.min(self.last_end).abs_diff(self.first_end) / self.step as u64 + 1) as usize
+    }
+
     /// Whether some window holds `t`.
     pub fn contains(&self, t: i64) -> bool {
         self.end_at_or_after(t).is_some_and(|e| t >= e - self.back)
@@ -108,9 +121,8 @@ impl Windows {
             if start > b {
                 break;
             }
-            let rest = &ts[from..];
-            let lo = from + rest.partition_point(|&t| t < start);
-            let hi = from + rest.partition_point(|&t| t <= e);
+            let lo = first_at_or_after(ts, from, start);
+            let hi = first_at_or_after(ts, lo, e.saturating_add(1));
             if hi > lo {
                 match out.last_mut() {
                     Some(last) if last.1 == lo => last.1 = hi,
@@ -124,6 +136,38 @@ impl Windows {
             }
         }
     }
+}
+
+/// The first index at or after `from` whose time is at least `t` (`ts.len()` if none):
+/// guessed by interpolation (scrapes are evenly spaced, so the guess is within a step or
+/// two), then walked to.
+fn first_at_or_after(ts: &[i64], from: usize, t: i64) -> usize {
+    let n = ts.len();
+    if from >= n || ts[from] >= t {
+        return from.min(n);
+    }
+    let (a, b) = (ts[from], ts[n - 1]);
+    if b < t {
+        return n;
+    }
+    // a < t <= b, so the span is positive and the guess within from..n.
+    let (x, span, slots) = (t.abs_diff(a), b.abs_diff(a), (n - 1 - from) as u64);
+    let guess = from
+        + match x.checked_mul(slots) {
+            Some(p) => p / span,
+            None => (x as u128 * slots as u128 / span as u128) as u64,
+        } as usize;
+    let mut i = guess.clamp(from + 1, n - 1);
+    if ts[i] >= t {
+        while ts[i - 1] >= t {
+            i -= 1;
+        }
+    } else {
+        while ts[i] < t {
+            i += 1;
+        }
+    }
+    i
 }
 
 #[cfg(test)]
@@ -186,10 +230,45 @@ mod tests {
         let w = Windows::from_hints(935, 1_995, &hints(1_000, 2_000, 300)).unwrap();
         assert_eq!(w, Windows::new(995, 1_995, 300, 60).unwrap());
         // An instant query (step 1), a selection wider or narrower than the range: none.
-        assert_eq!(Windows::from_hints(940, 1_000, &hints(1_000, 1_000, 1)), None);
-        assert_eq!(Windows::from_hints(1_000, 1_995, &hints(1_000, 2_000, 300)), None);
-        assert_eq!(Windows::from_hints(900, 1_995, &hints(1_000, 2_000, 300)), None);
-        assert_eq!(Windows::from_hints(2_000, 1_000, &hints(1_000, 2_000, 300)), None);
+        assert_eq!(
+            Windows::from_hints(940, 1_000, &hints(1_000, 1_000, 1)),
+            None
+        );
+        assert_eq!(
+            Windows::from_hints(1_000, 1_995, &hints(1_000, 2_000, 300)),
+            None
+        );
+        assert_eq!(
+            Windows::from_hints(900, 1_995, &hints(1_000, 2_000, 300)),
+            None
+        );
+        assert_eq!(
+            Windows::from_hints(2_000, 1_000, &hints(1_000, 2_000, 300)),
+            None
+        );
+    }
+
+    #[test]
+    fn the_interpolated_search_finds_what_a_binary_search_finds() {
+        let mut x = 5u64;
+        let mut t = 0;
+        let ts: Vec<i64> = (0..700)
+            .map(|i| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                t += if i % 50 == 0 {
+                    (x >> 40) as i64 % 100_000
+                } else {
+                    15_000
+                } + 1;
+                t
+            })
+            .collect();
+        for from in [0, 1, 17, 350, 699, 700] {
+            for q in (-1_000..t + 20_000).step_by(997) {
+                let want = from + ts[from.min(700)..].partition_point(|&s| s < q);
+                assert_eq!(super::first_at_or_after(&ts, from, q), want, "{from} {q}");
+            }
+        }
     }
 
     #[test]

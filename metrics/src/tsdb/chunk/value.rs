@@ -81,6 +81,16 @@ impl ValueEncoder {
     pub fn first(w: &mut BitWriter, v: f64, scale: u8, dod: bool) -> ValueEncoder {
         w.write_bits(scale as u64, 3);
         w.write_bit(dod);
+        ValueEncoder::fresh(w, v, scale, dod)
+    }
+
+    /// Writes `v` on its own, as the first value is (a restart point: decoding can begin
+    /// here knowing only the header).
+    pub fn restart(&mut self, w: &mut BitWriter, v: f64) {
+        *self = ValueEncoder::fresh(w, v, self.scale, self.dod);
+    }
+
+    fn fresh(w: &mut BitWriter, v: f64, scale: u8, dod: bool) -> ValueEncoder {
         let bits = v.to_bits();
         if scale == NO_SCALE {
             w.write_bits(bits, 64);
@@ -178,8 +188,30 @@ pub struct ValueDecoder {
 
 impl ValueDecoder {
     pub fn first(r: &mut BitReader<'_>) -> Result<(ValueDecoder, f64), BitsExhausted> {
-        let scale = r.read_bits(3)? as u8;
-        let dod = r.read_bit()?;
+        let (scale, dod) = ValueDecoder::header(r)?;
+        ValueDecoder::fresh(r, scale, dod)
+    }
+
+    /// The stream's scale and mode.
+    pub fn header(r: &mut BitReader<'_>) -> Result<(u8, bool), BitsExhausted> {
+        Ok((r.read_bits(3)? as u8, r.read_bit()?))
+    }
+
+    /// Reads a value written on its own ([`ValueEncoder::restart`]), in place of [`next`].
+    ///
+    /// [`next`]: ValueDecoder::next
+    pub fn restart(&mut self, r: &mut BitReader<'_>) -> Result<f64, BitsExhausted> {
+        let (d, v) = ValueDecoder::fresh(r, self.scale, self.dod)?;
+        *self = d;
+        Ok(v)
+    }
+
+    /// A decoder at a value written on its own, under a header read before.
+    pub fn fresh(
+        r: &mut BitReader<'_>,
+        scale: u8,
+        dod: bool,
+    ) -> Result<(ValueDecoder, f64), BitsExhausted> {
         let (last, last_dec) = if scale == NO_SCALE || !r.read_bit()? {
             (r.read_bits(64)?, None)
         } else {

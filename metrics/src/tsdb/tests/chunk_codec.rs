@@ -1,5 +1,6 @@
 use super::{same_bits, Rng};
 use crate::model::stale_nan;
+use crate::tsdb::chunk::split::Layout;
 use crate::tsdb::chunk::{self, split, ChunkAppender};
 
 /// Encodes with both the head's appender and the block encoder; both must decode to
@@ -7,6 +8,16 @@ use crate::tsdb::chunk::{self, split, ChunkAppender};
 fn round_trip(samples: &[(i64, f64)]) {
     let block = chunk::split_round_trip(samples).unwrap();
     assert!(same_bits(&block, samples), "block: {block:?}");
+    let vs: Vec<f64> = samples.iter().map(|s| s.1).collect();
+    for layout in [Layout::Plain, Layout::Restarts] {
+        let data = split::encode_values(&vs, layout);
+        let mut got = Vec::new();
+        split::decode_values(&data, vs.len(), layout, |_, v| got.push(v)).unwrap();
+        let want: Vec<u64> = vs.iter().map(|v| v.to_bits()).collect();
+        let got: Vec<u64> = got.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, want, "{layout:?}");
+        ranges_decode_like_the_whole(&data, &vs, layout);
+    }
     let mut c = ChunkAppender::new(samples[0].0, samples[0].1);
     for &(t, v) in &samples[1..] {
         c.append(t, v);
@@ -151,12 +162,20 @@ fn truncated_or_garbled_chunks_fail_without_panicking() {
     let (head, times, values) = (
         head_chunk(&samples),
         split::encode_times(&ts).to_vec(),
-        split::encode_values(&vs).to_vec(),
+        split::encode_values(&vs, Layout::Restarts).to_vec(),
     );
     let try_all = |head: &[u8], times: &[u8], values: &[u8]| {
         let _ = chunk::decode(head);
         let _ = split::decode_times(times, &mut Vec::new());
-        let _ = split::decode_values(values, 120, |_, _| {});
+        let _ = split::decode_values(values, 120, Layout::Restarts, |_, _| {});
+        let _ = split::decode_values(values, 120, Layout::Plain, |_, _| {});
+        let _ = split::decode_ranges(
+            values,
+            120,
+            Layout::Restarts,
+            &[(3, 9), (100, 119)],
+            |_, _| {},
+        );
     };
     for cut in 0..head.len() {
         try_all(
@@ -200,7 +219,7 @@ fn a_steady_counter_is_cheaper_as_changes_of_changes() {
             v
         })
         .collect();
-    let len = split::encode_values(&vs).len();
+    let len = split::encode_values(&vs, Layout::Restarts).len();
     assert!(
         len <= 480 * 11 / 8,
         "{len} bytes for 480 values (plain changes: ~19 bits each)"
@@ -217,6 +236,87 @@ fn page_sized_gauge_changes_use_xor_when_shorter() {
             v
         })
         .collect();
-    let len = split::encode_values(&vs).len();
+    let len = split::encode_values(&vs, Layout::Restarts).len();
     assert!(len <= 480 * 16 / 8, "{len} bytes for 480 values");
+}
+
+/// Decoding index ranges (jumping to restart points) gives exactly those values of a whole
+/// decode, for many random range sets.
+fn ranges_decode_like_the_whole(data: &[u8], vs: &[f64], layout: Layout) {
+    let n = vs.len();
+    let mut rng = Rng::new(n as u64);
+    for _ in 0..50 {
+        let mut ranges = Vec::new();
+        let mut at = 0;
+        while at < n {
+            let lo = at + rng.below((n / 4).max(1) as u64) as usize;
+            let hi = (lo + 1 + rng.below(30) as usize).min(n);
+            if lo >= n {
+                break;
+            }
+            ranges.push((lo, hi));
+            at = hi + rng.below(3) as usize;
+        }
+        let mut got = Vec::new();
+        split::decode_ranges(data, n, layout, &ranges, |i, v| got.push((i, v.to_bits()))).unwrap();
+        let want: Vec<(usize, u64)> = ranges
+            .iter()
+            .flat_map(|&(lo, hi)| lo..hi)
+            .map(|i| (i, vs[i].to_bits()))
+            .collect();
+        assert_eq!(got, want, "{layout:?} {ranges:?}");
+    }
+}
+
+#[test]
+fn restart_points_let_ranges_decode_in_every_kind_of_chunk() {
+    let mut rng = Rng::new(21);
+    let mut counter = 0.0;
+    let shapes: Vec<Vec<f64>> = vec![
+        // A counter, a decimal gauge, full-precision floats, and a mix with NaNs, staleness
+        // markers and -0.0 at and around restart points.
+        (0..480)
+            .map(|_| {
+                counter += rng.below(40) as f64;
+                counter
+            })
+            .collect(),
+        (0..480).map(|i| (i % 37) as f64 * 0.25).collect(),
+        (0..480).map(|i| (i as f64 * 0.37).sin() * 1e3).collect(),
+        (0..480)
+            .map(|i| match i % 97 {
+                0 => stale_nan(),
+                1 => f64::NAN,
+                2 => -0.0,
+                3 => f64::INFINITY,
+                _ => (i / 3) as f64,
+            })
+            .collect(),
+        (0..95).map(|i| i as f64).collect(),
+        (0..97).map(|i| i as f64).collect(),
+        vec![5.0],
+    ];
+    for vs in shapes {
+        for layout in [Layout::Plain, Layout::Restarts] {
+            let data = split::encode_values(&vs, layout);
+            ranges_decode_like_the_whole(&data, &vs, layout);
+        }
+    }
+}
+
+#[test]
+fn restart_points_cost_little() {
+    // A busy counter: the restart points add well under a bit per sample.
+    let mut rng = Rng::new(22);
+    let mut v = 1e6;
+    let vs: Vec<f64> = (0..480)
+        .map(|_| {
+            v += 280.0 + rng.below(40) as f64;
+            v
+        })
+        .collect();
+    let plain = split::encode_values(&vs, Layout::Plain).len();
+    let restarts = split::encode_values(&vs, Layout::Restarts).len();
+    assert!(restarts > plain);
+    assert!(restarts - plain <= 480 / 16, "{plain} -> {restarts} bytes");
 }
