@@ -158,15 +158,19 @@ impl Tsdb {
             return Ok(out);
         }
         let batch: Vec<(u32, i64, f64)> = samples.iter().map(|&(r, t, v)| (r.0, t, v)).collect();
-        {
+        let (record, max_t) = wal::encode_batch(&batch);
+        let tickets = {
             let mut wal = self.wal.lock().expect("wal lock");
-            if let Err(e) = wal.log_samples(&batch) {
+            if let Err(e) = wal.log_encoded(&record, max_t) {
                 drop(wal);
                 self.note_error(&e);
                 return Err(e);
             }
-            self.head.append(&batch, &mut out);
-        }
+            // The batch's place in line on its stripes, in WAL order (see `take_tickets`);
+            // it is applied after the lock, in parallel with batches on other stripes.
+            self.head.take_tickets(&batch)
+        };
+        self.head.append(tickets, &batch, &mut out);
         let c = &self.counters;
         c.appended.fetch_add(out.accepted as u64, Ordering::Relaxed);
         c.out_of_order

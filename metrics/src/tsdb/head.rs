@@ -3,8 +3,8 @@
 //! chunks spread over striped locks so queries and maintenance rarely wait on appends.
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 
 use super::error::TsdbError;
 use super::memseries::{Appended, HeadChunk, MemSeries};
@@ -13,12 +13,41 @@ use super::series_index::{hash_labels, HeadIndex};
 use super::symbols::Interner;
 use crate::model::{Labels, Matcher};
 
-const STRIPES: usize = 16;
+const STRIPES: usize = 64;
 
-/// Consecutive ids (one target's series, created together) share a stripe, so a batch
-/// takes few locks.
+/// Runs of 64 consecutive ids (one target's series are created together) share a stripe,
+/// so a target's batch takes few stripes, and two targets' batches share at most the one
+/// holding both ends of their runs.
 fn stripe_of(id: u32) -> usize {
     (id as usize >> 6) % STRIPES
+}
+
+/// A batch's place in line on each stripe it touches, taken while the storage holds the WAL
+/// lock (so in WAL order), and the floor read then. Applying waits for each stripe's earlier
+/// batches; dropping passes through the turns not used, so a line never stalls.
+pub struct Tickets<'a> {
+    head: &'a Head,
+    turns: [Option<u64>; STRIPES],
+    min_valid: i64,
+}
+
+impl Drop for Tickets<'_> {
+    fn drop(&mut self) {
+        for s in 0..STRIPES {
+            if let Some(t) = self.turns[s].take() {
+                self.head.wait_turn(s, t);
+                self.head.end_turn(s);
+            }
+        }
+    }
+}
+
+/// One stripe's line: the ticket being served, and where waiters sleep.
+#[derive(Default)]
+struct Line {
+    serving: AtomicU64,
+    sleep: Mutex<()>,
+    wake: Condvar,
 }
 
 /// Hashes a series id for the stripes' maps: ids are handed out by the storage itself (never
@@ -54,6 +83,10 @@ pub struct HeadRead {
 pub struct Head {
     index: RwLock<HeadIndex>,
     stripes: Vec<Mutex<Stripe>>,
+    /// Per stripe: the next ticket to hand out (taken under the WAL lock)...
+    next_ticket: Vec<AtomicU64>,
+    /// ...and the ticket being served.
+    lines: Vec<Line>,
     range: i64,
     max_series: usize,
     /// Samples older than this are refused: they would belong to a persisted block.
@@ -68,6 +101,8 @@ impl Head {
             stripes: (0..STRIPES)
                 .map(|_| Mutex::new(Stripe::default()))
                 .collect(),
+            next_ticket: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            lines: (0..STRIPES).map(|_| Line::default()).collect(),
             range,
             max_series,
             min_valid: AtomicI64::new(min_valid),
@@ -89,8 +124,9 @@ impl Head {
         self.min_valid.load(Ordering::Acquire)
     }
 
-    /// Raises the floor below which samples are refused. The caller holds the WAL lock, so
-    /// no append is between its checks and its writes.
+    /// Raises the floor below which samples are refused. The caller holds the WAL lock and
+    /// then waits out a [`Head::barrier`], so every batch has either read the new floor or
+    /// is in the head when it goes on.
     pub fn raise_min_valid(&self, t: i64) {
         self.min_valid.fetch_max(t, Ordering::AcqRel);
     }
@@ -148,35 +184,123 @@ impl Head {
         self.read_index().next_id
     }
 
-    /// Applies samples in order, counting what was refused.
-    pub fn append(&self, samples: &[(u32, i64, f64)], out: &mut AppendOutcome) {
-        let min_valid = self.min_valid();
+    /// Places in line for `samples`' stripes. The storage takes them while it holds the WAL
+    /// lock, so each stripe applies batches in the order the WAL has them (replay then
+    /// decides every sample as the live head did), and reads the floor then, so a floor
+    /// raised later (see [`Head::barrier`]) waits for this batch.
+    pub fn take_tickets(&self, samples: &[(u32, i64, f64)]) -> Tickets<'_> {
+        let mut want = [false; STRIPES];
+        for &(id, ..) in samples {
+            want[stripe_of(id)] = true;
+        }
+        self.tickets(want)
+    }
+
+    /// Places in line on every stripe: dropped once the batches before it are applied.
+    /// Taken with the WAL lock held after raising the floor, it waits out the batches that
+    /// read the old floor.
+    pub fn barrier(&self) -> Tickets<'_> {
+        self.tickets([true; STRIPES])
+    }
+
+    fn tickets(&self, want: [bool; STRIPES]) -> Tickets<'_> {
+        let turns = std::array::from_fn(|s| {
+            want[s].then(|| self.next_ticket[s].fetch_add(1, Ordering::Relaxed))
+        });
+        Tickets {
+            head: self,
+            turns,
+            min_valid: self.min_valid(),
+        }
+    }
+
+    fn is_turn(&self, s: usize, ticket: u64) -> bool {
+        self.lines[s].serving.load(Ordering::Acquire) == ticket
+    }
+
+    fn wait_turn(&self, s: usize, ticket: u64) {
+        for _ in 0..64 {
+            if self.is_turn(s, ticket) {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        let line = &self.lines[s];
+        let mut g = line.sleep.lock().unwrap_or_else(PoisonError::into_inner);
+        while !self.is_turn(s, ticket) {
+            g = line.wake.wait(g).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn end_turn(&self, s: usize) {
+        let line = &self.lines[s];
+        line.serving.fetch_add(1, Ordering::Release);
+        // Taken between the change and the wake-up, so a waiter that saw the old value is
+        // asleep by now and is woken.
+        drop(line.sleep.lock().unwrap_or_else(PoisonError::into_inner));
+        line.wake.notify_all();
+    }
+
+    /// Applies samples in order, counting what was refused: stripe by stripe, each when its
+    /// turn comes (those whose turn has come first).
+    pub fn append(
+        &self,
+        mut tickets: Tickets<'_>,
+        samples: &[(u32, i64, f64)],
+        out: &mut AppendOutcome,
+    ) {
+        let min_valid = tickets.min_valid;
         let mut max_t = i64::MIN;
-        let mut guard: Option<(usize, MutexGuard<'_, Stripe>)> = None;
-        for &(id, t, v) in samples {
+        // The batch's positions grouped by stripe, in batch order within each.
+        let mut start = [0u32; STRIPES + 1];
+        for &(id, ..) in samples {
+            start[stripe_of(id) + 1] += 1;
+        }
+        for s in 0..STRIPES {
+            start[s + 1] += start[s];
+        }
+        let mut fill = start;
+        let mut order = vec![0u32; samples.len()];
+        for (i, &(id, ..)) in samples.iter().enumerate() {
             let s = stripe_of(id);
-            if guard.as_ref().map(|g| g.0) != Some(s) {
-                drop(guard.take());
-                guard = Some((s, self.stripe(id)));
-            }
-            let stripe = &mut guard.as_mut().expect("guard set").1;
-            let Some(series) = stripe.get_mut(&id) else {
-                out.unknown_series += 1;
-                continue;
+            order[fill[s] as usize] = i as u32;
+            fill[s] += 1;
+        }
+        loop {
+            let mut pending = (0..STRIPES).filter_map(|s| Some((s, tickets.turns[s]?)));
+            let Some(first) = pending.next() else {
+                break;
             };
-            if t < min_valid {
-                out.out_of_bounds += 1;
-                continue;
-            }
-            match series.append(t, v, self.range) {
-                Appended::Accepted => {
-                    out.accepted += 1;
-                    max_t = max_t.max(t);
+            let (s, ticket) = std::iter::once(first)
+                .chain(pending)
+                .find(|&(s, t)| self.is_turn(s, t))
+                .unwrap_or(first);
+            self.wait_turn(s, ticket);
+            {
+                let mut stripe = self.stripes[s].lock().expect("head stripe lock");
+                let mine = &order[start[s] as usize..start[s + 1] as usize];
+                for &(id, t, v) in mine.iter().map(|&i| &samples[i as usize]) {
+                    let Some(series) = stripe.get_mut(&id) else {
+                        out.unknown_series += 1;
+                        continue;
+                    };
+                    if t < min_valid {
+                        out.out_of_bounds += 1;
+                        continue;
+                    }
+                    match series.append(t, v, self.range) {
+                        Appended::Accepted => {
+                            out.accepted += 1;
+                            max_t = max_t.max(t);
+                        }
+                        Appended::OutOfOrder => out.out_of_order += 1,
+                        Appended::Duplicate => out.duplicate += 1,
+                        Appended::Identical => out.identical += 1,
+                    }
                 }
-                Appended::OutOfOrder => out.out_of_order += 1,
-                Appended::Duplicate => out.duplicate += 1,
-                Appended::Identical => out.identical += 1,
             }
+            tickets.turns[s] = None;
+            self.end_turn(s);
         }
         if max_t != i64::MIN {
             self.max_t.fetch_max(max_t, Ordering::AcqRel);

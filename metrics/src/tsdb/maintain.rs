@@ -52,8 +52,14 @@ impl Tsdb {
             // Keep half a range of slack for late samples, as Prometheus does.
             let until = max_t.saturating_sub(range / 2).div_euclid(range) * range;
             if until > self.head.min_valid() {
-                let _wal = self.wal.lock().expect("wal lock");
-                self.head.raise_min_valid(until);
+                let barrier = {
+                    let _wal = self.wal.lock().expect("wal lock");
+                    self.head.raise_min_valid(until);
+                    self.head.barrier()
+                };
+                // Batches logged before the raise read the old floor: wait until they are in
+                // the head, so that the chunks taken below see their samples.
+                drop(barrier);
             }
         }
         let floor = self.head.min_valid();

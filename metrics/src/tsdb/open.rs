@@ -128,8 +128,8 @@ impl ReplaySink for Replay<'_> {
 
     fn samples(&mut self, samples: &[(u32, i64, f64)]) {
         let mut ignored = Default::default();
-        if self.remap.is_empty() {
-            self.head.append(samples, &mut ignored);
+        let samples = if self.remap.is_empty() {
+            samples
         } else {
             self.scratch.clear();
             self.scratch.extend(
@@ -137,8 +137,10 @@ impl ReplaySink for Replay<'_> {
                     .iter()
                     .map(|&(id, t, v)| (*self.remap.get(&id).unwrap_or(&id), t, v)),
             );
-            self.head.append(&self.scratch, &mut ignored);
-        }
+            &self.scratch
+        };
+        let tickets = self.head.take_tickets(samples);
+        self.head.append(tickets, samples, &mut ignored);
     }
 
     fn floor(&mut self, t: i64) {

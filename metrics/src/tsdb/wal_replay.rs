@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::error::TsdbError;
 use super::varint::{Cursor, Truncated};
-use super::wal::{REC_CHECKPOINT_END, REC_SAMPLES, REC_SERIES};
+use super::wal::{read_value, REC_CHECKPOINT_END, REC_SAMPLES, REC_SAMPLES_PACKED, REC_SERIES};
 use crate::model::Labels;
 
 /// Receives what replay reads, in log order.
@@ -127,12 +127,15 @@ fn read_records(
         }
         let res = match payload[0] {
             REC_SERIES => read_series(&payload[1..], sink, out),
-            REC_SAMPLES => read_samples(&payload[1..], &mut batch, out).map(|()| {
-                if let Some(m) = max_t.as_deref_mut() {
-                    *m = batch.iter().map(|s| s.1).fold(*m, i64::max);
-                }
-                sink.samples(&batch);
-            }),
+            kind @ (REC_SAMPLES | REC_SAMPLES_PACKED) => {
+                let packed = kind == REC_SAMPLES_PACKED;
+                read_samples(&payload[1..], packed, &mut batch, out).map(|()| {
+                    if let Some(m) = max_t.as_deref_mut() {
+                        *m = batch.iter().map(|s| s.1).fold(*m, i64::max);
+                    }
+                    sink.samples(&batch);
+                })
+            }
             REC_CHECKPOINT_END => read_end(&payload[1..], out).map(|()| {
                 sink.floor(out.floor);
                 ended = true;
@@ -166,6 +169,7 @@ fn read_series(p: &[u8], sink: &mut dyn ReplaySink, out: &mut Replayed) -> Resul
 
 fn read_samples(
     p: &[u8],
+    packed: bool,
     batch: &mut Vec<(u32, i64, f64)>,
     out: &mut Replayed,
 ) -> Result<(), Truncated> {
@@ -178,7 +182,11 @@ fn read_samples(
         id = id.wrapping_add(c.varint("sample id")?);
         let id32 = u32::try_from(id).map_err(|_| Truncated("sample id"))?;
         let t = base.wrapping_add(c.varint("sample time")?);
-        let v = f64::from_bits(c.u64_le("sample value")?);
+        let v = if packed {
+            read_value(&mut c)?
+        } else {
+            f64::from_bits(c.u64_le("sample value")?)
+        };
         batch.push((id32, t, v));
     }
     if let Some(&(id, _, _)) = batch.iter().max_by_key(|s| s.0) {

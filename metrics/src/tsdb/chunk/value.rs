@@ -10,6 +10,13 @@ const MAX_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
 /// `v` as an integer count of `10^-scale`, when that reproduces `v`'s bits exactly.
 pub fn decimal(bits: u64, scale: u8) -> Option<i64> {
     let v = f64::from_bits(bits);
+    if scale == 0 {
+        // Integers (counters, the common case) without `round`, a libm call here: a
+        // truncating cast gives back `v`'s bits only for an integer (NaN casts to 0, huge
+        // values saturate, -0.0 comes back as 0.0: none of them match).
+        let m = v as i64;
+        return (m.unsigned_abs() <= MAX_EXACT as u64 && (m as f64).to_bits() == bits).then_some(m);
+    }
     if !v.is_finite() || scale >= NO_SCALE {
         return None;
     }
