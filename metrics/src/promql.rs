@@ -25,6 +25,7 @@ mod eval;
 mod frame;
 mod functions;
 mod histogram;
+pub mod json;
 mod range_fns;
 mod select;
 pub mod testing;

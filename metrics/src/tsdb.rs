@@ -14,14 +14,22 @@
 //!   changes, so a batch is durable whole or not at all; replay stops a segment at the first
 //!   torn record and truncates it there, never refusing to open. `Options::fsync` fsyncs per
 //!   batch; without it a batch is in the page cache when `append` returns (survives `kill -9`,
-//!   not a power cut).
+//!   not a power cut). Only the record's write is under the WAL lock: there a batch also
+//!   takes its place in line on each head stripe it touches, and it is applied after the
+//!   lock, stripe by stripe in WAL order, so batches of different targets apply in parallel
+//!   and replay decides every sample as the live head did.
 //! - **Blocks** (`tsdb/block.rs`): immutable directories for a time window (2 h from the head,
 //!   compacted to 6 h and 24 h), written to `tmp-*` and renamed; old blocks are removed only
 //!   after the new one is in place, and a new block names them as sources, so a crash at any
 //!   point leaves data once (`tsdb/blocks.rs`). Blocks store timestamps and values as separate
 //!   streams, each distinct timestamp stream once: the series of one scrape target share it, so
 //!   a sample costs about its value's bits only. Chunks hold up to 480 samples there, with a
-//!   scale and coding chosen for the whole chunk.
+//!   scale and coding chosen for the whole chunk, and every 96th value written on its own (a
+//!   restart point, ~0.02 bytes a sample) so that a short window decodes from the restart
+//!   point before it.
+//! - **Reading** (`tsdb/query.rs`, `tsdb/windows.rs`): a range query whose windows leave gaps
+//!   (`rate(x[5m])` at a 43-minute step) gets only the samples in its windows: chunks outside
+//!   every window are skipped, the rest decoded from the restart point before each window.
 //! - **Rollups** (`tsdb/rollup.rs`): with every head block a rollup block holding the last
 //!   sample of each 5-minute bucket, kept 90 days (raw: 15), compacted up to 10-day blocks. A
 //!   selection whose step is at least `rollup_min_step_ms` reads rollups; any selection falls

@@ -2,12 +2,11 @@
 //! sends one request per connection and reads the answer to its end (HTTP/1.0, so neither
 //! side uses chunked encoding), and a server answering `query_range` from Berth's engine in
 //! Prometheus's JSON shape, so both systems are timed through the same kind of path.
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use metrics::promql::{format_value, parse, Engine, HintedQueryable};
+use metrics::promql::{parse, Engine, HintedQueryable};
 
 /// One request; returns the status code and the body.
 pub fn request(
@@ -75,19 +74,6 @@ pub fn url_encode(s: &str) -> String {
         .collect()
 }
 
-fn json_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// Evaluates one `query_range` and writes Prometheus's answer.
 fn answer(engine: &Engine, db: &dyn HintedQueryable, query: &str) -> (u16, String) {
     let mut p = std::collections::HashMap::new();
@@ -120,38 +106,10 @@ fn answer(engine: &Engine, db: &dyn HintedQueryable, query: &str) -> (u16, Strin
             )
         }
     };
-    let mut out =
-        String::from("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[");
-    for (i, s) in m.iter().enumerate() {
-        out.push_str(if i == 0 {
-            "{\"metric\":{"
-        } else {
-            ",{\"metric\":{"
-        });
-        for (j, l) in s.labels.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            json_str(&l.name, &mut out);
-            out.push(':');
-            json_str(&l.value, &mut out);
-        }
-        out.push_str("},\"values\":[");
-        for (j, (t, v)) in s.samples.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            let _ = write!(
-                out,
-                "[{}.{:03},\"{}\"]",
-                t.div_euclid(1000),
-                t.rem_euclid(1000),
-                format_value(*v)
-            );
-        }
-        out.push_str("]}");
-    }
-    out.push_str("]}}");
+    // The writer the server answers with (`metrics::promql::json`).
+    let mut out = String::from("{\"status\":\"success\",\"data\":");
+    metrics::promql::json::write_range_data(&mut out, &m);
+    out.push('}');
     (200, out)
 }
 

@@ -3,8 +3,9 @@
 //! ([`super::block_writer`]).
 //!
 //! Chunks are stored split ([`chunk::split`]): `times`: magic `BTT1`, then the distinct
-//! timestamp streams (series scraped together share one); `chunks`: magic `BTC1`, then every
-//! series' value streams back to back in index order.
+//! timestamp streams (series scraped together share one); `chunks`: magic `BTC2` (`BTC1`
+//! before restart points, still read; see [`split::Layout`]), then every series' value
+//! streams back to back in index order.
 //! `index`: magic `BTI1`; the sorted symbol table (count, then length-prefixed strings); the
 //! timestamp streams' lengths (count, then each); the series sorted by labels (label count,
 //! name and value symbol numbers; chunk count, and per chunk its first time as a delta from
@@ -198,7 +199,6 @@ impl Block {
             .any(|c| c.maxt >= mint && c.mint <= maxt)
     }
 
-    /// Samples of series `i` with `mint <= t <= maxt`, appended to `out`.
     /// Pushes series `i`'s samples in `range` (inclusive; and in `windows`) onto `out`.
     pub fn read(
         &self,

@@ -36,7 +36,11 @@ pub struct BlockMeta {
     pub sources: Vec<String>,
 }
 
-const MAGIC: &str = "berth-tsdb-block 1";
+/// Blocks whose chunks have restart points (chunks magic `BTC2`). A Berth from before them
+/// sets such a block aside as unknown instead of misreading its chunks.
+pub const MAGIC: &str = "berth-tsdb-block 2";
+/// Blocks written before restart points; still read.
+pub const MAGIC_V1: &str = "berth-tsdb-block 1";
 
 impl BlockMeta {
     pub fn encode(&self) -> String {
@@ -58,7 +62,7 @@ impl BlockMeta {
     pub fn decode(text: &str) -> Result<BlockMeta, TsdbError> {
         let bad = |what: &str| TsdbError::Corrupt(format!("block meta: {what}"));
         let mut lines = text.lines();
-        if lines.next() != Some(MAGIC) {
+        if !matches!(lines.next(), Some(MAGIC | MAGIC_V1)) {
             return Err(bad("unknown format"));
         }
         let mut m = BlockMeta {

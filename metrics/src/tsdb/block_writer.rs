@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::block::{Block, ChunkMeta, CHUNKS_MAGIC, CHUNKS_MAGIC_PLAIN, INDEX_MAGIC, TIMES_MAGIC};
-use super::block_meta::{BlockKind, BlockMeta};
+use super::block_meta::{self, BlockKind, BlockMeta};
 use super::chunk::{split, BLOCK_CHUNK_SAMPLES};
 use super::disk::{self, CheckedFile, Faults};
 use super::error::TsdbError;
@@ -192,7 +192,11 @@ impl BlockWriter {
             File::create(self.tmp.join("meta")).map_err(|e| self.err("creating meta in", e))?,
             self.faults.clone(),
         );
-        f.write_all(self.meta.encode().as_bytes())
+        let mut meta = self.meta.encode();
+        if self.layout == split::Layout::Plain {
+            meta = meta.replacen(block_meta::MAGIC, block_meta::MAGIC_V1, 1);
+        }
+        f.write_all(meta.as_bytes())
             .and_then(|()| f.file.sync_all())
             .map_err(|e| self.err("writing meta in", e))?;
         let _ = disk::sync_dir(&self.tmp);

@@ -267,9 +267,12 @@ impl Assemble<'_> {
             if let (Some(w), false) = (windows, sized) {
                 // Room for the rest at the rate seen so far, once: 30 days of windows grow
                 // the vector by doubling (copies, fresh pages) a dozen times otherwise.
+                // Never past the samples the query may still take.
                 if let Some(&(t, _)) = out.last() {
                     let (seen, all) = (w.count_until(t).max(1), w.count());
-                    out.reserve((out.len() / seen + 1) * all.saturating_sub(seen) + 64);
+                    let rest = out.len() / seen * all.saturating_sub(seen);
+                    let left = self.budget.load(Ordering::Relaxed);
+                    out.reserve(rest.min(left.saturating_sub(out.len())));
                     sized = true;
                 }
             }

@@ -6,15 +6,16 @@
 //! series of its projects; under `/api/v1/projects/{p}/prometheus/api/v1/…` one project's.
 use super::caller::Caller;
 use super::error::ApiError;
-use answer::{bad_param, caller, failure, query_failure, service_failure, success, PromError};
+use answer::{bad_param, caller, failure, query_failure, service_failure, success_raw, PromError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use berth_core::metrics::query::{self, Scope};
 use berth_core::{AppState, Ctx};
+use metrics::promql::json as promjson;
 pub use params::Params;
 use serde_json::{json, Value as Json};
-use wire::{matrix, metric, value_json};
+use wire::metric;
 
 #[path = "prometheus/answer.rs"]
 mod answer;
@@ -67,7 +68,11 @@ async fn run(state: AppState, ctx: Ctx, scope: Scope, what: Endpoint, p: Params)
                 let t = time_param(&p, "time", now)?;
                 query::instant(&state, &ctx, &scope, expr, t)
                     .await
-                    .map(|v| value_json(&v))
+                    .map(|v| {
+                        let mut out = String::new();
+                        promjson::write_data(&mut out, &v);
+                        out
+                    })
                     .map_err(query_failure)
             }
             Endpoint::QueryRange => {
@@ -108,7 +113,11 @@ async fn run(state: AppState, ctx: Ctx, scope: Scope, what: Endpoint, p: Params)
                 }
                 query::range(&state, &ctx, &scope, expr, start, end, step)
                     .await
-                    .map(|m| json!({ "resultType": "matrix", "result": matrix(&m) }))
+                    .map(|m| {
+                        let mut out = String::new();
+                        promjson::write_range_data(&mut out, &m);
+                        out
+                    })
                     .map_err(query_failure)
             }
             Endpoint::Series => {
@@ -116,7 +125,7 @@ async fn run(state: AppState, ctx: Ctx, scope: Scope, what: Endpoint, p: Params)
                 let start = time_param(&p, "start", end - DEFAULT_LOOKBACK_MS)?;
                 query::series(&state, &ctx, &scope, &p.all("match[]"), start, end)
                     .await
-                    .map(|list| Json::Array(list.iter().map(metric).collect()))
+                    .map(|list| Json::Array(list.iter().map(metric).collect()).to_string())
                     .map_err(query_failure)
             }
             Endpoint::Labels | Endpoint::LabelValues(_) => {
@@ -137,13 +146,13 @@ async fn run(state: AppState, ctx: Ctx, scope: Scope, what: Endpoint, p: Params)
                 };
                 query::labels(&state, &ctx, &scope, name, &p.all("match[]"), start, end)
                     .await
-                    .map(|list| json!(list))
+                    .map(|list| json!(list).to_string())
                     .map_err(query_failure)
             }
         }
     };
     match out.await {
-        Ok(data) => success(data),
+        Ok(data) => success_raw(&data),
         Err(e) => e.into_response(),
     }
 }

@@ -116,7 +116,7 @@ pub fn decode_ranges(
     ranges: &[(usize, usize)],
     mut f: impl FnMut(usize, f64),
 ) -> Result<(), CorruptChunk> {
-    if n == 0 || ranges.is_empty() {
+    if n == 0 || ranges.iter().all(|&(lo, hi)| lo >= hi) {
         return Ok(());
     }
     let (every, table, body) = match layout {
@@ -131,7 +131,7 @@ pub fn decode_ranges(
     let mut r = BitReader::new(data, body);
     let (scale, dod) = ValueDecoder::header(&mut r)?;
     let (mut d, v) = ValueDecoder::fresh(&mut r, scale, dod)?;
-    if ranges[0].0 == 0 {
+    if ranges.iter().find(|r| r.0 < r.1).is_some_and(|r| r.0 == 0) {
         f(0, v);
     }
     // The index of the next value in the stream, and of the next restart point.
@@ -140,6 +140,9 @@ pub fn decode_ranges(
     for &(lo, hi) in ranges {
         if hi > n || lo > hi {
             return Err(CorruptChunk);
+        }
+        if lo == hi {
+            continue;
         }
         let before = lo.checked_div(every).map_or(0, |k| k * every);
         if before > i {

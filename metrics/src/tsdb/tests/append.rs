@@ -206,7 +206,7 @@ fn concurrent_batches_on_shared_series_replay_as_they_were_applied() {
     let accepted = AtomicU64::new(0);
     let live = {
         let db = open(dir.path());
-        // 1,200 series: ids across five stripes (256 ids a stripe).
+        // 1,200 series: ids across 19 stripes (64 ids a stripe).
         let labels: Vec<Labels> = (0..1_200)
             .map(|i| series("m", &[("i", &i.to_string())]))
             .collect();

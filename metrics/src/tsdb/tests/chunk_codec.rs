@@ -300,6 +300,18 @@ fn restart_points_let_ranges_decode_in_every_kind_of_chunk() {
         for layout in [Layout::Plain, Layout::Restarts] {
             let data = split::encode_values(&vs, layout);
             ranges_decode_like_the_whole(&data, &vs, layout);
+            // Empty ranges (anywhere, even at the end) decode nothing.
+            let n = vs.len();
+            let mut calls = 0;
+            split::decode_ranges(
+                &data,
+                n,
+                layout,
+                &[(0, 0), (n / 2, n / 2), (n, n)],
+                |_, _| calls += 1,
+            )
+            .unwrap();
+            assert_eq!(calls, 0);
         }
     }
 }

@@ -186,6 +186,19 @@ fn blocks_written_before_restart_points_read_the_same() {
         out
     };
     assert!(magics(old_dir.path()).iter().all(|m| m == b"BTC1"));
+    let metas = |dir: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(dir.join("blocks"))
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("meta")).ok())
+            .map(|m| m.lines().next().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert!(metas(old_dir.path())
+        .iter()
+        .all(|m| m == "berth-tsdb-block 1"));
+    assert!(metas(new_dir.path())
+        .iter()
+        .all(|m| m == "berth-tsdb-block 2"));
     assert!(magics(new_dir.path()).iter().all(|m| m == b"BTC2"));
     assert!(!magics(old_dir.path()).is_empty());
     let all = |db: &Tsdb| super::everything(db);

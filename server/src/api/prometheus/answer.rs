@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use berth_core::metrics::query::QueryFailure;
 use berth_core::{Ctx, ServiceError};
 use berth_model::error::AppError;
-use serde_json::{json, Value as Json};
+use serde_json::json;
 
 /// A refusal or failure, answered in Prometheus's error shape.
 pub struct PromError {
@@ -45,8 +45,20 @@ pub fn no_store(res: &mut Response) {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-pub fn success(data: Json) -> Response {
-    let mut res = axum::Json(json!({ "status": "success", "data": data })).into_response();
+/// `{"status":"success","data":…}` around `data`, JSON written by `metrics::promql::json`.
+pub fn success_raw(data: &str) -> Response {
+    let mut body = String::with_capacity(data.len() + 32);
+    body.push_str("{\"status\":\"success\",\"data\":");
+    body.push_str(data);
+    body.push('}');
+    let mut res = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
     no_store(&mut res);
     res
 }
