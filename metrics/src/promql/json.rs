@@ -40,7 +40,7 @@ pub fn write_time(out: &mut String, ms: i64) {
         out.push('-');
     }
     let abs = ms.unsigned_abs();
-    let _ = write!(out, "{}", abs / 1000);
+    out.push_str(itoa::Buffer::new().format(abs / 1000));
     let frac = abs % 1000;
     if frac != 0 {
         let digits = [frac / 100, frac / 10 % 10, frac % 10];
@@ -62,7 +62,15 @@ pub fn write_time(out: &mut String, ms: i64) {
 pub fn write_value(out: &mut String, v: f64) {
     out.push('"');
     if v.is_finite() {
-        let _ = write!(out, "{v}");
+        // ryu's shortest digits, as Go's `'f', -1` writes them: `1.0` is `1`; an exponent
+        // (below 1e-5 or from 1e16) goes through `fmt`, which writes the plain digits.
+        let mut b = ryu::Buffer::new();
+        let s = b.format_finite(v);
+        if s.contains('e') {
+            let _ = write!(out, "{v}");
+        } else {
+            out.push_str(s.strip_suffix(".0").unwrap_or(s));
+        }
     } else {
         out.push_str(&format_value(v));
     }
@@ -177,8 +185,37 @@ mod tests {
             write_time(&mut out, ms);
             assert_eq!(out, want);
         }
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = match x % 4 {
+                0 if f64::from_bits(x).is_finite() => f64::from_bits(x),
+                0 => -((x >> 11) as f64),
+                1 => (x % 1_000_000) as f64 / 1_000.0,
+                2 => (x >> 20) as f64,
+                _ => (x % 100_000) as f64 * 1e-9,
+            };
+            out.clear();
+            write_value(&mut out, v);
+            // The shortest digits that read back to `v`, never an exponent (where two are
+            // equally short, ryu and `fmt` may pick different last digits).
+            let digits = out.trim_matches('"');
+            assert!(!digits.contains(['e', 'E']), "{out}");
+            assert_eq!(
+                digits.parse::<f64>().unwrap().to_bits(),
+                v.to_bits(),
+                "{out}"
+            );
+            assert_eq!(digits.len(), format_value(v).len(), "{out} vs {v}");
+        }
         for (v, want) in [
             (1.0, "\"1\""),
+            (-0.0, "\"-0\""),
+            (1e15, "\"1000000000000000\""),
+            (1e16, "\"10000000000000000\""),
+            (123.456, "\"123.456\""),
             (0.1, "\"0.1\""),
             (-2.5e-7, "\"-0.00000025\""),
             (1e21, "\"1000000000000000000000\""),

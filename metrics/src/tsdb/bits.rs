@@ -93,6 +93,7 @@ impl BitWriter {
 }
 
 /// Reads what a [`BitWriter`] wrote, through a 64-bit buffer.
+#[derive(Clone, Copy)]
 pub struct BitReader<'a> {
     buf: &'a [u8],
     /// Next byte to load.

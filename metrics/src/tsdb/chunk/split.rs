@@ -153,16 +153,23 @@ pub fn decode_ranges(
             restart = before;
         }
         while i < hi {
-            let v = if i == restart {
+            if i == restart {
                 restart = restart.saturating_add(every);
-                d.restart(&mut r)?
-            } else {
-                d.next(&mut r)?
-            };
-            if i >= lo {
-                f(i, v);
+                let v = d.restart(&mut r)?;
+                if i >= lo {
+                    f(i, v);
+                }
+                i += 1;
+                continue;
             }
-            i += 1;
+            // Up to the next restart point or the range's end, without a check per value.
+            let to = hi.min(restart);
+            d.run(&mut r, i, to, |k, v| {
+                if k >= lo {
+                    f(k, v)
+                }
+            })?;
+            i = to;
         }
     }
     Ok(())

@@ -262,6 +262,56 @@ impl ValueDecoder {
         self.next_slow(r)
     }
 
+    /// Decodes values `from..to` (calling `f` with each index and value) with no restart
+    /// point among them. The common decimal codes are decoded with the state and the reader
+    /// in locals (registers, not memory a store must reach before the next sample's load).
+    #[inline(always)]
+    pub fn run(
+        &mut self,
+        r: &mut BitReader<'_>,
+        from: usize,
+        to: usize,
+        mut f: impl FnMut(usize, f64),
+    ) -> Result<(), BitsExhausted> {
+        let mut i = from;
+        while i < to {
+            if let Some(mut m) = self.last_dec {
+                let mut rr = *r;
+                let mut prev_delta = self.prev_delta;
+                let dod = -(self.dod as i64);
+                let scale = self.scale;
+                while i < to {
+                    let Some(x) = rr.peek12() else { break };
+                    let e = FAST[x as usize];
+                    if e.len == 0 {
+                        break;
+                    }
+                    rr.skip_peeked(e.len as u32);
+                    let changed = -(e.changed as i64);
+                    let code = e.code as i64 & changed;
+                    let delta = code
+                        .checked_add(prev_delta & dod & changed)
+                        .ok_or(BitsExhausted)?;
+                    m = m.checked_add(delta).ok_or(BitsExhausted)?;
+                    prev_delta = delta;
+                    f(i, from_decimal(m, scale));
+                    i += 1;
+                }
+                *r = rr;
+                self.last_dec = Some(m);
+                self.last = from_decimal(m, scale).to_bits();
+                self.prev_delta = prev_delta;
+                if i == to {
+                    break;
+                }
+            }
+            let v = self.next_slow(r)?;
+            f(i, v);
+            i += 1;
+        }
+        Ok(())
+    }
+
     #[inline(never)]
     fn next_slow(&mut self, r: &mut BitReader<'_>) -> Result<f64, BitsExhausted> {
         if !r.read_bit()? {
