@@ -65,7 +65,18 @@ pub fn encode_series(out: &mut Vec<u8>, id: u32, labels: &Labels) {
 pub fn encode_batch(samples: &[(u32, i64, f64)]) -> (Vec<u8>, i64) {
     let mut out = Vec::with_capacity(16 + samples.len() * 8);
     let max_t = samples.iter().map(|s| s.1).max().unwrap_or(i64::MIN);
-    frame(&mut out, REC_SAMPLES_PACKED, |b| {
+    encode_samples(&mut out, REC_SAMPLES_PACKED, samples, put_value);
+    (out, max_t)
+}
+
+/// A sample record: count, base time, then per sample the id delta, time − base, value.
+fn encode_samples(
+    out: &mut Vec<u8>,
+    kind: u8,
+    samples: &[(u32, i64, f64)],
+    value: fn(&mut Vec<u8>, f64),
+) {
+    frame(out, kind, |b| {
         put_uvarint(b, samples.len() as u64);
         let base = samples.first().map(|s| s.1).unwrap_or(0);
         put_varint(b, base);
@@ -74,10 +85,9 @@ pub fn encode_batch(samples: &[(u32, i64, f64)]) -> (Vec<u8>, i64) {
             put_varint(b, id as i64 - prev);
             prev = id as i64;
             put_varint(b, t.wrapping_sub(base));
-            put_value(b, v);
+            value(b, v);
         }
     });
-    (out, max_t)
 }
 
 const MAX_EXACT_INT: u64 = 1 << 53;
@@ -108,17 +118,8 @@ pub fn read_value(c: &mut Cursor<'_>) -> Result<f64, Truncated> {
 /// A batch in the record of earlier versions (values as 8 bytes each); replay reads both.
 #[cfg(test)]
 pub fn encode_samples_plain(out: &mut Vec<u8>, samples: &[(u32, i64, f64)]) {
-    frame(out, REC_SAMPLES, |b| {
-        put_uvarint(b, samples.len() as u64);
-        let base = samples.first().map(|s| s.1).unwrap_or(0);
-        put_varint(b, base);
-        let mut prev = 0i64;
-        for &(id, t, v) in samples {
-            put_varint(b, id as i64 - prev);
-            prev = id as i64;
-            put_varint(b, t.wrapping_sub(base));
-            b.extend_from_slice(&v.to_bits().to_le_bytes());
-        }
+    encode_samples(out, REC_SAMPLES, samples, |b, v| {
+        b.extend_from_slice(&v.to_bits().to_le_bytes())
     });
 }
 

@@ -237,29 +237,12 @@ impl ValueDecoder {
         Ok((d, f64::from_bits(last)))
     }
 
+    /// The next value (see [`ValueDecoder::run`]).
     #[inline(always)]
     pub fn next(&mut self, r: &mut BitReader<'_>) -> Result<f64, BitsExhausted> {
-        // The common codes of decimal values (unchanged, or a change of up to 8 bits) in one
-        // table lookup, without a data-dependent branch.
-        if let (Some(prev), Some(x)) = (self.last_dec, r.peek12()) {
-            let e = FAST[x as usize];
-            if e.len != 0 {
-                r.skip_peeked(e.len as u32);
-                let code = e.code as i64 & -(e.changed as i64);
-                let delta = if self.dod {
-                    code.checked_add(self.prev_delta & -(e.changed as i64))
-                        .ok_or(BitsExhausted)?
-                } else {
-                    code
-                };
-                let m = prev.checked_add(delta).ok_or(BitsExhausted)?;
-                self.last = from_decimal(m, self.scale).to_bits();
-                self.last_dec = Some(m);
-                self.prev_delta = delta;
-                return Ok(f64::from_bits(self.last));
-            }
-        }
-        self.next_slow(r)
+        let mut v = 0.0;
+        self.run(r, 0, 1, |_, x| v = x)?;
+        Ok(v)
     }
 
     /// Decodes values `from..to` (calling `f` with each index and value) with no restart
